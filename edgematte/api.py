@@ -1,0 +1,167 @@
+"""The Python API. The CLI is a thin layer over these functions.
+
+    from edgematte import api
+    result = api.export(to="onnx", checkpoint="modnet_webcam_portrait_matting.ckpt", out="out/onnx")
+    print(result.manifest["verification"]["passed"])
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from edgematte.bundle import (BundleWriter, check_files, file_records, read_manifest, tool_versions,
+                              write_manifest)
+from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
+from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
+from edgematte.verification.compare import CheckResult
+
+GOLDEN_FILE = "golden.npz"
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    manifest: dict
+    checks: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return self.manifest["verification"]["passed"]
+
+
+@dataclass
+class VerifyResult:
+    folder: Path
+    manifest: dict
+    checks: list[CheckResult]
+    file_problems: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.file_problems and bool(self.checks) and all(c.passed for c in self.checks)
+
+    def to_dict(self) -> dict:
+        return {"folder": str(self.folder), "passed": self.passed, "file_problems": self.file_problems,
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+def default_out(spec: PipelineSpec, to: str) -> Path:
+    return Path("out") / f"{spec.name}-{to}"
+
+
+def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corners: bool | None = None):
+    """The checkpoint's model (inflated if it is 3-channel), or the embedded default with ``None``."""
+    from edgematte.model.checkpoint import default_model, load_checkpoint
+
+    if checkpoint is None:
+        return default_model(spec.seed, align_corners=bool(align_corners))
+    return load_checkpoint(checkpoint, align_corners=align_corners)
+
+
+def export(to: str = "onnx", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
+           size: str | None = None, out: str | Path | None = None, force: bool = False,
+           align_corners: bool | None = None, log: Log = _quiet) -> ExportResult:
+    """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.
+
+    Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
+    """
+    from edgematte.export.targets import TARGETS, ExportContext
+    from edgematte.runtime.pytorch import TorchRunner
+    from edgematte.verification.golden import make_golden
+    from edgematte.verification.readers import run_readers
+
+    if to not in TARGETS:
+        raise SpecError(f"unknown target {to!r}; valid targets: {', '.join(TARGETS)}")
+    spec = resolve_spec(preset, size)
+    out = Path(out) if out is not None else default_out(spec, to)
+    writer = BundleWriter(out, force)  # fails now, before any work, if out is taken
+    log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
+    weights = load_weights(checkpoint, spec, align_corners)
+    with writer:
+        ctx = ExportContext(spec, weights, writer.workdir, log)
+        artifacts = TARGETS[to].build(ctx)
+        log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
+        golden = make_golden(TorchRunner(weights.model, spec), spec)
+        golden.save(writer.workdir / GOLDEN_FILE)
+        artifacts["golden"] = GOLDEN_FILE
+        checks = run_readers(writer.workdir, artifacts, spec, golden, log)
+        manifest = {
+            "edgematte": tool_versions()["edgematte"],
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "target": to,
+            "spec": spec.to_dict(),
+            "weights": weights.describe(),
+            "inputs": {k: list(v) for k, v in spec.input_shapes.items()},
+            "outputs": {k: list(v) for k, v in spec.output_shapes.items()},
+            "artifacts": artifacts,
+            "files": file_records(writer.workdir, artifacts.values()),
+            "tools": tool_versions(),
+            **ctx.extra,
+            "verification": {"passed": bool(checks) and all(c.passed for c in checks),
+                             "atol": spec.atol, "checks": [c.to_dict() for c in checks]},
+        }
+        write_manifest(writer.workdir, manifest)
+        writer.commit()
+    result = ExportResult(out, manifest, checks)
+    if not result.passed:
+        failed = [f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks if not c.passed]
+        raise VerificationError(f"{out} was written but does not match PyTorch within {spec.atol:.0e}: "
+                                f"{', '.join(failed)}; do not deploy it, and report this with its manifest.json")
+    return result
+
+
+def verify(folder: str | Path, log: Log = _quiet) -> VerifyResult:
+    """Re-check an export folder: file checksums, then every reader against ``golden.npz``."""
+    from edgematte.verification.golden import GoldenSet
+    from edgematte.verification.readers import run_readers
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    spec = PipelineSpec.from_dict(manifest["spec"])
+    problems = check_files(folder, manifest)
+    checks: list[CheckResult] = []
+    if not problems:
+        golden_path = folder / manifest["artifacts"].get("golden", GOLDEN_FILE)
+        try:
+            golden = GoldenSet.load(golden_path)
+        except (OSError, ValueError) as e:
+            raise BundleError(f"{golden_path} cannot be read ({e}); re-export the bundle") from None
+        checks = run_readers(folder, manifest["artifacts"], spec, golden, log)
+    return VerifyResult(folder, manifest, checks, problems)
+
+
+def info(path: str | Path) -> dict:
+    """What a checkpoint, an ONNX file or an export folder contains."""
+    path = Path(path)
+    if path.is_dir():
+        manifest = read_manifest(path)
+        return {"kind": "bundle", "path": str(path), "target": manifest.get("target"),
+                "spec": manifest["spec"], "weights": manifest.get("weights"), "artifacts": manifest["artifacts"],
+                "inputs": manifest.get("inputs"), "outputs": manifest.get("outputs"),
+                "verification": manifest.get("verification", {}).get("passed")}
+    if not path.exists():
+        raise EdgematteError(f"{path} does not exist; give a checkpoint, an .onnx file or an export folder")
+    if path.suffix == ".onnx":
+        from edgematte.export.onnx import read_spec_metadata
+
+        return {"kind": "onnx", "path": str(path), "spec": read_spec_metadata(path)}
+    return _checkpoint_info(path)
+
+
+def _checkpoint_info(path: Path) -> dict:
+    from edgematte.model.checkpoint import STEM_KEY, load_checkpoint, read_checkpoint_file
+
+    state, _ = read_checkpoint_file(path)
+    loaded = load_checkpoint(path)
+    params = sum(p.numel() for p in loaded.model.parameters())
+    stem = state.get(STEM_KEY, state.get("lr_branch." + STEM_KEY))
+    return {"kind": "checkpoint", "path": str(path), **loaded.describe(), "keys": len(state),
+            "file_in_channels": int(stem.shape[1]), "parameters_after_load": params}

@@ -1,0 +1,127 @@
+"""``edgematte``: export MODNet (RGB + previous alpha) for Ascend 310 / HiLens Kit, and prove it matches.
+
+Each command parses its options, calls :mod:`edgematte.api`, and prints. Heavy libraries are imported
+inside the commands so that ``edgematte --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from edgematte import __version__
+from edgematte.spec import DEFAULT_PRESET, PRESETS
+
+UNTRAINED_WARNING = ("No --checkpoint given: exporting the embedded default network. Its weights are "
+                     "untrained (fixed seed): the pipeline works end to end, but the matte means nothing.")
+
+
+def _log(message: str) -> None:
+    click.echo(f"  - {message}", err=True)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _target_names() -> list[str]:
+    from edgematte.export.targets import TARGETS
+
+    return list(TARGETS)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgematte")
+def main() -> None:
+    """Real-time portrait matting (MODNet with the previous frame's alpha as a 4th input) for Huawei
+    Ascend 310 and the HiLens Kit: export, verify against PyTorch, inspect.
+
+    \b
+    Quick start:
+      edgematte export --to onnx --out out/onnx           # embedded default (untrained) network
+      edgematte export --to onnx --checkpoint modnet_webcam_portrait_matting.ckpt --out out/onnx
+      edgematte verify out/onnx
+      edgematte info modnet_webcam_portrait_matting.ckpt
+    """
+
+
+@main.command()
+@click.option("--to", "to", type=click.Choice(_target_names()), default="onnx", show_default=True,
+              help="What to export.")
+@click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
+              help="MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
+                   "edgematte 4-channel one. Without it, the embedded default (untrained) network is exported.")
+@click.option("--preset", default=DEFAULT_PRESET, show_default=True, type=click.Choice(list(PRESETS)),
+              help="Target and network size (WIDTHxHEIGHT).")
+@click.option("--size", metavar="WxH", help="Override the preset's network size, e.g. 640x352 "
+                                            "(multiples of 32).")
+@click.option("--align-corners/--half-pixel", "align_corners", default=None,
+              help="Resize semantics the weights were trained with. Default: what the checkpoint records "
+                   "(official MODNet: half-pixel, i.e. align_corners=False).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder (default: out/<preset>-<to>). Must not exist unless --force.")
+@click.option("--force", is_flag=True, help="Replace an existing output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
+def export(to, checkpoint, preset, size, align_corners, out, force, as_json):
+    """Export the network, then verify it against PyTorch before returning.
+
+    The folder holds the model, golden.npz (inputs and PyTorch outputs) and manifest.json (spec,
+    shapes, checksums, tool versions, and the max/mean abs error of every check: random inputs, a real
+    portrait, and a multi-frame rollout feeding each alpha back as the next input).
+    """
+    from edgematte import api
+
+    if checkpoint is None:
+        click.secho(UNTRAINED_WARNING, fg="yellow", err=True)
+    click.echo(f"edgematte export --to {to}: preset {preset}{f', size {size}' if size else ''}", err=True)
+    result = api.export(to=to, checkpoint=checkpoint, preset=preset, size=size, out=out, force=force,
+                        align_corners=align_corners, log=_log)
+    if as_json:
+        _echo_json(result.manifest)
+        return
+    for check in result.checks:
+        click.echo(check.line())
+    click.echo(f"Wrote {result.out}: " + ", ".join(f"{role}={rel}" for role, rel in result.manifest["artifacts"].items()))
+    click.echo(f"Next: edgematte verify {result.out}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+def verify(folder, as_json):
+    """Re-run the checks of an export FOLDER: checksums, then every artifact against golden.npz.
+
+    Needs no PyTorch: the golden outputs travel with the bundle. Exits 1 if anything fails.
+    """
+    from edgematte import api
+
+    result = api.verify(folder, log=api._quiet if as_json else _log)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        for problem in result.file_problems:
+            click.echo(f"FAILED | files        | {problem}")
+        for check in result.checks:
+            click.echo(check.line())
+        click.echo(("PASSED" if result.passed else "FAILED") + f" | {folder}")
+    if not result.passed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON on stdout.")
+def info(path, as_json):
+    """What PATH contains: a MODNet checkpoint, an edgematte .onnx file, or an export folder."""
+    from edgematte import api
+
+    data = api.info(path)
+    if as_json:
+        _echo_json(data)
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        click.echo(f"{key:>22}: {value}")

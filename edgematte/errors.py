@@ -1,0 +1,34 @@
+"""User-facing errors.
+
+Every subclass of :class:`EdgematteError` is a mistake the user can fix (a wrong file, a bad size, an
+existing output). The CLI prints its one-line message and exits with status 1, without a traceback.
+Any other exception is a bug in edgematte and keeps its traceback.
+"""
+
+import click
+
+
+class EdgematteError(click.ClickException):
+    """A problem with the user's input, with a message that names it and the fix."""
+
+    exit_code = 1
+
+
+class CheckpointError(EdgematteError):
+    """The checkpoint is missing, unreadable, or not a MODNet checkpoint."""
+
+
+class SpecError(EdgematteError):
+    """A preset or size that the pipeline cannot use."""
+
+
+class OutputExistsError(EdgematteError):
+    """The output folder exists and --force was not given."""
+
+
+class BundleError(EdgematteError):
+    """An output folder is incomplete, corrupt, or not an edgematte bundle."""
+
+
+class VerificationError(EdgematteError):
+    """An exported artifact does not compute what the PyTorch model computes."""

@@ -1,0 +1,188 @@
+"""Loading MODNet checkpoints (official 3-channel, or edgematte's 4-channel) into :class:`MODNet4`.
+
+Official files are plain ``nn.DataParallel`` state_dicts (keys with or without ``module.``; the
+backbone under two alias keys). They are inflated to 4 input channels by inserting zero weights for the
+alpha right after the image channels of every convolution that sees the image, so the 4-channel model
+computes exactly what the 3-channel one did, whatever the previous alpha.
+
+edgematte's own checkpoints are ``{"edgematte": <CheckpointMeta>, "state_dict": {...}}``.
+Every file is read with ``torch.load(..., weights_only=True)``: no code in a checkpoint ever runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from edgematte.errors import CheckpointError
+from edgematte.model.modnet4 import ALPHA_CHANNELS, IMAGE_CHANNELS, IMAGE_INPUT_SLOTS, IN_CHANNELS, MODNet4
+
+FORMAT = "edgematte-modnet4"
+STEM_KEY = "backbone.model.features.0.0.weight"
+_ALIAS = ("backbone.", "lr_branch.backbone.")
+_SHOW = 3  # how many key names an error message lists
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """The record saved with edgematte checkpoints (and reported for official ones)."""
+
+    in_channels: int = IN_CHANNELS
+    align_corners: bool = False
+    preset: str | None = None
+    format: str = FORMAT
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """What was loaded, and from what."""
+
+    model: MODNet4
+    meta: CheckpointMeta
+    source: str          # "official-3ch" | "edgematte" | "embedded-default"
+    inflated: bool       # True when a 3-channel checkpoint was widened
+    trained: bool        # False for the embedded default (random weights)
+    path: str | None = None
+    sha256: str | None = None
+
+    def describe(self) -> dict:
+        return {"source": self.source, "path": self.path, "sha256": self.sha256, "inflated": self.inflated,
+                "trained": self.trained, "meta": dataclasses.asdict(self.meta)}
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def default_model(seed: int, align_corners: bool = False) -> LoadedCheckpoint:
+    """The embedded default: the network with a fixed seed. Its weights are untrained."""
+    torch.manual_seed(seed)
+    model = MODNet4(align_corners=align_corners).eval()
+    return LoadedCheckpoint(model, CheckpointMeta(align_corners=align_corners), "embedded-default",
+                            inflated=False, trained=False)
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], CheckpointMeta | None]:
+    """Read a checkpoint file safely: (state_dict without ``module.``, edgematte metadata or None)."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder; give the .ckpt/.pth file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
+            AttributeError, TypeError, ImportError, IndexError, KeyError) as e:
+        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({reason}); "
+                              "give the MODNet .ckpt file (a state_dict saved with torch.save)") from None
+    meta = None
+    if isinstance(obj, dict) and isinstance(obj.get("edgematte"), dict):
+        try:
+            meta = CheckpointMeta(**obj["edgematte"])
+        except TypeError:
+            raise CheckpointError(f"{path} has an edgematte record this version cannot read: "
+                                  f"{obj['edgematte']}") from None
+        obj = obj.get("state_dict")
+    elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict of tensors; "
+                              "give the MODNet .ckpt file")
+    return {_strip_prefix(k): v for k, v in obj.items()}, meta
+
+
+def _strip_prefix(key: str) -> str:
+    return key[len("module."):] if key.startswith("module.") else key
+
+
+def _fill_aliases(state: dict[str, torch.Tensor]) -> None:
+    """A file that stores the shared backbone under only one of its two names still loads."""
+    for have, want in (_ALIAS, _ALIAS[::-1]):
+        for key in [k for k in state if k.startswith(have) and not k.startswith(want)]:
+            state.setdefault(want + key[len(have):], state[key])
+
+
+def inflate_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Widen a 3-channel MODNet state_dict to RGB + alpha with zero weights for the alpha."""
+    out = dict(state)
+    for key, start in IMAGE_INPUT_SLOTS.items():
+        if key in out:
+            w = out[key]
+            at = start + IMAGE_CHANNELS
+            zeros = w.new_zeros((w.shape[0], ALPHA_CHANNELS, *w.shape[2:]))
+            out[key] = torch.cat((w[:, :at], zeros, w[:, at:]), dim=1)
+    return out
+
+
+def _check_keys(path: Path, state: dict[str, torch.Tensor], model: MODNet4) -> None:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    misshaped = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+                 if k in state and state[k].shape != v.shape]
+    if not (missing or unexpected or misshaped):
+        return
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+        if items:
+            more = f", +{len(items) - _SHOW} more" if len(items) > _SHOW else ""
+            parts.append(f"{len(items)} {label} ({', '.join(items[:_SHOW])}{more})")
+    raise CheckpointError(f"{path} is not a MODNet checkpoint: {'; '.join(parts)}")
+
+
+def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) -> LoadedCheckpoint:
+    """Load an official 3-channel or an edgematte 4-channel MODNet checkpoint as a 4-channel model.
+
+    ``align_corners`` overrides the resize semantics recorded in the file (official files: False).
+    """
+    path = Path(path)
+    state, meta = read_checkpoint_file(path)
+    _fill_aliases(state)
+    stem = state.get(STEM_KEY)
+    channels = stem.shape[1] if stem is not None and stem.dim() == 4 else None
+    inflated = channels == IMAGE_CHANNELS
+    if inflated:
+        state = inflate_state_dict(state)
+    recorded = meta is not None
+    if meta is None:
+        meta = CheckpointMeta(in_channels=IN_CHANNELS)
+    if align_corners is not None:
+        meta = dataclasses.replace(meta, align_corners=align_corners)
+    model = MODNet4(align_corners=meta.align_corners)
+    _check_keys(path, state, model)
+    model.load_state_dict(state, strict=False)
+    model.eval()
+    source = "official-3ch" if inflated else ("edgematte" if recorded else "4ch-state-dict")
+    return LoadedCheckpoint(model, meta, source, inflated=inflated, trained=True, path=str(path),
+                            sha256=sha256_of(path))
+
+
+def save_checkpoint(model: MODNet4, path: str | os.PathLike, preset: str | None = None) -> Path:
+    """Save a 4-channel checkpoint with its metadata record; written to a temporary file, then renamed."""
+    path = Path(path)
+    meta = CheckpointMeta(in_channels=model.in_channels, align_corners=model.align_corners, preset=preset)
+    payload = {"edgematte": dataclasses.asdict(meta), "state_dict": model.state_dict()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -1,0 +1,90 @@
+"""Golden inputs and the PyTorch outputs for them, saved as ``golden.npz`` beside every export.
+
+Three cases: random inputs, a real portrait (``skimage.data.astronaut()``, first frame: previous alpha
+zero), and a rollout of moving portrait frames in which each alpha is fed back as the next
+``prev_alpha``. The device side, which has no PyTorch, can verify against this file alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgematte.spec import PipelineSpec
+
+SINGLE_CASES = ("random", "portrait")
+
+
+def portrait_rgb(width: int, height: int, zoom: float = 1.0, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The astronaut portrait (ships with scikit-image, no download), cropped to cover ``width``×``height``.
+
+    ``zoom`` and ``shift`` (in output pixels) move the camera, to make frames of a moving scene.
+    """
+    from skimage import data
+
+    src = data.astronaut()  # 512×512 RGB uint8
+    s = max(width / src.shape[1], height / src.shape[0]) * zoom
+    cx, cy = src.shape[1] / 2, src.shape[0] / 2
+    m = np.array([[s, 0, width / 2 - s * cx + shift[0]], [0, s, height / 2 - s * cy + shift[1]]], np.float64)
+    return cv2.warpAffine(src, m, (width, height), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT101)
+
+
+def rollout_rgb(width: int, height: int, frames: int) -> list[np.ndarray]:
+    """Frames of the portrait under a slow zoom and pan, as a camera would see a person move."""
+    return [portrait_rgb(width, height, zoom=1.0 + 0.03 * t, shift=(4.0 * t, -2.0 * t)) for t in range(frames)]
+
+
+@dataclass
+class GoldenSet:
+    """Inputs and expected outputs, keyed ``<case>.<tensor>`` (rollout arrays carry a leading frame axis)."""
+
+    arrays: dict[str, np.ndarray]
+
+    def feed(self, spec: PipelineSpec, case: str) -> dict[str, np.ndarray]:
+        return {spec.image_input: self.arrays[f"{case}.{spec.image_input}"],
+                spec.alpha_input: self.arrays[f"{case}.{spec.alpha_input}"]}
+
+    def expected(self, spec: PipelineSpec, case: str) -> np.ndarray:
+        return self.arrays[f"{case}.{spec.alpha_output}"]
+
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(path, **self.arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GoldenSet":
+        with np.load(path) as z:
+            return cls({k: z[k] for k in z.files})
+
+
+def rollout(runner, spec: PipelineSpec, images: np.ndarray, first_alpha: np.ndarray) -> np.ndarray:
+    """Run frames in order, feeding each output alpha back as the next ``prev_alpha``; (T, 1, 1, H, W)."""
+    prev, alphas = first_alpha, []
+    for image in images:
+        prev = runner.infer({spec.image_input: image, spec.alpha_input: prev})[spec.alpha_output]
+        alphas.append(prev)
+    return np.stack(alphas)
+
+
+def make_golden(reference, spec: PipelineSpec) -> GoldenSet:
+    """Build the golden inputs for ``spec`` and record what ``reference`` (PyTorch) computes for them."""
+    rng = np.random.default_rng(spec.seed)
+    zeros = np.zeros(spec.alpha_shape, np.float32)
+    feeds = {
+        "random": {spec.image_input: rng.uniform(-1, 1, spec.image_shape).astype(np.float32),
+                   spec.alpha_input: rng.uniform(0, 1, spec.alpha_shape).astype(np.float32)},
+        "portrait": {spec.image_input: spec.normalize_rgb(portrait_rgb(spec.width, spec.height)),
+                     spec.alpha_input: zeros},
+    }
+    arrays: dict[str, np.ndarray] = {}
+    for case, feed in feeds.items():
+        arrays.update({f"{case}.{k}": v for k, v in feed.items()})
+        arrays[f"{case}.{spec.alpha_output}"] = reference.infer(feed)[spec.alpha_output]
+    images = np.stack([spec.normalize_rgb(f) for f in rollout_rgb(spec.width, spec.height, spec.rollout_frames)])
+    arrays[f"rollout.{spec.image_input}"] = images
+    arrays[f"rollout.{spec.alpha_input}"] = zeros
+    arrays[f"rollout.{spec.alpha_output}"] = rollout(reference, spec, images, zeros)
+    return GoldenSet(arrays)
