@@ -16,6 +16,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,9 @@ def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder; give the .ckpt/.pth file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pickle-protocol notes; failures still raise
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
             AttributeError, TypeError, ImportError, IndexError, KeyError) as e:
         reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
@@ -155,6 +158,8 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
     stem = state.get(STEM_KEY)
     channels = stem.shape[1] if stem is not None and stem.dim() == 4 else None
     inflated = channels == IMAGE_CHANNELS
+    # Shapes are checked against the architecture of the file's own width, so messages quote its shapes.
+    _check_keys(path, state, MODNet4(in_channels=IMAGE_CHANNELS if inflated else IN_CHANNELS))
     if inflated:
         state = inflate_state_dict(state)
     recorded = meta is not None
@@ -163,7 +168,6 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
     if align_corners is not None:
         meta = dataclasses.replace(meta, align_corners=align_corners)
     model = MODNet4(align_corners=meta.align_corners)
-    _check_keys(path, state, model)
     model.load_state_dict(state, strict=False)
     model.eval()
     source = "official-3ch" if inflated else ("edgematte" if recorded else "4ch-state-dict")

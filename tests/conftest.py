@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny spec, official-format 3-channel checkpoints built from the reference
+architecture (random weights and BatchNorm statistics), and one exported bundle reused by read-only tests."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from reference_modnet import RefMODNet, randomize  # noqa: E402
+
+from edgematte.spec import get_preset  # noqa: E402
+
+TINY = (64, 64)  # smallest size MODNet runs at with every branch > 1 pixel
+
+
+@pytest.fixture(scope="session")
+def tiny_spec():
+    return get_preset("hilens-512x288").with_size(*TINY)
+
+
+@pytest.fixture(scope="session")
+def reference3():
+    """The official 3-channel network with random weights and BatchNorm statistics."""
+    return randomize(RefMODNet(), seed=3)
+
+
+def save_official(model, path: Path, prefix: str) -> Path:
+    """Save as the official loaders expect: a (DataParallel) state_dict, shared backbone under two keys."""
+    torch.save({prefix + k: v for k, v in model.state_dict().items()}, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def official_ckpt(tmp_path_factory, reference3):
+    """modnet_webcam_portrait_matting.ckpt as the official loaders write it: keys with ``module.``."""
+    return save_official(reference3, tmp_path_factory.mktemp("ckpt") / "modnet_official.ckpt", "module.")
+
+
+@pytest.fixture(scope="session")
+def exported_bundle(tmp_path_factory, tiny_spec):
+    """One ONNX export of the embedded default at the tiny size (tests must not modify it)."""
+    from edgematte import api
+
+    out = tmp_path_factory.mktemp("bundle") / "onnx"
+    return api.export(to="onnx", size=f"{TINY[0]}x{TINY[1]}", out=out)

@@ -1,0 +1,39 @@
+import numpy as np
+
+from edgematte.verification.compare import compare_runner
+from edgematte.verification.golden import GoldenSet, rollout_rgb
+
+
+class _Shifted:
+    """A runner that returns the golden alpha plus an offset, to check that the comparison sees it."""
+
+    name = "shifted"
+
+    def __init__(self, golden, spec, offset):
+        self.golden, self.spec, self.offset = golden, spec, offset
+
+    def infer(self, feed):
+        for case in ("random", "portrait"):
+            if np.array_equal(feed[self.spec.image_input], self.golden.feed(self.spec, case)[self.spec.image_input]):
+                return {self.spec.alpha_output: self.golden.expected(self.spec, case) + self.offset}
+        images = self.golden.feed(self.spec, "rollout")[self.spec.image_input]
+        t = next(i for i, im in enumerate(images) if np.array_equal(im, feed[self.spec.image_input]))
+        return {self.spec.alpha_output: self.golden.expected(self.spec, "rollout")[t] + self.offset * (t + 1)}
+
+
+def test_a_reader_within_tolerance_passes_and_one_outside_fails(exported_bundle, tiny_spec):
+    golden = GoldenSet.load(exported_bundle.out / "golden.npz")
+    ok = compare_runner(_Shifted(golden, tiny_spec, 1e-5), golden, tiny_spec)
+    assert [c.check for c in ok] == ["random", "portrait", "rollout"] and all(c.passed for c in ok)
+    bad = compare_runner(_Shifted(golden, tiny_spec, 3e-5), golden, tiny_spec)
+    rollout = bad[2]
+    assert not rollout.passed and bad[0].passed
+    # the error grows by 3e-5 per frame: the per-frame record shows where the drift starts
+    assert np.allclose([f["max_abs"] for f in rollout.frames], [3e-5 * (t + 1) for t in range(5)], rtol=1e-2)
+    assert rollout.line().startswith("FAILED | shifted")
+
+
+def test_rollout_frames_move():
+    a, b = rollout_rgb(64, 64, 2)
+    assert a.shape == (64, 64, 3) and a.dtype == np.uint8
+    assert np.abs(a.astype(int) - b).mean() > 1
