@@ -73,11 +73,11 @@ def export(to, checkpoint, preset, size, align_corners, out, force, as_json):
     """
     from edgematte import api
 
-    if checkpoint is None:
-        click.secho(UNTRAINED_WARNING, fg="yellow", err=True)
     click.echo(f"edgematte export --to {to}: preset {preset}{f', size {size}' if size else ''}", err=True)
     result = api.export(to=to, checkpoint=checkpoint, preset=preset, size=size, out=out, force=force,
                         align_corners=align_corners, log=_log)
+    if checkpoint is None:
+        click.secho(UNTRAINED_WARNING, fg="yellow", err=True)
     if as_json:
         _echo_json(result.manifest)
         return
