@@ -32,6 +32,8 @@ class PipelineSpec:
         width, height: the network input size in pixels (multiples of 32).
         camera_width, camera_height: the camera frame the skill reads (the Kit's camera is 720p).
         camera_format: the camera's pixel format (``NV21`` on the Kit, ``NV12`` on some IPCs).
+        color_matrix: the YUV -> RGB conversion the camera's frames need (``bt601-narrow``, as OpenCV's
+            ``COLOR_YUV2RGB_NV21`` and the HiLens templates use; ``bt709-narrow``; ``jpeg`` full range).
         norm_mean, norm_std: ``image = (rgb_u8 - norm_mean) / norm_std`` per channel, giving [-1, 1].
         image_input, alpha_input, alpha_output: graph tensor names.
         opset: ONNX opset (11: the widest atc support).
@@ -48,6 +50,7 @@ class PipelineSpec:
     camera_width: int = 1280
     camera_height: int = 720
     camera_format: str = "NV21"
+    color_matrix: str = "bt601-narrow"
     norm_mean: float = 127.5
     norm_std: float = 127.5
     image_input: str = "image"

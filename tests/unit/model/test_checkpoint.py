@@ -95,6 +95,13 @@ def test_bad_checkpoints_get_one_line_that_names_the_problem(tmp_path, make, mes
     assert "\n" not in e.value.message
 
 
+def test_a_truncated_checkpoint_is_reported_as_unreadable(tmp_path, official_ckpt):
+    data = official_ckpt.read_bytes()
+    (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cut.ckpt is not a readable PyTorch checkpoint"):
+        load_checkpoint(tmp_path / "cut.ckpt")
+
+
 def test_a_misshaped_modnet_is_reported_per_tensor(tmp_path):
     state = randomize(RefMODNet(), 0).state_dict()
     state["f_branch.conv_f.0.layers.0.weight"] = torch.zeros(16, 40, 3, 3)

@@ -1,0 +1,314 @@
+"""AIPP: the Ascend chip's input pre-processing, as configured by an ``aipp.cfg`` (``--insert_op_conf``).
+
+- :func:`aipp_from_spec` builds the config for the ``image`` input from the spec (camera YUV420SP at the
+  network size -> RGB with an explicit integer CSC matrix -> ``(x - 127.5) / 127.5``).
+- :meth:`AippConfig.render` writes it as text protobuf; :func:`parse_aipp` reads any such file back.
+- :func:`aipp_problems` checks a config against the rules Ascend 310's AIPP compiler enforces.
+- :class:`AippEmulator` applies a config to a YUV420SP buffer in the chip's order (swap -> crop -> CSC
+  with the integer matrix and >> 8 -> normalisation -> padding), so a CPU run sees what the device sees.
+
+Facts: ../shared/docs/ascend-hilens-facts.md §3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgematte.errors import EdgematteError
+from edgematte.spec import PipelineSpec
+
+# YUV -> RGB integer matrices (rows produce R, G, B; applied as (M @ (yuv - bias)) >> 8) and input biases.
+CSC = {
+    "bt601-narrow": (((298, 0, 409), (298, -100, -208), (298, 516, 0)), (16, 128, 128)),
+    "bt709-narrow": (((298, 0, 459), (298, -55, -136), (298, 541, 0)), (16, 128, 128)),
+    "jpeg": (((256, 0, 359), (256, -88, -183), (256, 454, 0)), (0, 128, 128)),
+}
+# The camera formats AIPP reads as YUV420SP_U8; the chip's native chroma order is U,V (NV12).
+RBUV_SWAP = {"NV12": False, "NV21": True}
+
+
+class AippError(EdgematteError):
+    """An aipp.cfg that cannot be read, or that Ascend 310 would reject."""
+
+
+@dataclass(frozen=True)
+class AippConfig:
+    """One static ``aipp_op`` block (field names as in Ascend's insert_op.proto)."""
+
+    src_image_size_w: int
+    src_image_size_h: int
+    related_input_rank: int = 0
+    aipp_mode: str = "static"
+    input_format: str = "YUV420SP_U8"
+    crop: bool = False
+    load_start_pos_w: int = 0
+    load_start_pos_h: int = 0
+    crop_size_w: int = 0
+    crop_size_h: int = 0
+    csc_switch: bool = True
+    rbuv_swap_switch: bool = False
+    matrix: tuple[tuple[int, int, int], ...] = CSC["bt601-narrow"][0]
+    input_bias: tuple[int, int, int] = CSC["bt601-narrow"][1]
+    mean_chn: tuple[int, int, int] = (0, 0, 0)
+    min_chn: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    var_reci_chn: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    padding: bool = False
+    left_padding_size: int = 0
+    right_padding_size: int = 0
+    top_padding_size: int = 0
+    bottom_padding_size: int = 0
+    padding_value: float = 0.0
+    resize: bool = False  # only parsed, to be refused: Ascend 310's AIPP cannot resize
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) of what AIPP hands the network."""
+        w = self.crop_size_w if self.crop else self.src_image_size_w
+        h = self.crop_size_h if self.crop else self.src_image_size_h
+        if self.padding:
+            w += self.left_padding_size + self.right_padding_size
+            h += self.top_padding_size + self.bottom_padding_size
+        return w, h
+
+    def render(self, header: str = "") -> str:
+        """Text protobuf, one field per line, in the schema's order."""
+        def fmt(v) -> str:
+            if isinstance(v, bool):
+                return "true" if v else "false"
+            if isinstance(v, float):
+                return repr(v)
+            return str(v)
+
+        lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+        lines.append("aipp_op {")
+        fields = [("aipp_mode", self.aipp_mode), ("related_input_rank", self.related_input_rank),
+                  ("input_format", self.input_format), ("src_image_size_w", self.src_image_size_w),
+                  ("src_image_size_h", self.src_image_size_h), ("crop", self.crop)]
+        if self.crop:
+            fields += [(k, getattr(self, k)) for k in ("load_start_pos_w", "load_start_pos_h",
+                                                       "crop_size_w", "crop_size_h")]
+        fields += [("csc_switch", self.csc_switch), ("rbuv_swap_switch", self.rbuv_swap_switch)]
+        if self.csc_switch:
+            fields += [(f"matrix_r{r}c{c}", self.matrix[r][c]) for r in range(3) for c in range(3)]
+            fields += [(f"input_bias_{i}", b) for i, b in enumerate(self.input_bias)]
+        fields += [(f"mean_chn_{i}", v) for i, v in enumerate(self.mean_chn)]
+        fields += [(f"min_chn_{i}", float(v)) for i, v in enumerate(self.min_chn)]
+        fields += [(f"var_reci_chn_{i}", float(v)) for i, v in enumerate(self.var_reci_chn)]
+        if self.padding:
+            fields += [("padding", True)] + [(k, getattr(self, k)) for k in (
+                "left_padding_size", "right_padding_size", "top_padding_size", "bottom_padding_size")]
+            fields += [("padding_value", float(self.padding_value))]
+        lines += [f"  {k}: {fmt(v)}" for k, v in fields]
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+
+def aipp_from_spec(spec: PipelineSpec) -> AippConfig:
+    """The config for the ``image`` input: camera YUV420SP already resized to the network size
+    (Ascend 310's AIPP cannot resize; hilens.Preprocessor or DVPP does), converted and normalised."""
+    if spec.camera_format not in RBUV_SWAP:
+        raise AippError(f"camera format {spec.camera_format!r} is not YUV420SP; use one of {', '.join(RBUV_SWAP)}")
+    if spec.color_matrix not in CSC:
+        raise AippError(f"unknown color matrix {spec.color_matrix!r}; use one of {', '.join(CSC)}")
+    matrix, bias = CSC[spec.color_matrix]
+    reci = 1.0 / spec.norm_std
+    return AippConfig(src_image_size_w=spec.width, src_image_size_h=spec.height, related_input_rank=0,
+                      rbuv_swap_switch=RBUV_SWAP[spec.camera_format], matrix=matrix, input_bias=bias,
+                      min_chn=(spec.norm_mean,) * 3, var_reci_chn=(reci,) * 3)
+
+
+def aipp_header(spec: PipelineSpec) -> str:
+    return (f"edgematte AIPP for input {spec.image_input!r} (rank 0), preset {spec.name}.\n"
+            f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame resized by hilens.Preprocessor) -> "
+            f"RGB ({spec.color_matrix}) -> (x - {spec.norm_mean:g}) / {spec.norm_std:g}.\n"
+            f"Input {spec.alpha_input!r} (rank 1) has no AIPP: it stays float32 NCHW.")
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+_TOKEN = re.compile(r"\s*(?:(#[^\n]*)|([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(\"[^\"]*\"|[^\s{}#]+)|([A-Za-z_][A-Za-z0-9_]*)\s*\{|(\}))")
+
+
+def _value(text: str):
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text.strip('"')
+
+
+def parse_aipp(text: str) -> list[AippConfig]:
+    """Every ``aipp_op`` block of an aipp.cfg, in file order."""
+    blocks: list[dict] = []
+    current: dict | None = None
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m:
+            start = len(text) - len(text[pos:].lstrip())
+            line = text.count("\n", 0, start) + 1
+            raise AippError(f"aipp.cfg line {line}: cannot read {text[pos:].strip().splitlines()[0]!r}")
+        pos = m.end()
+        comment, key, value, opener, closer = m.groups()
+        if comment:
+            continue
+        if opener:
+            if opener != "aipp_op" or current is not None:
+                raise AippError(f"aipp.cfg: unexpected block {opener!r}; only top-level aipp_op {{ }} blocks exist")
+            current = {}
+        elif closer:
+            if current is None:
+                raise AippError("aipp.cfg: '}' without an open aipp_op block")
+            blocks.append(current)
+            current = None
+        else:
+            if current is None:
+                raise AippError(f"aipp.cfg: {key} outside an aipp_op block")
+            current[key] = _value(value)
+    if current is not None:
+        raise AippError("aipp.cfg: an aipp_op block is not closed")
+    return [_config_from_fields(b) for b in blocks]
+
+
+def _config_from_fields(f: dict) -> AippConfig:
+    f = dict(f)
+    kwargs: dict = {}
+    groups = {"matrix": [f"matrix_r{r}c{c}" for r in range(3) for c in range(3)],
+              "input_bias": [f"input_bias_{i}" for i in range(3)], "mean_chn": [f"mean_chn_{i}" for i in range(3)],
+              "min_chn": [f"min_chn_{i}" for i in range(3)], "var_reci_chn": [f"var_reci_chn_{i}" for i in range(3)]}
+    defaults = AippConfig(0, 0)
+    for name, keys in groups.items():
+        if any(k in f for k in keys):
+            base = np.array(getattr(defaults, name), dtype=object).ravel().tolist()
+            vals = [f.pop(k, base[i]) for i, k in enumerate(keys)]
+            kwargs[name] = tuple(tuple(vals[r * 3:r * 3 + 3]) for r in range(3)) if name == "matrix" else tuple(vals)
+    if "cpadding_value" in f:
+        f["padding_value"] = f.pop("cpadding_value")
+    for k in [k for k in f if k.startswith("mean_chn_") or k.startswith("min_chn_") or k.startswith("var_reci_chn_")]:
+        if f[k] not in (0, 0.0, 1, 1.0):
+            raise AippError(f"aipp.cfg: {k} (a 4th channel) is set, but the image input has 3 channels")
+        f.pop(k)
+    known = {fl.name for fl in dataclasses.fields(AippConfig)}
+    unknown = sorted(set(f) - known)
+    if unknown:
+        raise AippError(f"aipp.cfg: fields edgematte does not emulate: {', '.join(unknown)}")
+    if "src_image_size_w" not in f or "src_image_size_h" not in f:
+        raise AippError("aipp.cfg: src_image_size_w and src_image_size_h are required")
+    for key, value in f.items():
+        want = type(getattr(defaults, key))
+        ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
+        if want is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            raise AippError(f"aipp.cfg: {key}: {value!r} is not {'an integer' if want is int else 'a ' + {bool: 'boolean', float: 'number', str: 'name'}[want]}")
+    return AippConfig(**{**f, **kwargs})
+
+
+# --- validation -------------------------------------------------------------------------------------
+def aipp_problems(cfg: AippConfig, spec: PipelineSpec | None = None) -> list[str]:
+    """What Ascend 310 (or the network) would reject in ``cfg``."""
+    p = []
+    if cfg.aipp_mode != "static":
+        p.append(f"aipp_mode {cfg.aipp_mode!r}: only static AIPP is emitted and emulated")
+    if cfg.input_format != "YUV420SP_U8":
+        p.append(f"input_format {cfg.input_format}: the camera path needs YUV420SP_U8")
+    if cfg.resize:
+        p.append("resize: true is rejected on Ascend 310 (resize with hilens.Preprocessor or DVPP)")
+    if cfg.src_image_size_w <= 0 or cfg.src_image_size_h <= 0:
+        p.append("src_image_size_w/h must be > 0")
+    if cfg.src_image_size_w % 2 or cfg.src_image_size_h % 2:
+        p.append(f"src_image_size {cfg.src_image_size_w}x{cfg.src_image_size_h} must be even for YUV420SP")
+    if cfg.crop:
+        if cfg.load_start_pos_w % 2 or cfg.load_start_pos_h % 2:
+            p.append("load_start_pos_w/h must be even for YUV420SP")
+        if cfg.crop_size_w % 2 or cfg.crop_size_h % 2:
+            p.append("crop_size_w/h must be even")
+        if (cfg.load_start_pos_w + cfg.crop_size_w > cfg.src_image_size_w
+                or cfg.load_start_pos_h + cfg.crop_size_h > cfg.src_image_size_h):
+            p.append("the crop window goes outside the source image")
+    if not cfg.csc_switch:
+        p.append("csc_switch is false: the network would receive YUV, not RGB")
+    if any(not 0 <= m <= 255 for m in cfg.mean_chn):
+        p.append("mean_chn_* must be in 0..255 for U8 input")
+    if spec is not None:
+        if cfg.related_input_rank != 0:
+            p.append(f"related_input_rank {cfg.related_input_rank}: the image is input 0")
+        if cfg.output_size != (spec.width, spec.height):
+            p.append(f"AIPP output {cfg.output_size[0]}x{cfg.output_size[1]} != network input {spec.width}x{spec.height}")
+    return p
+
+
+# --- emulation --------------------------------------------------------------------------------------
+class AippEmulator:
+    """Applies an :class:`AippConfig` to a YUV420SP buffer exactly as the chip's pipeline is specified.
+
+    ``fp16=True`` rounds the normalised output to float16, as AIPP hands the network FP16 data.
+    """
+
+    def __init__(self, cfg: AippConfig, fp16: bool = False):
+        problems = aipp_problems(cfg)
+        if problems:
+            raise AippError("cannot emulate this aipp.cfg: " + "; ".join(problems))
+        self.cfg = cfg
+        self.fp16 = fp16
+
+    def planes(self, buf: np.ndarray) -> np.ndarray:
+        """YUV420SP bytes -> H×W×3 int32 (Y, U, V) after the swap switch, chroma repeated per 2×2 block."""
+        c = self.cfg
+        w, h = c.src_image_size_w, c.src_image_size_h
+        buf = np.asarray(buf, dtype=np.uint8)
+        if buf.size != w * h * 3 // 2:
+            raise AippError(f"input has {buf.size} bytes; a {w}x{h} YUV420SP frame has {w * h * 3 // 2}")
+        flat = buf.reshape(-1)
+        y = flat[:w * h].reshape(h, w)
+        uv = flat[w * h:].reshape(h // 2, w // 2, 2)
+        if c.rbuv_swap_switch:
+            uv = uv[..., ::-1]
+        uv = uv.repeat(2, axis=0).repeat(2, axis=1)
+        return np.concatenate([y[..., None], uv], axis=2).astype(np.int32)
+
+    def csc(self, buf: np.ndarray) -> np.ndarray:
+        """Swap, crop and colour conversion: H×W×3 uint8 in the matrix's output order (RGB here)."""
+        c = self.cfg
+        yuv = self.planes(buf)
+        if c.crop:
+            yuv = yuv[c.load_start_pos_h:c.load_start_pos_h + c.crop_size_h,
+                      c.load_start_pos_w:c.load_start_pos_w + c.crop_size_w]
+        d = yuv - np.asarray(c.input_bias, np.int32)
+        out = np.right_shift(d @ np.asarray(c.matrix, np.int32).T, 8)  # arithmetic shift: floor
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    def __call__(self, buf: np.ndarray) -> np.ndarray:
+        """YUV420SP bytes -> the network input, 1×3×H×W float32."""
+        c = self.cfg
+        x = self.csc(buf).astype(np.float32)
+        x = (x - np.asarray(c.mean_chn, np.float32) - np.asarray(c.min_chn, np.float32)) * \
+            np.asarray(c.var_reci_chn, np.float32)
+        if self.fp16:
+            x = x.astype(np.float16).astype(np.float32)
+        if c.padding:
+            x = np.pad(x, ((c.top_padding_size, c.bottom_padding_size), (c.left_padding_size, c.right_padding_size),
+                           (0, 0)), constant_values=c.padding_value)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def rgb_to_yuv420sp(rgb: np.ndarray, camera_format: str = "NV21") -> np.ndarray:
+    """An RGB picture (even H, W) as the camera would deliver it: (H·3/2)×W uint8 NV21 or NV12 (via OpenCV)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+    y, u, v = i420[:w * h], i420[w * h:w * h * 5 // 4], i420[w * h * 5 // 4:]
+    first, second = (v, u) if camera_format == "NV21" else (u, v)
+    uv = np.stack([first, second], axis=1).reshape(-1)
+    return np.concatenate([y, uv]).reshape(h * 3 // 2, w)

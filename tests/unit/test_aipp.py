@@ -1,0 +1,134 @@
+"""AIPP: the writer against the reference configs in aipp/, the parser, the rules, and the emulator
+against OpenCV's own YUV -> RGB conversion."""
+
+import dataclasses
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgematte.aipp import (AippConfig, AippEmulator, AippError, aipp_from_spec, aipp_header, aipp_problems,
+                            parse_aipp, rgb_to_yuv420sp)
+from edgematte.spec import PRESETS, get_preset
+from edgematte.verification.golden import portrait_rgb
+
+REFERENCE = Path(__file__).parents[2] / "aipp"
+
+
+def render(spec):
+    return aipp_from_spec(spec).render(aipp_header(spec))
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_reference_config_is_what_the_writer_renders(preset):
+    """aipp/<preset>.cfg is regenerated and compared (docs/aipp.md says how to refresh it on purpose)."""
+    assert (REFERENCE / f"{preset}.cfg").read_text() == render(PRESETS[preset])
+
+
+def test_every_preset_has_a_reference_config():
+    assert sorted(p.stem for p in REFERENCE.glob("*.cfg")) == sorted(PRESETS)
+
+
+def test_rendered_config_parses_back_to_the_same_config():
+    spec = get_preset("hilens-384x384")
+    assert parse_aipp(render(spec)) == [aipp_from_spec(spec)]
+
+
+def test_config_follows_the_spec():
+    spec = get_preset("hilens-512x288")
+    cfg = aipp_from_spec(spec)
+    assert (cfg.src_image_size_w, cfg.src_image_size_h, cfg.related_input_rank) == (512, 288, 0)
+    assert cfg.rbuv_swap_switch is True  # NV21
+    assert aipp_from_spec(dataclasses.replace(spec, camera_format="NV12")).rbuv_swap_switch is False
+    assert cfg.min_chn == (127.5,) * 3 and cfg.var_reci_chn == (1 / 127.5,) * 3
+    assert cfg.matrix == ((298, 0, 409), (298, -100, -208), (298, 516, 0))  # always explicit: the default is BGR
+    assert "resize:" not in render(spec)
+    assert aipp_problems(cfg, spec) == []
+
+
+def test_parser_reads_several_blocks_comments_and_one_line_fields():
+    text = """# two inputs
+    aipp_op { aipp_mode: static related_input_rank: 0 input_format: YUV420SP_U8
+              src_image_size_w: 64 src_image_size_h: 32 csc_switch: true rbuv_swap_switch: true
+              matrix_r0c0: 298 matrix_r0c2: 409 }
+    aipp_op { aipp_mode: static related_input_rank: 1 input_format: YUV400_U8 csc_switch: false
+              src_image_size_w: 64 src_image_size_h: 32 var_reci_chn_0: 0.0039215686 }
+    """
+    first, second = parse_aipp(text)
+    assert first.matrix[0] == (298, 0, 409) and first.matrix[1] == (298, -100, -208)  # unset rows keep the default
+    assert second.related_input_rank == 1 and second.var_reci_chn[0] == pytest.approx(1 / 255)
+    assert "input_format YUV400_U8" in "; ".join(aipp_problems(second))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("aipp_op { src_image_size_w: 64 src_image_size_h: 32 turbo: true }", "does not emulate: turbo"),
+    ("aipp_op { src_image_size_w: 64 ", "not closed"),
+    ("aipp_op { src_image_size_w: 64 src_image_size_h: 32 } }", "'}' without"),
+    ("aipp_op {\n src_image_size_w 64 }", "line 2: cannot read"),
+    ("aipp_op { src_image_size_w: wide src_image_size_h: 32 }", "src_image_size_w: 'wide' is not an integer"),
+    ("aipp_op { src_image_size_w: 64 src_image_size_h: 32 crop: 1 }", "crop: 1 is not a boolean"),
+])
+def test_parser_errors_name_the_problem(text, message):
+    with pytest.raises(AippError, match=message):
+        parse_aipp(text)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(resize=True), "resize: true is rejected on Ascend 310"),
+    (dict(src_image_size_w=63), "must be even"),
+    (dict(crop=True, load_start_pos_w=1, crop_size_w=32, crop_size_h=32), "load_start_pos_w/h must be even"),
+    (dict(crop=True, load_start_pos_w=40, crop_size_w=32, crop_size_h=32), "outside the source image"),
+    (dict(csc_switch=False), "receive YUV"),
+])
+def test_rules_ascend_310_enforces(change, message):
+    cfg = dataclasses.replace(AippConfig(64, 32), **change)
+    assert message in "; ".join(aipp_problems(cfg))
+    with pytest.raises(AippError, match="cannot emulate"):
+        AippEmulator(cfg)
+
+
+def test_output_size_must_be_the_network_input():
+    spec = get_preset("hilens-512x288")
+    cfg = dataclasses.replace(aipp_from_spec(spec), src_image_size_w=640)
+    assert "AIPP output 640x288 != network input 512x288" in aipp_problems(cfg, spec)
+
+
+@pytest.mark.parametrize("fmt", ["NV21", "NV12"])
+def test_emulated_colour_conversion_matches_opencv_within_one_level(fmt):
+    spec = dataclasses.replace(get_preset("hilens-512x288"), camera_format=fmt)
+    rgb = portrait_rgb(spec.width, spec.height)
+    buf = rgb_to_yuv420sp(rgb, fmt)
+    assert buf.shape == (spec.height * 3 // 2, spec.width)
+    ours = AippEmulator(aipp_from_spec(spec)).csc(buf).astype(int)
+    theirs = cv2.cvtColor(buf, getattr(cv2, f"COLOR_YUV2RGB_{fmt}")).astype(int)
+    diff = np.abs(ours - theirs)
+    assert diff.max() <= 1 and diff.mean() < 0.5  # the chip floors (>> 8) where OpenCV rounds
+
+
+def test_emulator_output_is_the_normalised_network_input():
+    spec = get_preset("hilens-384x384")
+    buf = rgb_to_yuv420sp(portrait_rgb(spec.width, spec.height), spec.camera_format)
+    emu = AippEmulator(aipp_from_spec(spec))
+    x = emu(buf)
+    assert x.shape == spec.image_shape and x.dtype == np.float32
+    np.testing.assert_allclose(x, spec.normalize_rgb(emu.csc(buf)), atol=1e-6)
+    x16 = AippEmulator(aipp_from_spec(spec), fp16=True)(buf)
+    assert 0 < np.abs(x16 - x).max() <= 2 ** -11  # FP16 rounding of values in [-1, 1]
+
+
+def test_swapping_the_chroma_order_is_what_rbuv_swap_undoes():
+    spec = get_preset("hilens-384x384")
+    rgb = portrait_rgb(spec.width, spec.height)
+    nv21 = AippEmulator(aipp_from_spec(spec)).csc(rgb_to_yuv420sp(rgb, "NV21"))
+    nv12 = AippEmulator(aipp_from_spec(dataclasses.replace(spec, camera_format="NV12"))).csc(
+        rgb_to_yuv420sp(rgb, "NV12"))
+    assert np.array_equal(nv21, nv12)
+    wrong = AippEmulator(aipp_from_spec(spec)).csc(rgb_to_yuv420sp(rgb, "NV12"))
+    assert np.abs(wrong.astype(int) - nv21).mean() > 5  # a wrong swap switch visibly changes colours
+
+
+def test_a_buffer_of_the_wrong_size_is_refused():
+    emu = AippEmulator(AippConfig(64, 32))
+    with pytest.raises(AippError, match="a 64x32 YUV420SP frame has 3072"):
+        emu(np.zeros(100, np.uint8))
