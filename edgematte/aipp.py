@@ -189,9 +189,10 @@ def _config_from_fields(f: dict) -> AippConfig:
     defaults = AippConfig(0, 0)
     for name, keys in groups.items():
         if any(k in f for k in keys):
-            base = np.array(getattr(defaults, name), dtype=object).ravel().tolist()
-            vals = [f.pop(k, base[i]) for i, k in enumerate(keys)]
-            kwargs[name] = tuple(tuple(vals[r * 3:r * 3 + 3]) for r in range(3)) if name == "matrix" else tuple(vals)
+            default = getattr(defaults, name)
+            flat = [v for row in default for v in row] if name == "matrix" else list(default)
+            vals = [f.pop(k, d) for k, d in zip(keys, flat)]
+            kwargs[name] = tuple(zip(vals[0::3], vals[1::3], vals[2::3])) if name == "matrix" else tuple(vals)
     if "cpadding_value" in f:
         f["padding_value"] = f.pop("cpadding_value")
     for k in [k for k in f if k.startswith("mean_chn_") or k.startswith("min_chn_") or k.startswith("var_reci_chn_")]:

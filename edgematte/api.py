@@ -22,7 +22,7 @@ GOLDEN_FILE = "golden.npz"
 Log = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def no_log(_: str) -> None:
     pass
 
 
@@ -68,7 +68,7 @@ def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corner
 
 def export(to: str = "onnx", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
            size: str | None = None, out: str | Path | None = None, force: bool = False,
-           align_corners: bool | None = None, log: Log = _quiet) -> ExportResult:
+           align_corners: bool | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.
 
     Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
@@ -118,7 +118,7 @@ def export(to: str = "onnx", checkpoint: str | Path | None = None, preset: str =
     return result
 
 
-def verify(folder: str | Path, log: Log = _quiet) -> VerifyResult:
+def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
     """Re-check an export folder: file checksums, then every reader against ``golden.npz``."""
     from edgematte.verification.golden import GoldenSet
     from edgematte.verification.readers import run_readers

@@ -97,7 +97,7 @@ def verify(folder, as_json):
     """
     from edgematte import api
 
-    result = api.verify(folder, log=api._quiet if as_json else _log)
+    result = api.verify(folder, log=api.no_log if as_json else _log)
     if as_json:
         _echo_json(result.to_dict())
     else:
