@@ -1,0 +1,65 @@
+"""omg/atc command lines: golden text, and the generated convert.sh run against recording fake tools."""
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edgematte.export.commands import atc_command, convert_script, input_shape_flag, omg_command
+from edgematte.spec import get_preset
+
+GOLDEN = Path(__file__).parents[2] / "golden"
+
+
+@pytest.fixture
+def spec():
+    return get_preset("hilens-512x288")
+
+
+def commands(spec):
+    return [omg_command(spec, "modnet4.prototxt", "modnet4.caffemodel", "aipp.cfg", "modnet4"),
+            atc_command(spec, "modnet4.onnx", "aipp.cfg", "modnet4_atc")]
+
+
+def test_convert_script_matches_golden_text(spec):
+    assert convert_script(commands(spec), spec) == (GOLDEN / "convert-hilens-512x288.sh").read_text()
+
+
+def test_commands_read_the_spec():
+    spec = get_preset("hilens-384x384")
+    assert input_shape_flag(spec) == "image:1,3,384,384;prev_alpha:1,1,384,384"
+    atc = atc_command(spec, "m.onnx", "aipp.cfg", "m").argv
+    assert "--soc_version=Ascend310" in atc and "--framework=5" in atc and "--output_type=FP32" in atc
+    omg = omg_command(spec, "m.prototxt", "m.caffemodel", "aipp.cfg", "m").argv
+    assert "--framework=0" in omg and "--weight=m.caffemodel" in omg
+
+
+def _fake_tool(folder: Path, name: str) -> None:
+    path = folder / name
+    path.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "{name}" "$@" > "$(dirname "$0")/{name}.argv"\n')
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+def test_convert_script_passes_exactly_our_argv_to_the_tools(tmp_path, spec):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("omg", "atc"):
+        _fake_tool(bindir, tool)
+    script = tmp_path / "convert.sh"
+    script.write_text(convert_script(commands(spec), spec))
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    r = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for cmd in commands(spec):
+        assert (bindir / f"{cmd.tool}.argv").read_text().splitlines() == list(cmd.argv)
+
+
+def test_convert_script_without_the_toolchain_says_so(tmp_path, spec):
+    script = tmp_path / "convert.sh"
+    script.write_text(convert_script(commands(spec), spec))
+    r = subprocess.run(["bash", str(script)], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert r.returncode == 127
+    assert "omg is not on PATH" in r.stderr
+    assert not commands(spec)[0].available()
