@@ -157,6 +157,15 @@ def test_verify_and_info_refuse_what_is_not_a_bundle(tmp_path, target, fragment)
     assert_user_error(run("verify", tmp_path / target), fragment)
 
 
+def test_a_corrupt_manifest_is_named(tmp_path, exported_bundle):
+    folder = tmp_path / "copy"
+    shutil.copytree(exported_bundle.out, folder)
+    (folder / "manifest.json").write_text("{ not json")
+    assert_user_error(run("verify", folder), "manifest.json is not valid JSON", "re-export")
+    (folder / "manifest.json").write_text("{}")
+    assert_user_error(run("info", folder), "has no 'spec' entry")
+
+
 def test_info_on_a_missing_path(tmp_path):
     assert_user_error(run("info", tmp_path / "nothing.ckpt"), "does not exist")
 
