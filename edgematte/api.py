@@ -157,11 +157,8 @@ def info(path: str | Path) -> dict:
 
 
 def _checkpoint_info(path: Path) -> dict:
-    from edgematte.model.checkpoint import STEM_KEY, load_checkpoint, read_checkpoint_file
+    from edgematte.model.checkpoint import load_checkpoint
 
-    state, _ = read_checkpoint_file(path)
     loaded = load_checkpoint(path)
     params = sum(p.numel() for p in loaded.model.parameters())
-    stem = state.get(STEM_KEY, state.get("lr_branch." + STEM_KEY))
-    return {"kind": "checkpoint", "path": str(path), **loaded.describe(), "keys": len(state),
-            "file_in_channels": int(stem.shape[1]), "parameters_after_load": params}
+    return {"kind": "checkpoint", **loaded.describe(), "parameters_after_load": params}

@@ -54,10 +54,13 @@ class LoadedCheckpoint:
     trained: bool        # False for the embedded default (random weights)
     path: str | None = None
     sha256: str | None = None
+    file_keys: int | None = None         # tensors stored in the file
+    file_in_channels: int | None = None  # the stem's input channels as stored (3: official)
 
     def describe(self) -> dict:
         return {"source": self.source, "path": self.path, "sha256": self.sha256, "inflated": self.inflated,
-                "trained": self.trained, "meta": dataclasses.asdict(self.meta)}
+                "trained": self.trained, "meta": dataclasses.asdict(self.meta), "file_keys": self.file_keys,
+                "file_in_channels": self.file_in_channels}
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -154,12 +157,15 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
     """
     path = Path(path)
     state, meta = read_checkpoint_file(path)
+    file_keys = len(state)
     _fill_aliases(state)
     stem = state.get(STEM_KEY)
     channels = stem.shape[1] if stem is not None and stem.dim() == 4 else None
     inflated = channels == IMAGE_CHANNELS
-    # Shapes are checked against the architecture of the file's own width, so messages quote its shapes.
-    _check_keys(path, state, MODNet4(in_channels=IMAGE_CHANNELS if inflated else IN_CHANNELS))
+    # Shapes are checked against the architecture of the file's own width, so messages quote its shapes;
+    # built on the meta device: shapes only, no memory, no init.
+    with torch.device("meta"):
+        _check_keys(path, state, MODNet4(in_channels=IMAGE_CHANNELS if inflated else IN_CHANNELS))
     if inflated:
         state = inflate_state_dict(state)
     recorded = meta is not None
@@ -172,7 +178,8 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
     model.eval()
     source = "official-3ch" if inflated else ("edgematte" if recorded else "4ch-state-dict")
     return LoadedCheckpoint(model, meta, source, inflated=inflated, trained=True, path=str(path),
-                            sha256=sha256_of(path))
+                            sha256=sha256_of(path), file_keys=file_keys,
+                            file_in_channels=int(channels) if channels else None)
 
 
 def save_checkpoint(model: MODNet4, path: str | os.PathLike, preset: str | None = None) -> Path:

@@ -63,7 +63,7 @@ def test_export_official_checkpoint_and_info(tmp_path, official_ckpt):
 
     r = run("info", official_ckpt, "--json")
     i = json.loads(r.stdout)
-    assert (i["kind"], i["file_in_channels"], i["keys"], i["inflated"]) == ("checkpoint", 3, 751, True)
+    assert (i["kind"], i["file_in_channels"], i["file_keys"], i["inflated"]) == ("checkpoint", 3, 751, True)
     r = run("info", out)
     assert "bundle" in r.stdout and "hilens-64x64" in r.stdout
     assert json.loads(run("info", out / "modnet4.onnx", "--json").stdout)["spec"]["width"] == 64
