@@ -1,0 +1,351 @@
+"""Lower the verified ONNX graph, op by op, onto the HiLens Kit's Caffe layers.
+
+Every lowering is exact in real arithmetic (the float error is measured by verification):
+
+- ``Clip(0, 6)`` (ReLU6, not on the Kit): ``ReLU(x) - ReLU(x - 6)``, with ``x - 6`` from a Scale.
+- ``InstanceNormalization`` (not on the Kit): mean by average pooling, broadcast back by scaling a map of
+  ones (``Power`` with power 0) with a two-input Scale, ``Eltwise`` difference and square, ``Power(-0.5)``
+  for the reciprocal std, two-input Scale. A mean over more than 10000 pixels first average-pools with
+  kernel = stride (exact when it divides).
+- SE's channel multiply: ``Flatten`` the (1, C, 1, 1) gate, then a two-input Scale (axis 0).
+- Bilinear ×1/2 with half-pixel centres: 2×2 average pooling. ×1/4: a fixed 4×4, stride-4 depthwise
+  convolution with 0.25 on the centre 2×2.
+- Bilinear ×2 with half-pixel centres (MODNet's own resize): align-corners ``Interp`` to 2N-1 samples
+  (positions 0, 1/2, 1, ... of the input), replicate-pad by one sample (``Slice`` + ``Concat``), then a
+  2×2, stride-1 average pool. Averaging two neighbours of a linear interpolant gives its value half-way,
+  at k/2 - 1/4: exactly the half-pixel grid, with the edge samples clamped as PyTorch clamps them.
+  The extra cost over a plain Interp is one small pooling; no 4N+5 detour, no per-channel Deconvolution.
+- Any resize with ``align_corners=True``: one ``Interp`` with explicit height and width.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from edgematte.export.caffe.net import CaffeNet, Enum
+from edgematte.export.caffe.rules import GLOBAL_POOL_MAX_PIXELS
+
+
+class LoweringError(ValueError):
+    """An ONNX node that has no exact lowering onto the Kit's layers."""
+
+
+def _attrs(node) -> dict:
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _layer_name(text: str) -> str:
+    """A readable Caffe name from an ONNX node name (``/hr_branch/conv_hr4x.0/Conv`` -> ``hr_branch.conv_hr4x.0.Conv``)."""
+    return re.sub(r"[^A-Za-z0-9_.]+", ".", text).strip(".") or "layer"
+
+
+class OnnxToCaffe:
+    """Builds a :class:`CaffeNet` from an ONNX model with static shapes (see :mod:`edgematte.export.onnx`)."""
+
+    def __init__(self, proto, name: str = "modnet4"):
+        import onnx
+
+        self.proto = proto
+        self.consts: dict[str, np.ndarray] = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
+        inputs = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim)
+                  for i in proto.graph.input if i.name not in self.consts}
+        self.net = CaffeNet(name, inputs, outputs=[o.name for o in proto.graph.output])
+        self.blob: dict[str, str] = {n: n for n in inputs}  # ONNX tensor -> Caffe blob
+        self._names: set[str] = set(inputs)
+        self._node = None
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _unique(self, base: str) -> str:
+        name, i = base, 1
+        while name in self._names:
+            i += 1
+            name = f"{base}_{i}"
+        self._names.add(name)
+        return name
+
+    def _add(self, type: str, bottoms: list[str], suffix: str = "", params=None, blobs=None, tops: int = 1,
+             final: bool = False) -> list[str]:
+        """Add a layer for the current node; ``final`` layers make the node's output (named after it
+        when it is a graph output, so the Caffe output blob keeps the ONNX name)."""
+        node = self._node
+        out = node.output[0]
+        if final and out in self.net.outputs:
+            name = out
+            self._names.add(name)
+        else:
+            name = self._unique(_layer_name(node.name or out) + (f".{suffix}" if suffix else ""))
+        return self.net.add(type, bottoms, name, params, blobs, tops, origin=f"{node.op_type} {node.name}")
+
+    def _shape(self, blob: str) -> tuple[int, ...]:
+        return self.net.shape_of(blob)
+
+    def _input(self, i: int) -> str:
+        return self.blob[self._node.input[i]]
+
+    def _const(self, i: int) -> np.ndarray | None:
+        node = self._node
+        return self.consts.get(node.input[i]) if i < len(node.input) else None
+
+    def _fail(self, why: str):
+        node = self._node
+        raise LoweringError(f"ONNX node {node.name or node.output[0]!r} ({node.op_type}): {why}")
+
+    # -- driver --------------------------------------------------------------------------------------------
+    def lower(self) -> CaffeNet:
+        import onnx
+
+        handlers: dict[str, Callable] = {
+            "Conv": self._conv, "Relu": self._relu, "Clip": self._clip, "Sigmoid": self._sigmoid,
+            "Add": self._add_sub, "Sub": self._add_sub, "Mul": self._mul, "Concat": self._concat,
+            "Split": self._split, "BatchNormalization": self._batchnorm,
+            "InstanceNormalization": self._instancenorm, "GlobalAveragePool": self._global_avg,
+            "Resize": self._resize,
+        }
+        for node in self.proto.graph.node:
+            self._node = node
+            if node.op_type == "Constant":
+                self.consts[node.output[0]] = onnx.numpy_helper.to_array(_attrs(node)["value"])
+                continue
+            handler = handlers.get(node.op_type)
+            if handler is None:
+                self._fail("no lowering onto the HiLens Kit's Caffe layers")
+            tops = handler(node)
+            for onnx_name, top in zip(node.output, tops):
+                self.blob[onnx_name] = top
+        self._node = None
+        return self.net
+
+    # -- ops -----------------------------------------------------------------------------------------------
+    def _conv(self, node):
+        a = _attrs(node)
+        w, b = self._const(1), self._const(2)
+        if w is None or w.ndim != 4:
+            self._fail("weights must be a constant 4-D tensor")
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        if pads[:2] != pads[2:]:
+            self._fail(f"asymmetric padding {pads} has no Caffe equivalent")
+        p = _conv_param(w.shape[0], w.shape[2:], a.get("strides", [1, 1]), pads[:2], a.get("dilations", [1, 1]),
+                        int(a.get("group", 1)), b is not None)
+        blobs = [w] + ([b] if b is not None else [])
+        return self._add("Convolution", [self._input(0)], params={"convolution_param": p}, blobs=blobs, final=True)
+
+    def _relu(self, node):
+        return self._add("ReLU", [self._input(0)], final=True)
+
+    def _sigmoid(self, node):
+        return self._add("Sigmoid", [self._input(0)], final=True)
+
+    def _clip(self, node):
+        lo, hi = self._const(1), self._const(2)
+        a = _attrs(node)
+        lo = float(lo) if lo is not None else float(a.get("min", -np.inf))
+        hi = float(hi) if hi is not None else float(a.get("max", np.inf))
+        if lo != 0.0:
+            self._fail(f"Clip({lo}, {hi}) is lowered only with a lower bound of 0")
+        x = self._input(0)
+        if hi == np.inf:
+            return self._add("ReLU", [x], final=True)
+        channels = self._shape(x)[1]
+        shifted = self._scale_const(x, np.ones(channels), np.full(channels, -hi), f"minus{hi:g}")
+        low = self._add("ReLU", [x], "relu")[0]
+        high = self._add("ReLU", [shifted], f"relu_minus{hi:g}")[0]
+        return self._add("Eltwise", [low, high],
+                         params={"eltwise_param": {"operation": Enum("SUM"), "coeff": [1.0, -1.0]}}, final=True)
+
+    def _scale_const(self, x: str, scale: np.ndarray, bias: np.ndarray | None, suffix: str, final=False):
+        params = {"scale_param": {"axis": 1, "num_axes": 1, "bias_term": bias is not None}}
+        blobs = [scale] + ([bias] if bias is not None else [])
+        return self._add("Scale", [x], suffix, params=params, blobs=blobs, final=final)[0]
+
+    def _scalar_operand(self) -> tuple[str, float | None]:
+        """(the tensor operand's blob, the other operand as a scalar constant or None)."""
+        node = self._node
+        for i in (1, 0):
+            c = self._const(i)
+            if c is not None:
+                if c.size != 1:
+                    self._fail(f"constant operand of shape {c.shape} (only scalars are lowered)")
+                return self._input(1 - i), float(c.reshape(()))
+        return "", None
+
+    def _add_sub(self, node):
+        x, c = self._scalar_operand()
+        sign = -1.0 if node.op_type == "Sub" else 1.0
+        if c is not None:
+            if node.op_type == "Sub" and self._const(0) is not None:
+                self._fail("constant minus tensor is not lowered")
+            channels = self._shape(x)[1]
+            return [self._scale_const(x, np.ones(channels), np.full(channels, sign * c), "", final=True)]
+        a, b = self._input(0), self._input(1)
+        if self._shape(a) != self._shape(b):
+            self._fail(f"broadcasting {node.op_type} of {self._shape(a)} and {self._shape(b)}")
+        return self._add("Eltwise", [a, b],
+                         params={"eltwise_param": {"operation": Enum("SUM"), "coeff": [1.0, sign]}}, final=True)
+
+    def _mul(self, node):
+        x, c = self._scalar_operand()
+        if c is not None:
+            return [self._scale_const(x, np.full(self._shape(x)[1], c), None, "", final=True)]
+        a, b = self._input(0), self._input(1)
+        sa, sb = self._shape(a), self._shape(b)
+        if sa == sb:
+            return self._add("Eltwise", [a, b], params={"eltwise_param": {"operation": Enum("PROD")}}, final=True)
+        if sa[2:] == (1, 1) and sb[2:] != (1, 1):
+            a, b, sa, sb = b, a, sb, sa
+        if sb != (sa[0], sa[1], 1, 1):
+            self._fail(f"broadcasting Mul of {sa} and {sb}")
+        return [self._channel_scale(a, b, final=True)]
+
+    def _channel_scale(self, x: str, gate: str, suffix: str = "", final: bool = False) -> str:
+        """x (N, C, H, W) times gate (N, C, 1, 1): Flatten the gate to (N, C), then a two-input Scale."""
+        flat = self._add("Flatten", [gate], f"{suffix}flatten" if suffix else "gate_flatten")[0]
+        return self._add("Scale", [x, flat], suffix, params={"scale_param": {"axis": 0}}, final=final)[0]
+
+    def _concat(self, node):
+        axis = int(_attrs(node).get("axis", 1))
+        return self._add("Concat", [self.blob[i] for i in node.input], params={"concat_param": {"axis": axis}},
+                         final=True)
+
+    def _split(self, node):
+        a = _attrs(node)
+        x = self._input(0)
+        axis = int(a.get("axis", 0))
+        sizes = list(a.get("split", []))
+        if not sizes:
+            dim = self._shape(x)[axis]
+            sizes = [dim // len(node.output)] * len(node.output)
+        points = list(np.cumsum(sizes)[:-1].astype(int))
+        return self._add("Slice", [x], params={"slice_param": {"axis": axis, "slice_point": points}},
+                         tops=len(node.output))
+
+    def _batchnorm(self, node):
+        eps = float(_attrs(node).get("epsilon", 1e-5))
+        gamma, beta, mean, var = (self._const(i) for i in range(1, 5))
+        if any(v is None for v in (gamma, beta, mean, var)):
+            self._fail("BatchNormalization needs constant statistics")
+        normed = self._add("BatchNorm", [self._input(0)], "bn",
+                           params={"batch_norm_param": {"use_global_stats": True, "eps": eps}},
+                           blobs=[mean, var, np.ones(1)])[0]
+        return [self._scale_const(normed, gamma, beta, "", final=True)]
+
+    def _mean_hw(self, x: str, suffix: str) -> str:
+        """Per-channel mean over H×W as (N, C, 1, 1), within the Kit's global-pooling limit."""
+        _, _, h, w = self._shape(x)
+        if h * w > GLOBAL_POOL_MAX_PIXELS:
+            k = next((k for k in range(2, min(h, w) + 1)
+                      if h % k == 0 and w % k == 0 and (h // k) * (w // k) <= GLOBAL_POOL_MAX_PIXELS), None)
+            if k is None:
+                self._fail(f"a mean over {h}x{w} cannot be split into exact poolings under "
+                           f"{GLOBAL_POOL_MAX_PIXELS} pixels")
+            x = self._add("Pooling", [x], f"{suffix}_pool{k}", params={"pooling_param": {
+                "pool": Enum("AVE"), "kernel_size": k, "stride": k}})[0]
+        return self._add("Pooling", [x], suffix, params={"pooling_param": {
+            "pool": Enum("AVE"), "global_pooling": True}})[0]
+
+    def _global_avg(self, node):
+        x = self._input(0)
+        _, _, h, w = self._shape(x)
+        if h * w <= GLOBAL_POOL_MAX_PIXELS:
+            return self._add("Pooling", [x], params={"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
+                             final=True)
+        return [self._mean_hw(x, "mean")]
+
+    def _instancenorm(self, node):
+        eps = float(_attrs(node).get("epsilon", 1e-5))
+        gamma, beta = self._const(1), self._const(2)
+        if gamma is None or beta is None:
+            self._fail("InstanceNormalization needs constant scale and bias")
+        x = self._input(0)
+        mean = self._mean_hw(x, "in_mean")
+        ones = self._add("Power", [x], "in_ones", params={"power_param": {"power": 0.0, "scale": 0.0, "shift": 1.0}})[0]
+        mean_map = self._channel_scale(ones, mean, "in_mean_map")
+        centred = self._add("Eltwise", [x, mean_map], "in_centred", params={"eltwise_param": {
+            "operation": Enum("SUM"), "coeff": [1.0, -1.0]}})[0]
+        square = self._add("Eltwise", [centred, centred], "in_square", params={"eltwise_param": {
+            "operation": Enum("PROD")}})[0]
+        var = self._mean_hw(square, "in_var")
+        rstd = self._add("Power", [var], "in_rstd", params={"power_param": {"power": -0.5, "scale": 1.0, "shift": eps}})[0]
+        affine = not (np.all(gamma == 1) and np.all(beta == 0))
+        normed = self._channel_scale(centred, rstd, "in_normed" if affine else "", final=not affine)
+        if affine:
+            return [self._scale_const(normed, gamma, beta, "", final=True)]
+        return [normed]
+
+    def _resize(self, node):
+        a = _attrs(node)
+        x = self._input(0)
+        n, c, h, w = self._shape(x)
+        scales, sizes = self._const(2), self._const(3)
+        if sizes is not None and sizes.size == 4:
+            oh, ow = int(sizes[2]), int(sizes[3])
+        elif scales is not None and scales.size == 4:
+            if tuple(scales[:2]) != (1.0, 1.0):
+                self._fail(f"resize scales {scales.tolist()} change N or C")
+            oh, ow = int(np.floor(h * scales[2])), int(np.floor(w * scales[3]))
+        else:
+            self._fail("resize needs constant scales or sizes")
+        mode = a.get("mode", b"nearest").decode()
+        ctm = a.get("coordinate_transformation_mode", b"half_pixel").decode()
+        if mode != "linear":
+            self._fail(f"resize mode {mode!r} (only bilinear is lowered)")
+        if ctm == "align_corners":
+            return self._interp(x, oh, ow, "", final=True)
+        if ctm not in ("half_pixel", "pytorch_half_pixel"):
+            self._fail(f"coordinate_transformation_mode {ctm!r} has no exact lowering")
+        if (oh, ow) == (h // 2, w // 2) and h % 2 == 0 and w % 2 == 0:
+            return self._add("Pooling", [x], params={"pooling_param": {"pool": Enum("AVE"), "kernel_size": 2,
+                                                                       "stride": 2}}, final=True)
+        if (oh, ow) == (h // 4, w // 4) and h % 4 == 0 and w % 4 == 0:
+            kernel = np.zeros((c, 1, 4, 4), np.float32)
+            kernel[:, :, 1:3, 1:3] = 0.25
+            p = _conv_param(c, (4, 4), (4, 4), (0, 0), (1, 1), c, False)
+            return self._add("Convolution", [x], params={"convolution_param": p}, blobs=[kernel], final=True)
+        if (oh, ow) == (2 * h, 2 * w):
+            dense = self._interp(x, 2 * h - 1, 2 * w - 1, "interp")[0]
+            padded = self._replicate_pad(self._replicate_pad(dense, 2), 3)
+            return self._add("Pooling", [padded], params={"pooling_param": {"pool": Enum("AVE"), "kernel_size": 2,
+                                                                            "stride": 1}}, final=True)
+        self._fail(f"half-pixel resize {h}x{w} -> {oh}x{ow} (exact lowerings exist for x1/2, x1/4 and x2)")
+
+    def _interp(self, x: str, height: int, width: int, suffix: str, final: bool = False) -> list[str]:
+        return self._add("Interp", [x], suffix, params={"interp_param": {"height": height, "width": width}},
+                         final=final)
+
+    def _replicate_pad(self, x: str, axis: int) -> str:
+        """x with its first and last sample along ``axis`` repeated once (Slice + Concat)."""
+        size = self._shape(x)[axis]
+        tag = "h" if axis == 2 else "w"
+        if size == 1:
+            parts = [x, x, x]
+        else:
+            points = [1] if size == 2 else [1, size - 1]
+            pieces = self._add("Slice", [x], f"pad{tag}_slice", params={"slice_param": {
+                "axis": axis, "slice_point": points}}, tops=len(points) + 1)
+            parts = [pieces[0], *pieces, pieces[-1]]
+        return self._add("Concat", parts, f"pad{tag}", params={"concat_param": {"axis": axis}})[0]
+
+
+def _conv_param(num_output: int, kernel, stride, pad, dilation, group: int, bias: bool) -> dict:
+    p: dict = {"num_output": int(num_output), "bias_term": bool(bias)}
+    for key, (vh, vw) in (("kernel", kernel), ("stride", stride), ("pad", pad), ("dilation", dilation)):
+        vh, vw = int(vh), int(vw)
+        default = 0 if key == "pad" else 1
+        if vh == vw:
+            if vh != default or key == "kernel":
+                p["kernel_size" if key == "kernel" else key] = vh
+        elif key == "dilation":  # Caffe has no dilation_h/_w; the repeated field takes (h, w)
+            p[key] = [vh, vw]
+        else:
+            p[f"{key}_h"], p[f"{key}_w"] = vh, vw
+    if group != 1:
+        p["group"] = group
+    return p
+
+
+def lower_onnx(proto, name: str = "modnet4") -> CaffeNet:
+    return OnnxToCaffe(proto, name).lower()
