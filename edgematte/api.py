@@ -68,25 +68,34 @@ def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corner
 
 def export(to: str = "onnx", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
            size: str | None = None, out: str | Path | None = None, force: bool = False,
-           align_corners: bool | None = None, log: Log = no_log) -> ExportResult:
+           align_corners: bool | None = None, via: str | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.
+
+    ``via`` (``to="om"`` only): ``"caffe"`` (default; HiLens Kit, omg) or ``"onnx"`` (other Ascend 310
+    boards, atc).
 
     Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
     """
-    from edgematte.export.targets import TARGETS, ExportContext
+    from edgematte.export.targets import OM_ROUTES, TARGETS, ExportContext
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.verification.golden import make_golden
     from edgematte.verification.readers import run_readers
 
     if to not in TARGETS:
         raise SpecError(f"unknown target {to!r}; valid targets: {', '.join(TARGETS)}")
+    if via is not None and to != "om":
+        raise SpecError(f"--via chooses the route to the device compiler and applies to --to om only, not {to!r}")
+    if via is not None and via not in OM_ROUTES:
+        raise SpecError(f"unknown route {via!r} for --to om; use one of {', '.join(OM_ROUTES)}")
+    if to == "om":
+        via = via or OM_ROUTES[0]
     spec = resolve_spec(preset, size)
     out = Path(out) if out is not None else default_out(spec, to)
     writer = BundleWriter(out, force)  # fails now, before any work, if out is taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners)
     with writer:
-        ctx = ExportContext(spec, weights, writer.workdir, log)
+        ctx = ExportContext(spec, weights, writer.workdir, log, via)
         artifacts = TARGETS[to].build(ctx)
         log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
         golden = make_golden(TorchRunner(weights.model, spec), spec)
@@ -97,6 +106,7 @@ def export(to: str = "onnx", checkpoint: str | Path | None = None, preset: str =
             "edgematte": tool_versions()["edgematte"],
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "target": to,
+            **({"via": via} if via else {}),
             "spec": spec.to_dict(),
             "weights": weights.describe(),
             "inputs": {k: list(v) for k, v in spec.input_shapes.items()},

@@ -50,6 +50,9 @@ def main() -> None:
 @main.command()
 @click.option("--to", "to", type=click.Choice(_target_names()), default="onnx", show_default=True,
               help="What to export.")
+@click.option("--via", type=click.Choice(["caffe", "onnx"]), default=None,
+              help="With --to om: the route to the device compiler. caffe (default): Caffe in the HiLens "
+                   "Kit's operator subset for omg. onnx: ONNX for atc (other Ascend 310 boards).")
 @click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
               help="MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
                    "edgematte 4-channel one. Without it, the embedded default (untrained) network is exported.")
@@ -64,7 +67,7 @@ def main() -> None:
               help="Output folder (default: out/<preset>-<to>). Must not exist unless --force.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
-def export(to, checkpoint, preset, size, align_corners, out, force, as_json):
+def export(to, via, checkpoint, preset, size, align_corners, out, force, as_json):
     """Export the network, then verify it against PyTorch before returning.
 
     The folder holds the model, golden.npz (inputs and PyTorch outputs) and manifest.json (spec,
@@ -73,9 +76,10 @@ def export(to, checkpoint, preset, size, align_corners, out, force, as_json):
     """
     from edgematte import api
 
-    click.echo(f"edgematte export --to {to}: preset {preset}{f', size {size}' if size else ''}", err=True)
+    click.echo(f"edgematte export --to {to}{f' --via {via}' if via else ''}: preset {preset}"
+               f"{f', size {size}' if size else ''}", err=True)
     result = api.export(to=to, checkpoint=checkpoint, preset=preset, size=size, out=out, force=force,
-                        align_corners=align_corners, log=_log)
+                        align_corners=align_corners, via=via, log=_log)
     if checkpoint is None:
         click.secho(UNTRAINED_WARNING, fg="yellow", err=True)
     if as_json:
@@ -84,7 +88,12 @@ def export(to, checkpoint, preset, size, align_corners, out, force, as_json):
     for check in result.checks:
         click.echo(check.line())
     click.echo(f"Wrote {result.out}: " + ", ".join(f"{role}={rel}" for role, rel in result.manifest["artifacts"].items()))
-    click.echo(f"Next: edgematte verify {result.out}")
+    convert = result.manifest.get("convert")
+    if convert:
+        where = "it is on PATH here" if convert["tool_on_path"] else f"where {convert['tool']} is installed"
+        click.echo(f"Next: run {result.out}/convert.sh ({where}); {convert['note']}")
+    else:
+        click.echo(f"Next: edgematte verify {result.out}")
 
 
 @main.command()
