@@ -46,3 +46,12 @@ def exported_bundle(tmp_path_factory, tiny_spec):
 
     out = tmp_path_factory.mktemp("bundle") / "onnx"
     return api.export(to="onnx", size=f"{TINY[0]}x{TINY[1]}", out=out)
+
+
+@pytest.fixture(scope="session")
+def om_bundle(tmp_path_factory, tiny_spec):
+    """One ``--to om`` (Caffe route) export of the embedded default at the tiny size (read-only)."""
+    from edgematte import api
+
+    out = tmp_path_factory.mktemp("bundle") / "om"
+    return api.export(to="om", size=f"{TINY[0]}x{TINY[1]}", out=out)

@@ -1,5 +1,6 @@
-"""Every preset at full size: the ONNX alpha matches PyTorch within the spec's atol (1e-4) in every check
-and every rollout frame, and the graph has the contract's inputs, static shapes, opset and no shape ops."""
+"""Every preset at full size, through the HiLens route: the ONNX and the Kit-subset Caffe files match
+PyTorch within the spec's atol (1e-4) in every check and every rollout frame, in all three readers;
+the ONNX graph has the contract's inputs, static shapes, opset and no shape ops."""
 
 import pytest
 
@@ -11,7 +12,7 @@ from edgematte.spec import PRESETS
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_preset_exports_and_matches_pytorch(tmp_path, preset):
     spec = PRESETS[preset]
-    result = api.export(to="onnx", preset=preset, out=tmp_path / preset)
+    result = api.export(to="om", preset=preset, out=tmp_path / preset)
     m = result.manifest
     assert m["spec"]["name"] == preset
     graph = m["onnx_graph"]
@@ -19,8 +20,10 @@ def test_preset_exports_and_matches_pytorch(tmp_path, preset):
     assert graph["inputs"] == {"image": [1, 3, spec.height, spec.width], "prev_alpha": [1, 1, spec.height, spec.width]}
     assert graph["outputs"] == {"alpha": [1, 1, spec.height, spec.width]}
     assert not set(graph["ops"]) & set(FORBIDDEN_OPS)
+    assert {c.reader for c in result.checks} == {"onnxruntime", "caffe-numpy", "opencv-dnn"}
     for check in result.checks:
         assert check.max_abs <= 1e-4, check.line()
-    rollout = next(c for c in result.checks if c.check == "rollout")
-    assert len(rollout.frames) == spec.rollout_frames
-    assert all(f["max_abs"] <= 1e-4 for f in rollout.frames)
+    assert m["caffe_graph"]["inputs"] == graph["inputs"]
+    for rollout in (c for c in result.checks if c.check == "rollout"):
+        assert len(rollout.frames) == spec.rollout_frames
+        assert all(f["max_abs"] <= 1e-4 for f in rollout.frames)

@@ -50,6 +50,11 @@ def kit_rule_problems(net: CaffeNet) -> list[RuleViolation]:
     for name, shape in net.inputs.items():
         if len(shape) != 4 or any(int(d) <= 0 for d in shape):
             bad(name, f"inputs must be static 4-D float tensors with positive dims, got {shape}")
+    for layer in net.layers:
+        if layer.type not in KIT_LAYER_TYPES:
+            bad(layer.name, f"type {layer.type} is not in the HiLens Kit's Caffe operator list")
+    if problems:  # shapes cannot be followed through unknown layers
+        return problems
     try:
         shapes = net.shapes()
     except CaffeNetError as e:
@@ -62,8 +67,6 @@ def kit_rule_problems(net: CaffeNet) -> list[RuleViolation]:
         if layer.name in names:
             bad(layer.name, "layer names must be unique")
         names.add(layer.name)
-        if layer.type not in KIT_LAYER_TYPES:
-            bad(layer.name, f"type {layer.type} is not in the HiLens Kit's Caffe operator list")
         in_place = layer.tops == layer.bottoms[:len(layer.tops)]
         if in_place and layer.type not in IN_PLACE_OK:
             bad(layer.name, f"{layer.type} cannot run in place")

@@ -26,7 +26,7 @@ def _scalar(value) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return repr(float(np.float32(value)))  # what the float32 field will hold, shortest form
+        return str(np.float32(value))  # the shortest text that reads back as the same float32
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     raise TypeError(f"cannot write {value!r} into a prototxt")

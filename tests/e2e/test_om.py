@@ -1,0 +1,123 @@
+"""``edgematte export --to om``: the HiLens Kit folder (Caffe + aipp.cfg + convert.sh), its verification by
+two independent Caffe readers, the atc route, and what verify does when the Caffe files are wrong."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import onnx
+from click.testing import CliRunner
+
+from edgematte.aipp import aipp_from_spec, parse_aipp
+from edgematte.bundle import file_records, read_manifest, write_manifest
+from edgematte.cli import main
+from edgematte.export.caffe.lowering import lower_onnx
+from edgematte.export.caffe.writer import encode_caffemodel
+from edgematte.model.checkpoint import default_model, save_checkpoint
+from edgematte.spec import PipelineSpec
+
+TINY = ["--size", "64x64"]
+READERS = {"onnxruntime", "caffe-numpy", "opencv-dnn"}
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bundle):
+    out, m = om_bundle.out, om_bundle.manifest
+    assert sorted(p.name for p in out.iterdir()) == ["aipp.cfg", "convert.sh", "golden.npz", "manifest.json",
+                                                      "modnet4.caffemodel", "modnet4.onnx", "modnet4.prototxt"]
+    assert m["target"] == "om" and m["via"] == "caffe"
+    checks = m["verification"]["checks"]
+    assert {c["reader"] for c in checks} == READERS and m["verification"]["passed"]
+    for c in checks:
+        assert c["max_abs"] <= 1e-4 and c["error"] is None
+    caffe = m["caffe_graph"]
+    assert caffe["inputs"] == {"image": [1, 3, 64, 64], "prev_alpha": [1, 1, 64, 64]}
+    assert caffe["outputs"] == ["alpha"] and "ReLU6" not in caffe["types"]
+    spec = PipelineSpec.from_dict(m["spec"])
+    assert parse_aipp((out / "aipp.cfg").read_text()) == [aipp_from_spec(spec)]
+
+
+def test_convert_script_calls_omg_with_the_bundle_files(om_bundle, tmp_path):
+    script = om_bundle.out / "convert.sh"
+    assert script.stat().st_mode & 0o111
+    text = script.read_text()
+    assert "--model=modnet4.prototxt" in text and "--weight=modnet4.caffemodel" in text
+    assert "--insert_op_conf=aipp.cfg" in text and "atc" not in text
+    assert om_bundle.manifest["convert"]["argv"][0] == "omg"
+    r = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 127 and "omg is not on PATH" in r.stderr
+
+
+def test_via_onnx_targets_atc_and_has_no_caffe(tmp_path):
+    out = tmp_path / "atc"
+    r = run("export", "--to", "om", "--via", "onnx", *TINY, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["aipp.cfg", "convert.sh", "golden.npz", "manifest.json",
+                                                      "modnet4.onnx"]
+    assert "atc \\\n    --model=modnet4.onnx" in (out / "convert.sh").read_text()
+    assert "where atc is installed" in r.stdout
+
+
+def test_via_is_refused_for_other_targets(tmp_path):
+    r = run("export", "--to", "onnx", "--via", "onnx", *TINY, "--out", tmp_path / "x")
+    assert r.exit_code == 1 and "applies to --to om only" in r.stderr and "Traceback" not in r.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_official_checkpoint_with_trained_statistics(tmp_path, official_ckpt):
+    r = run("export", "--to", "om", "--checkpoint", official_ckpt, *TINY, "--out", tmp_path / "o", "--json")
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)
+    assert m["verification"]["passed"] and {c["reader"] for c in m["verification"]["checks"]} == READERS
+
+
+def test_align_corners_checkpoint_lowers_every_resize_to_one_interp(tmp_path):
+    ckpt = save_checkpoint(default_model(5, align_corners=True).model, tmp_path / "ac.ckpt")
+    r = run("export", "--to", "om", "--checkpoint", ckpt, *TINY, "--out", tmp_path / "ac", "--json")
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.stdout)
+    assert m["verification"]["passed"]
+    assert m["caffe_graph"]["types"]["Interp"] == 8  # 2 downscales + 6 upscales, no pad/pool detour
+    assert "Slice" in m["caffe_graph"]["types"]  # the IBNorm halves
+    half_pixel = lower_onnx(onnx.load(str(tmp_path / "ac" / "modnet4.onnx")))
+    assert sum(l.type == "Interp" for l in half_pixel.layers) == 8
+
+
+def copy_bundle(bundle, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(bundle.out, out)
+    return out
+
+
+def rewrite(out, name, data: bytes):
+    (out / name).write_bytes(data)
+    m = read_manifest(out)
+    m["files"] = file_records(out, m["files"])
+    write_manifest(out, m)
+
+
+def test_verify_catches_wrong_caffe_weights_even_with_matching_checksums(om_bundle, tmp_path):
+    out = copy_bundle(om_bundle, tmp_path)
+    net = lower_onnx(onnx.load(str(out / "modnet4.onnx")))
+    conv = next(l for l in net.layers if l.type == "Convolution" and len(l.blobs) == 2)
+    conv.blobs[1] = conv.blobs[1] + np.float32(0.05)  # a small bias change in one layer
+    rewrite(out, "modnet4.caffemodel", encode_caffemodel(net))
+    r = run("verify", out)
+    assert r.exit_code == 1
+    assert "PASSED | onnxruntime" in r.stdout
+    assert "FAILED | caffe-numpy" in r.stdout and "FAILED | opencv-dnn" in r.stdout
+
+
+def test_a_caffe_file_no_reader_can_run_is_a_failed_check_not_a_crash(om_bundle, tmp_path):
+    out = copy_bundle(om_bundle, tmp_path)
+    text = (out / "modnet4.prototxt").read_text().replace('type: "Sigmoid"', 'type: "NoSuchLayer"')
+    rewrite(out, "modnet4.prototxt", text.encode())
+    r = run("verify", out, "--json")
+    assert r.exit_code == 1
+    failed = {c["reader"]: c["error"] for c in json.loads(r.stdout)["checks"] if not c["passed"]}
+    assert set(failed) == {"caffe-numpy", "opencv-dnn"}
+    assert "NoSuchLayer" in failed["caffe-numpy"] and "NoSuchLayer" in failed["opencv-dnn"]

@@ -1,0 +1,169 @@
+"""Each lowering onto the Kit's Caffe layers, on a tiny torch module: PyTorch vs our numpy executor and
+OpenCV DNN. Max abs error must stay at float rounding (exact lowerings), and only Kit layer types appear."""
+
+import io
+import warnings
+
+import numpy as np
+import onnx
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgematte.export.caffe.lowering import LoweringError, lower_onnx
+from edgematte.export.caffe.rules import KIT_LAYER_TYPES, kit_rule_problems
+from edgematte.export.caffe.writer import write_caffe
+from edgematte.runtime.caffe_ref import CaffeRefRunner
+from edgematte.runtime.opencv_caffe import OpenCvCaffeRunner
+
+EXACT = 2e-6
+
+
+def to_onnx(module, shape):
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (torch.zeros(shape),), buf, opset_version=11, dynamo=False,
+                          input_names=["x"], output_names=["y"])
+    return onnx.load_from_string(buf.getvalue())
+
+
+def lowered(module, shape, tmp_path):
+    net = lower_onnx(to_onnx(module, shape), "t")
+    assert kit_rule_problems(net) == []
+    assert {l.type for l in net.layers} <= set(KIT_LAYER_TYPES)
+    write_caffe(net, tmp_path / "t.prototxt", tmp_path / "t.caffemodel")
+    return net
+
+
+def errors(module, shape, tmp_path, seed=0, scale=1.0):
+    """Max abs error of (numpy executor, OpenCV) against PyTorch on a random input."""
+    net = lowered(module, shape, tmp_path)
+    x = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+    with torch.no_grad():
+        want = module(torch.from_numpy(x)).numpy()
+    got_np = CaffeRefRunner(tmp_path / "t.prototxt", tmp_path / "t.caffemodel").infer({"x": x})["y"]
+    cv = OpenCvCaffeRunner(tmp_path / "t.prototxt", tmp_path / "t.caffemodel")
+    try:
+        got_cv = cv.infer({"x": x})["y"]
+    finally:
+        cv.close()
+    assert got_np.shape == want.shape and got_cv.shape == want.shape
+    return float(np.abs(got_np - want).max()), float(np.abs(got_cv - want).max()), net
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def test_relu6_is_relu_minus_shifted_relu(tmp_path):
+    e_np, e_cv, net = errors(Lambda(F.relu6), (1, 3, 8, 8), tmp_path, scale=8)
+    assert e_np <= EXACT and e_cv <= EXACT
+    assert "ReLU6" not in {l.type for l in net.layers}
+    assert [l.type for l in net.layers] == ["Scale", "ReLU", "ReLU", "Eltwise"]
+
+
+@pytest.mark.parametrize("hw", [(8, 12), (128, 96)])  # 128x96 = 12288 px: pre-pooled below the 10000 limit
+@pytest.mark.parametrize("affine", [False, True])
+def test_instance_norm(tmp_path, hw, affine):
+    module = nn.InstanceNorm2d(4, affine=affine)
+    if affine:
+        with torch.no_grad():
+            module.weight.uniform_(0.5, 2)
+            module.bias.uniform_(-1, 1)
+    # A large mean and a small spread, as SE-scaled features have: a sloppy variance would show here.
+    shape = (1, 4, *hw)
+    stressed = nn.Sequential(Lambda(lambda x: x * 0.02 + 0.5), module)
+    e_np, e_cv, net = errors(stressed, shape, tmp_path)
+    # OpenCV sums a pooling window sequentially in float32: over 3072 pixels at mean/std = 25 that costs
+    # up to ~4e-5 here. A wrong formula (eps outside the sqrt, E[x^2] - E[x]^2) is off by 1e-1 and more.
+    assert e_np <= 1e-5 and e_cv <= 1e-4
+    pools = [l for l in net.layers if l.type == "Pooling" and l.params["pooling_param"].get("global_pooling")]
+    assert len(pools) == 2
+    if hw == (128, 96):
+        assert any(l.params["pooling_param"].get("kernel_size") == 2 for l in net.layers if l.type == "Pooling")
+
+
+def test_se_channel_gate_is_a_two_input_scale(tmp_path):
+    class SE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Conv2d(6, 6, 1, bias=False)
+
+        def forward(self, x):
+            return x * torch.sigmoid(self.fc(F.adaptive_avg_pool2d(x, 1)))
+
+    e_np, e_cv, net = errors(SE(), (1, 6, 5, 7), tmp_path)
+    assert e_np <= EXACT and e_cv <= EXACT
+    scale = [l for l in net.layers if l.type == "Scale"]
+    assert len(scale) == 1 and len(scale[0].bottoms) == 2 and scale[0].params["scale_param"]["axis"] == 0
+
+
+@pytest.mark.parametrize("factor,types", [(0.5, ["Pooling"]), (0.25, ["Convolution"])])
+def test_half_pixel_downscales(tmp_path, factor, types):
+    fn = Lambda(lambda x: F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False))
+    e_np, e_cv, net = errors(fn, (1, 4, 16, 24), tmp_path)
+    assert e_np <= EXACT and e_cv <= EXACT
+    assert [l.type for l in net.layers] == types
+
+
+@pytest.mark.parametrize("hw", [(1, 1), (1, 2), (2, 3), (5, 7), (9, 16)])
+def test_half_pixel_x2_upsample_is_exact_including_edges(tmp_path, hw):
+    fn = Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+    e_np, e_cv, net = errors(fn, (1, 3, *hw), tmp_path)
+    assert e_np <= EXACT and e_cv <= EXACT
+    assert [l.type for l in net.layers][0] == "Interp" and net.layers[-1].type == "Pooling"
+
+
+def test_align_corners_resizes_are_one_interp_each(tmp_path):
+    def fn(x):
+        up = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        return F.interpolate(up, scale_factor=0.25, mode="bilinear", align_corners=True)
+
+    e_np, e_cv, net = errors(Lambda(fn), (1, 2, 8, 12), tmp_path)
+    assert e_np <= EXACT and e_cv <= EXACT
+    assert [l.type for l in net.layers] == ["Interp", "Interp"]
+    assert [(l.params["interp_param"]["height"], l.params["interp_param"]["width"]) for l in net.layers] == \
+        [(16, 24), (4, 6)]
+
+
+def test_batchnorm_conv_concat_split_add(tmp_path):
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 8, 3, stride=2, padding=1)
+            self.dw = nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8)
+            self.bn = nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            y = self.dw(self.conv(x))
+            a, b = torch.split(y, [4, 4], dim=1)
+            return torch.cat((self.bn(a) + b, b * 2 - 1), dim=1)
+
+    block = Block()
+    with torch.no_grad():
+        block.bn.running_mean.uniform_(-1, 1)
+        block.bn.running_var.uniform_(0.5, 2)
+        block.bn.weight.uniform_(0.5, 2)
+    e_np, e_cv, net = errors(block, (1, 4, 10, 14), tmp_path)
+    assert e_np <= 1e-5 and e_cv <= 1e-5
+    bn = next(l for l in net.layers if l.type == "BatchNorm")
+    assert bn.params["batch_norm_param"]["use_global_stats"] is True
+
+
+@pytest.mark.parametrize("fn,fragment", [
+    (lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), "mode 'nearest'"),
+    (lambda x: F.interpolate(x, scale_factor=3, mode="bilinear", align_corners=False), "8x8 -> 24x24"),
+    (torch.tanh, "(Tanh): no lowering"),
+    (lambda x: torch.clamp(x, -1, 1), "lower bound of 0"),
+])
+def test_what_cannot_be_lowered_exactly_is_refused_by_name(fn, fragment):
+    with pytest.raises(LoweringError, match="ONNX node") as e:
+        lower_onnx(to_onnx(Lambda(fn), (1, 2, 8, 8)))
+    assert fragment in str(e.value)
