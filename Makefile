@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.10+ with venv):
-#   make demo   creates .venv, installs edgematte, exports the embedded default network and verifies it
+#   make demo   creates .venv, installs edgematte, exports the embedded default network for the HiLens Kit
+#               (Caffe in the Kit's subset + aipp.cfg + convert.sh, checked by three readers) and verifies it
 #   make test   creates .venv (if needed) and runs the test suite
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -15,8 +16,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/edgematte export --to onnx --out out/demo-onnx --force
-	$(VENV)/bin/edgematte verify out/demo-onnx
+	$(VENV)/bin/edgematte export --to om --out out/demo-om --force
+	$(VENV)/bin/edgematte verify out/demo-om
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

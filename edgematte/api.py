@@ -66,7 +66,7 @@ def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corner
     return load_checkpoint(checkpoint, align_corners=align_corners)
 
 
-def export(to: str = "onnx", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
+def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
            size: str | None = None, out: str | Path | None = None, force: bool = False,
            align_corners: bool | None = None, via: str | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.

@@ -40,16 +40,19 @@ def main() -> None:
 
     \b
     Quick start:
-      edgematte export --to onnx --out out/onnx           # embedded default (untrained) network
-      edgematte export --to onnx --checkpoint modnet_webcam_portrait_matting.ckpt --out out/onnx
-      edgematte verify out/onnx
+      edgematte export --to om --out out/hilens           # HiLens Kit, embedded default (untrained) network
+      edgematte export --to om --checkpoint modnet_webcam_portrait_matting.ckpt --out out/hilens
+      edgematte export --to om --via onnx --out out/atc   # other Ascend 310 boards (atc)
+      edgematte export --to onnx --out out/onnx           # ONNX only
+      edgematte verify out/hilens
       edgematte info modnet_webcam_portrait_matting.ckpt
     """
 
 
 @main.command()
-@click.option("--to", "to", type=click.Choice(_target_names()), default="onnx", show_default=True,
-              help="What to export.")
+@click.option("--to", "to", type=click.Choice(_target_names()), default="om", show_default=True,
+              help="What to export. onnx: the ONNX model. om: everything the device compiler needs "
+                   "(HiLens Kit: Caffe + aipp.cfg + convert.sh for omg).")
 @click.option("--via", type=click.Choice(["caffe", "onnx"]), default=None,
               help="With --to om: the route to the device compiler. caffe (default): Caffe in the HiLens "
                    "Kit's operator subset for omg. onnx: ONNX for atc (other Ascend 310 boards).")

@@ -54,7 +54,7 @@ def test_export_default_writes_a_verified_bundle(tmp_path):
 
 def test_export_official_checkpoint_and_info(tmp_path, official_ckpt):
     out = tmp_path / "b"
-    r = run("export", "--checkpoint", official_ckpt, *TINY, "--out", out, "--json")
+    r = run("export", "--to", "onnx", "--checkpoint", official_ckpt, *TINY, "--out", out, "--json")
     assert r.exit_code == 0, r.output
     assert "untrained" not in r.stderr
     m = json.loads(r.stdout)
@@ -112,7 +112,7 @@ def test_existing_out_is_kept_without_force_and_replaced_with_it(tmp_path, expor
     assert_user_error(run("export", *TINY, "--out", out), "already exists", "--force")
     assert leftovers(out) == ["precious.txt"] and leftovers(tmp_path) == ["taken"]
 
-    r = run("export", *TINY, "--out", out, "--force")
+    r = run("export", "--to", "onnx", *TINY, "--out", out, "--force")
     assert r.exit_code == 0, r.output
     assert leftovers(out) == ["golden.npz", "manifest.json", "modnet4.onnx"]
     assert leftovers(tmp_path) == ["taken"]
