@@ -76,7 +76,7 @@ def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = D
 
     Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
     """
-    from edgematte.export.targets import OM_ROUTES, TARGETS, ExportContext
+    from edgematte.export.targets import OM_ROUTES, TARGETS, ExportContext, size_problems
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.verification.golden import make_golden
     from edgematte.verification.readers import run_readers
@@ -90,6 +90,10 @@ def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = D
     if to == "om":
         via = via or OM_ROUTES[0]
     spec = resolve_spec(preset, size)
+    problems = size_problems(spec, to, via)
+    if problems:
+        raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {to}: {'; '.join(problems)}; "
+                        f"choose a smaller --size or another preset")
     out = Path(out) if out is not None else default_out(spec, to)
     writer = BundleWriter(out, force)  # fails now, before any work, if out is taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")

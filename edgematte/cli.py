@@ -51,8 +51,9 @@ def main() -> None:
 
 @main.command()
 @click.option("--to", "to", type=click.Choice(_target_names()), default="om", show_default=True,
-              help="What to export. onnx: the ONNX model. om: everything the device compiler needs "
-                   "(HiLens Kit: Caffe + aipp.cfg + convert.sh for omg).")
+              help="What to export. om: everything the device compiler needs (HiLens Kit: Caffe + aipp.cfg + "
+                   "convert.sh for omg, run at once if omg is on PATH). onnx: the ONNX model alone. caffe: the "
+                   "Kit-subset prototxt + caffemodel alone.")
 @click.option("--via", type=click.Choice(["caffe", "onnx"]), default=None,
               help="With --to om: the route to the device compiler. caffe (default): Caffe in the HiLens "
                    "Kit's operator subset for omg. onnx: ONNX for atc (other Ascend 310 boards).")
@@ -92,9 +93,10 @@ def export(to, via, checkpoint, preset, size, align_corners, out, force, as_json
         click.echo(check.line())
     click.echo(f"Wrote {result.out}: " + ", ".join(f"{role}={rel}" for role, rel in result.manifest["artifacts"].items()))
     convert = result.manifest.get("convert")
-    if convert:
-        where = "it is on PATH here" if convert["tool_on_path"] else f"where {convert['tool']} is installed"
-        click.echo(f"Next: run {result.out}/convert.sh ({where}); {convert['note']}")
+    if convert and convert["ran"]:
+        click.echo(f"{convert['tool']} ran: {result.out}/{result.manifest['artifacts']['om']} is ready for the device")
+    elif convert:
+        click.echo(f"Next: run {result.out}/convert.sh where {convert['tool']} is installed; {convert['note']}")
     else:
         click.echo(f"Next: edgematte verify {result.out}")
 

@@ -2,6 +2,7 @@
 two independent Caffe readers, the atc route, and what verify does when the Caffe files are wrong."""
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from edgematte.aipp import aipp_from_spec, parse_aipp
 from edgematte.bundle import file_records, read_manifest, write_manifest
 from edgematte.cli import main
+from edgematte.export.commands import convert_script, omg_command
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.caffe.writer import encode_caffemodel
 from edgematte.model.checkpoint import default_model, save_checkpoint
@@ -27,9 +29,14 @@ def run(*args):
 
 def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bundle):
     out, m = om_bundle.out, om_bundle.manifest
-    assert sorted(p.name for p in out.iterdir()) == ["aipp.cfg", "convert.sh", "golden.npz", "manifest.json",
-                                                      "modnet4.caffemodel", "modnet4.onnx", "modnet4.prototxt"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
+                                                      "manifest.json", "modnet4.caffemodel", "modnet4.onnx",
+                                                      "modnet4.prototxt"]
     assert m["target"] == "om" and m["via"] == "caffe"
+    assert m["artifacts"] == {"onnx": "modnet4.onnx", "prototxt": "modnet4.prototxt",
+                              "caffemodel": "modnet4.caffemodel", "aipp": "aipp.cfg", "convert_script": "convert.sh",
+                              "readme": "README.md", "golden": "golden.npz"}
+    assert m["convert"]["ran"] is False
     checks = m["verification"]["checks"]
     assert {c["reader"] for c in checks} == READERS and m["verification"]["passed"]
     for c in checks:
@@ -44,9 +51,11 @@ def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bun
 def test_convert_script_calls_omg_with_the_bundle_files(om_bundle, tmp_path):
     script = om_bundle.out / "convert.sh"
     assert script.stat().st_mode & 0o111
-    text = script.read_text()
-    assert "--model=modnet4.prototxt" in text and "--weight=modnet4.caffemodel" in text
-    assert "--insert_op_conf=aipp.cfg" in text and "atc" not in text
+    spec = PipelineSpec.from_dict(om_bundle.manifest["spec"])
+    expected = omg_command(spec, "modnet4.prototxt", "modnet4.caffemodel", "aipp.cfg", "modnet4")
+    assert script.read_text() == convert_script([expected], spec)  # the golden-tested renderer, same arguments
+    readme = (om_bundle.out / "README.md").read_text()
+    assert "prev_alpha" in readme and "float32 1x1x64x64" in readme and "    --model=modnet4.prototxt" in readme
     assert om_bundle.manifest["convert"]["argv"][0] == "omg"
     r = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert r.returncode == 127 and "omg is not on PATH" in r.stderr
@@ -56,10 +65,60 @@ def test_via_onnx_targets_atc_and_has_no_caffe(tmp_path):
     out = tmp_path / "atc"
     r = run("export", "--to", "om", "--via", "onnx", *TINY, "--out", out)
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["aipp.cfg", "convert.sh", "golden.npz", "manifest.json",
-                                                      "modnet4.onnx"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
+                                                      "manifest.json", "modnet4.onnx"]
     assert "atc \\\n    --model=modnet4.onnx" in (out / "convert.sh").read_text()
     assert "where atc is installed" in r.stdout
+
+
+def fake_tool(bindir, name, body):
+    bindir.mkdir(exist_ok=True)
+    path = bindir / name
+    path.write_text("#!/usr/bin/env bash\n" + body)
+    path.chmod(0o755)
+
+
+def test_omg_on_path_is_run_and_its_om_joins_the_bundle(tmp_path, monkeypatch):
+    # A stand-in omg that records its arguments and writes <output>.om, as the real one does.
+    fake_tool(tmp_path / "bin", "omg", 'echo "omg $*"; for a in "$@"; do case $a in --output=*) '
+                                       'echo fake-om > "${a#--output=}.om";; esac; done\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    out = tmp_path / "hilens"
+    r = run("export", *TINY, "--out", out)
+    assert r.exit_code == 0, r.output
+    m = read_manifest(out)
+    assert m["convert"]["ran"] is True
+    assert m["artifacts"]["om"] == "modnet4.om" and (out / "modnet4.om").read_text() == "fake-om\n"
+    assert "--weight=modnet4.caffemodel" in (out / "convert.log").read_text()
+    assert "omg ran: " in r.stdout and "modnet4.om is ready" in r.stdout
+
+
+def test_a_failing_omg_is_reported_with_its_command_and_log_and_nothing_is_written(tmp_path, monkeypatch):
+    fake_tool(tmp_path / "bin", "omg", 'echo "parsing modnet4.prototxt"; echo "E19999: op Interp not supported"; '
+                                       'exit 3\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    r = run("export", *TINY, "--out", tmp_path / "hilens")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "omg failed with exit status 3: omg --model=modnet4.prototxt" in r.stderr
+    assert "E19999: op Interp not supported" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
+
+
+def test_to_caffe_writes_the_caffe_pair_alone(tmp_path):
+    out = tmp_path / "caffe"
+    r = run("export", "--to", "caffe", *TINY, "--out", out, "--json")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["golden.npz", "manifest.json", "modnet4.caffemodel",
+                                                      "modnet4.prototxt"]
+    assert {c["reader"] for c in json.loads(r.stdout)["verification"]["checks"]} == {"caffe-numpy", "opencv-dnn"}
+
+
+def test_a_size_the_kit_cannot_pool_exactly_is_refused_before_any_work(tmp_path):
+    r = run("export", "--size", "3232x3200", "--out", tmp_path / "big")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "3232x3200 does not fit --to om" in r.stderr and "10000-pixel global-pooling limit" in r.stderr
+    assert "loading weights" not in r.stderr and not (tmp_path / "big").exists()
+    assert run("export", "--to", "onnx", "--size", "3232x3200", "--help").exit_code == 0
 
 
 def test_via_is_refused_for_other_targets(tmp_path):

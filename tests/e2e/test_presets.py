@@ -1,4 +1,4 @@
-"""Every preset at full size, through the HiLens route: the ONNX and the Kit-subset Caffe files match
+"""Every preset at full size, through the HiLens route, with an official-format checkpoint: the ONNX and the Kit-subset Caffe files match
 PyTorch within the spec's atol (1e-4) in every check and every rollout frame, in all three readers;
 the ONNX graph has the contract's inputs, static shapes, opset and no shape ops."""
 
@@ -10,9 +10,10 @@ from edgematte.spec import PRESETS
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_preset_exports_and_matches_pytorch(tmp_path, preset):
+def test_preset_exports_and_matches_pytorch(tmp_path, preset, official_ckpt):
+    """With an official-architecture checkpoint: random weights and random BatchNorm statistics."""
     spec = PRESETS[preset]
-    result = api.export(to="om", preset=preset, out=tmp_path / preset)
+    result = api.export(to="om", checkpoint=official_ckpt, preset=preset, out=tmp_path / preset)
     m = result.manifest
     assert m["spec"]["name"] == preset
     graph = m["onnx_graph"]

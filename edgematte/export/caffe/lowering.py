@@ -236,9 +236,8 @@ class OnnxToCaffe:
     def _mean_hw(self, x: str, suffix: str) -> str:
         """Per-channel mean over H×W as (N, C, 1, 1), within the Kit's global-pooling limit."""
         _, _, h, w = self._shape(x)
-        if h * w > GLOBAL_POOL_MAX_PIXELS:
-            k = next((k for k in range(2, min(h, w) + 1)
-                      if h % k == 0 and w % k == 0 and (h // k) * (w // k) <= GLOBAL_POOL_MAX_PIXELS), None)
+        k = exact_mean_kernel(h, w)
+        if k != 1:
             if k is None:
                 self._fail(f"a mean over {h}x{w} cannot be split into exact poolings under "
                            f"{GLOBAL_POOL_MAX_PIXELS} pixels")
@@ -345,6 +344,15 @@ def _conv_param(num_output: int, kernel, stride, pad, dilation, group: int, bias
     if group != 1:
         p["group"] = group
     return p
+
+
+def exact_mean_kernel(h: int, w: int) -> int | None:
+    """The average-pooling kernel (= stride) that brings an h×w map within the Kit's global-pooling limit
+    exactly (1: none needed; None: no exact split exists)."""
+    if h * w <= GLOBAL_POOL_MAX_PIXELS:
+        return 1
+    return next((k for k in range(2, min(h, w) + 1)
+                 if h % k == 0 and w % k == 0 and (h // k) * (w // k) <= GLOBAL_POOL_MAX_PIXELS), None)
 
 
 def lower_onnx(proto, name: str = "modnet4") -> CaffeNet:

@@ -20,11 +20,23 @@ def spec():
 
 def commands(spec):
     return [omg_command(spec, "modnet4.prototxt", "modnet4.caffemodel", "aipp.cfg", "modnet4"),
-            atc_command(spec, "modnet4.onnx", "aipp.cfg", "modnet4_atc")]
+            atc_command(spec, "modnet4.onnx", "aipp.cfg", "modnet4")]
 
 
-def test_convert_script_matches_golden_text(spec):
-    assert convert_script(commands(spec), spec) == (GOLDEN / "convert-hilens-512x288.sh").read_text()
+@pytest.mark.parametrize("route", ["caffe", "onnx"])
+def test_convert_script_per_route_matches_golden_text(spec, route):
+    command = commands(spec)[0 if route == "caffe" else 1]
+    assert convert_script([command], spec) == (GOLDEN / f"convert-hilens-512x288-{route}.sh").read_text()
+
+
+def test_flags_match_the_facts_sheet(spec):
+    omg, atc = (dict(a.split("=", 1) for a in c.argv[1:]) for c in commands(spec))
+    assert omg == {"--model": "modnet4.prototxt", "--weight": "modnet4.caffemodel", "--framework": "0",
+                   "--insert_op_conf": "aipp.cfg", "--output_type": "FP32", "--fp16_high_prec": "1",
+                   "--output": "modnet4"}
+    assert atc["--framework"] == "5" and atc["--soc_version"] == "Ascend310" and atc["--input_format"] == "NCHW"
+    assert atc["--input_shape"] == "image:1,3,288,512;prev_alpha:1,1,288,512"
+    assert (atc["--output_type"], atc["--precision_mode"]) == ("FP32", "force_fp16")
 
 
 def test_commands_read_the_spec():

@@ -3,22 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# HiLens Kit (DDK omg, Caffe): writes modnet4.om
-command -v omg >/dev/null || { echo "omg is not on PATH: run this script where the toolchain is installed" >&2; exit 127; }
-omg \
-    --model=modnet4.prototxt \
-    --weight=modnet4.caffemodel \
-    --framework=0 \
-    --insert_op_conf=aipp.cfg \
-    --output_type=FP32 \
-    --output=modnet4
-
-# Ascend 310 boards (CANN atc, ONNX opset 11): writes modnet4_atc.om
+# Ascend 310 boards (CANN atc, ONNX opset 11): writes modnet4.om
+# Run it on a host with CANN <= 8.0 (newer CANN no longer lists Ascend310).
+# The .om it writes is for Atlas/Ascend 310 boards; the HiLens Kit loads only omg (DDK) models.
 command -v atc >/dev/null || { echo "atc is not on PATH: run this script where the toolchain is installed" >&2; exit 127; }
 atc \
     --model=modnet4.onnx \
     --framework=5 \
-    --output=modnet4_atc \
+    --output=modnet4 \
     --soc_version=Ascend310 \
     --input_format=NCHW \
     '--input_shape=image:1,3,288,512;prev_alpha:1,1,288,512' \

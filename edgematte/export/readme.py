@@ -1,0 +1,52 @@
+"""The short README.md that travels with a device bundle: what each file is, how to convert, how to feed it."""
+
+from __future__ import annotations
+
+from edgematte.export.commands import ToolCommand
+from edgematte.spec import PipelineSpec
+
+FILE_NOTES = {
+    "prototxt": "the network in the HiLens Kit's Caffe subset (structure and layer parameters)",
+    "caffemodel": "its weights",
+    "onnx": "the network as ONNX (opset {opset}): for atc, and for the CPU stand-in (onnxruntime)",
+    "aipp": "AIPP: camera {camera} {w}x{h} -> RGB ({matrix}) -> (x - {mean:g}) / {std:g} on the chip, input `{image}` only",
+    "convert_script": "the exact {tool} command; run it where {tool} is installed",
+    "om": "the compiled model, made by convert.sh at export time",
+    "convert_log": "what {tool} printed",
+    "golden": "verification inputs and the PyTorch outputs for them",
+}
+
+
+def device_readme(spec: PipelineSpec, artifacts: dict[str, str], command: ToolCommand) -> str:
+    facts = dict(opset=spec.opset, camera=spec.camera_format, w=spec.width, h=spec.height, matrix=spec.color_matrix,
+                 mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool)
+    from edgematte.api import GOLDEN_FILE
+
+    artifacts = {**artifacts, "golden": GOLDEN_FILE}
+    files = [f"- `{path}`: {FILE_NOTES[role].format(**facts)}" for role, path in artifacts.items() if role in FILE_NOTES]
+    return "\n".join([
+        f"# MODNet (RGB + previous alpha), {spec.width}x{spec.height}, for {command.note.split(':')[0]}",
+        "",
+        *files,
+        "- `manifest.json`: spec, checksums, tool versions, and the max/mean abs error of every check",
+        "",
+        "## Convert",
+        "",
+        f"Run `./convert.sh` in this folder. {' '.join(command.where)}",
+        "",
+        "```",
+        command.shell(),
+        "```",
+        "",
+        "## Inputs and output of the compiled model",
+        "",
+        f"- input 0 `{spec.image_input}`: the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
+        f"{spec.width}x{spec.height}; AIPP converts and normalises it on the chip.",
+        f"- input 1 `{spec.alpha_input}`: float32 1x1x{spec.height}x{spec.width}, the previous frame's alpha in [0, 1]; "
+        "zeros for the first frame and after a scene cut.",
+        f"- output `{spec.alpha_output}`: float32 1x1x{spec.height}x{spec.width}, alpha in [0, 1]. "
+        "Feed it back as the next frame's input 1.",
+        "",
+        "Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed).",
+        "",
+    ])
