@@ -176,3 +176,27 @@ def _checkpoint_info(path: Path) -> dict:
     loaded = load_checkpoint(path)
     params = sum(p.numel() for p in loaded.model.parameters())
     return {"kind": "checkpoint", **loaded.describe(), "parameters_after_load": params}
+
+
+def run(bundle: str | Path, input: str, background: str = "blur", output: str | Path = "out.mp4",
+        mode: str = "composite", max_frames: int | None = None, force: bool = False,
+        rgba_dir: str | Path | None = None, on_frame=None, log: Log | None = None):
+    """Run the bundle's own ``skill/main.py`` on a video file (or ``webcam:N``) against the ``hilens``
+    stand-in, writing what the Kit would show on HDMI to ``output`` (H.264 mp4, the input's fps and audio)."""
+    from edgematte.run import run_skill
+
+    return run_skill(bundle, input, background, output, mode, max_frames, force, rgba_dir, on_frame, log)
+
+
+def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, force: bool = False) -> Path:
+    """Write the sample clip (the astronaut moving over a texture, 1280x720, 25 fps, a 440 Hz tone)."""
+    from edgematte.sample import write_sample_clip
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise EdgematteError(f"{path} already exists; pass --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial.mp4")
+    write_sample_clip(tmp, seconds, tone_hz=440.0 if audio else None)
+    tmp.replace(path)
+    return path

@@ -14,12 +14,16 @@ FILE_NOTES = {
     "om": "the compiled model, made by convert.sh at export time",
     "convert_log": "what {tool} printed",
     "golden": "verification inputs and the PyTorch outputs for them",
+    "skill": "the HiLens skill (Python 3.7): camera -> matte -> composite -> HDMI; upload skill/ as the skill code, "
+             "entry file main.py, attach {om} as its model, and set the check value to the one in main.py",
+    "skill_config": "the skill's runtime settings and their defaults (background, mode, reset threshold)",
 }
 
 
 def device_readme(spec: PipelineSpec, artifacts: dict[str, str], command: ToolCommand) -> str:
     facts = dict(opset=spec.opset, camera=spec.camera_format, w=spec.width, h=spec.height, matrix=spec.color_matrix,
-                 mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool)
+                 mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool,
+                 om=command.argv[-1].split("=", 1)[1] + ".om")
     from edgematte.api import GOLDEN_FILE
 
     artifacts = {**artifacts, "golden": GOLDEN_FILE}
@@ -47,6 +51,7 @@ def device_readme(spec: PipelineSpec, artifacts: dict[str, str], command: ToolCo
         f"- output `{spec.alpha_output}`: float32 1x1x{spec.height}x{spec.width}, alpha in [0, 1]. "
         "Feed it back as the next frame's input 1.",
         "",
-        "Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed).",
+        "Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run the "
+        "skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`.",
         "",
     ])

@@ -81,6 +81,7 @@ def build_om(ctx: ExportContext) -> dict[str, str]:
     from edgematte.aipp import aipp_from_spec, aipp_header
     from edgematte.export.commands import atc_command, convert_script, omg_command, run_convert_script
     from edgematte.export.readme import device_readme
+    from edgematte.skill import write_skill
 
     spec = ctx.spec
     artifacts = {"onnx": ONNX_FILE}
@@ -101,6 +102,7 @@ def build_om(ctx: ExportContext) -> dict[str, str]:
         run_convert_script(ctx.workdir, CONVERT_FILE, command, CONVERT_LOG)
         artifacts.update(om=OM_FILE, convert_log=CONVERT_LOG)
     ctx.extra["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
+    artifacts.update(write_skill(ctx.workdir, spec, OM_FILE))
     (ctx.workdir / README_FILE).write_text(device_readme(spec, artifacts, command))
     return {**artifacts, "readme": README_FILE}
 

@@ -31,10 +31,11 @@ def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bun
     out, m = om_bundle.out, om_bundle.manifest
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
                                                       "manifest.json", "modnet4.caffemodel", "modnet4.onnx",
-                                                      "modnet4.prototxt"]
+                                                      "modnet4.prototxt", "skill"]
     assert m["target"] == "om" and m["via"] == "caffe"
     assert m["artifacts"] == {"onnx": "modnet4.onnx", "prototxt": "modnet4.prototxt",
                               "caffemodel": "modnet4.caffemodel", "aipp": "aipp.cfg", "convert_script": "convert.sh",
+                              "skill": "skill/main.py", "skill_config": "skill/skill_config.json",
                               "readme": "README.md", "golden": "golden.npz"}
     assert m["convert"]["ran"] is False
     checks = m["verification"]["checks"]
@@ -66,7 +67,7 @@ def test_via_onnx_targets_atc_and_has_no_caffe(tmp_path):
     r = run("export", "--to", "om", "--via", "onnx", *TINY, "--out", out)
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
-                                                      "manifest.json", "modnet4.onnx"]
+                                                      "manifest.json", "modnet4.onnx", "skill"]
     assert "atc \\\n    --model=modnet4.onnx" in (out / "convert.sh").read_text()
     assert "where atc is installed" in r.stdout
 

@@ -1,0 +1,169 @@
+"""``edgematte run``: the bundle's own ``skill/main.py``, unchanged, on a video file or webcam, against the
+``hilens`` stand-in. Inputs are checked before the skill starts; the output video is written to a
+temporary file and renamed into place, and it is closed (and playable) however the run ends."""
+
+from __future__ import annotations
+
+import os
+import re
+import runpy
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+
+from edgematte.bundle import read_manifest
+from edgematte.errors import BundleError, EdgematteError, OutputExistsError
+
+MODES = ("composite", "alpha", "side-by-side")
+NEEDED_ROLES = ("skill", "onnx", "aipp")
+
+
+class RunError(EdgematteError):
+    pass
+
+
+@dataclass
+class VideoInfo:
+    source: str | int
+    width: int
+    height: int
+    fps: float
+    frames: int  # 0 when unknown (webcam)
+
+
+@dataclass
+class RunResult:
+    output: Path
+    frames: int
+    fps: float
+    width: int
+    height: int
+    mode: str
+    seconds: float
+    audio: bool
+    skipped_frames: int = 0
+    log: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the skill ended early, if it did
+
+    def to_dict(self) -> dict:
+        return {"output": str(self.output), "frames": self.frames, "fps": self.fps, "width": self.width,
+                "height": self.height, "mode": self.mode, "seconds": round(self.seconds, 3), "audio": self.audio,
+                "skipped_frames": self.skipped_frames, "ms_per_frame": round(1000 * self.seconds / max(self.frames, 1), 2),
+                "stopped": self.stopped}
+
+
+def parse_source(text: str) -> str | int:
+    m = re.fullmatch(r"webcam:(\d+)", text)
+    if m:
+        return int(m.group(1))
+    if not Path(text).exists():
+        raise RunError(f"input {text} does not exist; give a video file or webcam:N")
+    return text
+
+
+def probe_input(source: str | int) -> VideoInfo:
+    cap = cv2.VideoCapture(source)
+    try:
+        ok = cap.isOpened() and cap.read()[0]
+        if not ok:
+            what = f"webcam {source}" if isinstance(source, int) else f"video {source}"
+            raise RunError(f"cannot open {what}: no frame could be decoded (not a video, an unsupported codec, "
+                           f"or no camera at that index)")
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        return VideoInfo(source, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                         fps if 1 <= fps <= 240 else 25.0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(source, str) else 0)
+    finally:
+        cap.release()
+
+
+def check_background(text: str) -> str:
+    if text == "blur":
+        return text
+    if text.startswith("#"):
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
+            raise RunError(f"background colour {text} must be #rrggbb, e.g. #00ff00")
+        return text.lower()
+    path = Path(text)
+    if not path.exists():
+        raise RunError(f"background {text} does not exist; give an image file, #rrggbb or blur")
+    if cv2.imread(str(path)) is None:
+        raise RunError(f"background {text} is not an image OpenCV can read; give a .png or .jpg, #rrggbb or blur")
+    return str(path.resolve())
+
+
+def has_audio(path: str | Path) -> bool:
+    import imageio_ffmpeg
+
+    r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    return bool(re.search(r"Stream #\S+.*: Audio:", r.stderr))
+
+
+def run_skill(bundle: str | Path, source: str, background: str = "blur", output: str | Path = "out.mp4",
+              mode: str = "composite", max_frames: int | None = None, force: bool = False,
+              rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
+              log: Callable[[str], None] | None = None) -> RunResult:
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    missing = [r for r in NEEDED_ROLES if r not in manifest["artifacts"]]
+    if missing:
+        raise BundleError(f"{bundle} has no {', '.join(missing)} (exported with --to {manifest.get('target')}); "
+                          f"run needs a HiLens bundle: edgematte export --to om")
+    if mode not in MODES:
+        raise RunError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    src = parse_source(source)
+    info = probe_input(src)
+    background = check_background(background)
+    output = Path(output)
+    if output.exists() and not force:
+        raise OutputExistsError(f"{output} already exists; pass --force to replace it")
+    if rgba_dir is not None and Path(rgba_dir).exists() and any(Path(rgba_dir).iterdir()) and not force:
+        raise OutputExistsError(f"{rgba_dir} is not empty; pass --force to write into it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.stem}.partial{output.suffix or '.mp4'}")
+
+    from edgematte.standin import load_hilens
+
+    hilens = load_hilens()
+    lines: list[str] = []
+
+    def record(line: str) -> None:
+        lines.append(line)
+        if log:
+            log(line)
+
+    session = hilens.configure(hilens.StandinSession(
+        source=src, model_dir=bundle.resolve(), output=tmp, skill_config={"background": background, "mode": mode},
+        max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
+        rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record,
+        workspace=Path(os.environ.get("TMPDIR", "/tmp")) / "edgematte-workspace"))
+    stopped = None
+    start = time.perf_counter()
+    try:
+        runpy.run_path(str(bundle / manifest["artifacts"]["skill"]), run_name="__main__")
+    except Exception as e:  # the skill is user-editable code: report, but still close the output
+        stopped = f"the skill stopped with {type(e).__name__}: {e}"
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        seconds = time.perf_counter() - start
+        for display in session.displays:
+            try:
+                display.close()
+            except RuntimeError as e:
+                stopped = stopped or str(e)
+    if session.frames_shown == 0:
+        tmp.unlink(missing_ok=True)
+        raise RunError(f"no frame was shown ({stopped or 'the skill ended at once'}); nothing written. "
+                       f"Last log lines: {' | '.join(lines[-3:])}")
+    os.replace(tmp, output)
+    width = info.width - info.width % 2
+    result = RunResult(output, session.frames_shown, info.fps, width * (2 if mode == "side-by-side" else 1),
+                       info.height - info.height % 2, mode, seconds, has_audio(output), session.skipped_frames,
+                       lines, stopped)
+    if stopped:
+        raise RunError(f"{stopped}; the {result.frames} frames shown so far are in {output}")
+    return result

@@ -1,0 +1,344 @@
+"""Stand-in for the HiLens Framework's ``hilens`` module (Python API of the HiLens Kit), on the CPU.
+
+It behaves as the device does where a skill can tell (facts: ascend-hilens-facts.md §5):
+``VideoCapture.read`` returns NV21 (H·3/2, W) uint8 and raises RuntimeError when frames run out;
+``Preprocessor.resize/crop`` take NV21, need even sizes in [64, 1920]×[64, 1080] and raise ValueError;
+``Model.infer`` takes uint8/float32 arrays, runs the bundle's ONNX with the AIPP emulator in front of
+input 0, and returns a list of flat float32 arrays, or the int 17 when an input's size is wrong;
+``cvt_color`` knows only the four RGB/BGR -> NV12/NV21 codes; ``Display`` writes a video file.
+
+A run is described by a :class:`StandinSession` given to :func:`configure` before the skill starts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+# -- constants the device module has ------------------------------------------------------------------
+TRACE, DEBUG, INFO, WARNING, ERROR, FATAL = range(6)
+HDMI, RTMP, H264_FILE = "HDMI", "RTMP", "H264_FILE"
+RGB2YUV_NV12, RGB2YUV_NV21, BGR2YUV_NV12, BGR2YUV_NV21 = range(4)
+INPUT_SIZE_MISMATCH = 17  # what Model.infer returns when an input has the wrong number of bytes
+
+
+class CreateError(Exception):
+    """Raised by Model for a path the framework cannot load."""
+
+
+@dataclass
+class StandinSession:
+    """What the device would provide: the camera, the attached model, the config, the display."""
+
+    source: str | int                      # video file, or webcam index
+    model_dir: Path                        # where get_model_dir() points: the bundle folder
+    output: Path | None = None             # what Display(HDMI) writes (mp4, via ffmpeg)
+    skill_config: dict = field(default_factory=dict)
+    workspace: Path | None = None
+    max_frames: int | None = None
+    audio_from: str | None = None          # a file whose audio track is copied into the output
+    fps: float = 25.0
+    rgba_dir: Path | None = None           # also write each frame as an RGBA PNG (frame + alpha)
+    on_frame: Callable[[], None] | None = None  # called after each Display.show (progress bars)
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+    # filled in while running
+    frames_read: int = 0
+    frames_shown: int = 0
+    skipped_frames: int = 0
+    initialised: bool = False
+    terminated: bool = False
+    last_frame: np.ndarray | None = None
+    last_alpha: np.ndarray | None = None
+    displays: list = field(default_factory=list)
+
+
+_session: StandinSession | None = None
+_level = INFO
+
+
+def configure(session: StandinSession) -> StandinSession:
+    global _session
+    _session = session
+    return session
+
+
+def session() -> StandinSession:
+    if _session is None:
+        raise RuntimeError("the hilens stand-in is not configured: run the skill with `edgematte run`")
+    return _session
+
+
+# -- framework ------------------------------------------------------------------------------------------
+def init(verify: str) -> int:
+    session().initialised = True
+    info(f"hilens stand-in: init({verify!r})")
+    return 0
+
+
+def terminate() -> int:
+    s = session()
+    for display in s.displays:
+        display.close()
+    s.terminated = True
+    return 0
+
+
+def set_log_level(level: int) -> None:
+    global _level
+    _level = level
+
+
+def _logger(level: int, name: str):
+    def log(msg) -> None:
+        if level >= _level:
+            session().log(f"[{name}] {str(msg)[:255]}")
+    return log
+
+
+trace, debug, info, warning, error, fatal = (_logger(i, n) for i, n in enumerate(
+    ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "FATAL")))
+
+
+def get_model_dir() -> str:
+    return str(session().model_dir) + os.sep
+
+
+def get_workspace_path() -> str:
+    s = session()
+    path = s.workspace or (s.model_dir / "workspace")
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path) + os.sep
+
+
+def get_skill_config():
+    return dict(session().skill_config)
+
+
+# -- colour ---------------------------------------------------------------------------------------------
+def cvt_color(src: np.ndarray, code: int) -> np.ndarray:
+    """RGB/BGR uint8 H×W×3 (even sizes) -> NV12/NV21 (H·3/2, W), the only conversions the device offers."""
+    from edgematte.aipp import rgb_to_yuv420sp
+
+    if code not in (RGB2YUV_NV12, RGB2YUV_NV21, BGR2YUV_NV12, BGR2YUV_NV21):
+        raise ValueError(f"cvt_color: unsupported code {code}")
+    rgb = src if code in (RGB2YUV_NV12, RGB2YUV_NV21) else src[..., ::-1]
+    return rgb_to_yuv420sp(np.ascontiguousarray(rgb), "NV21" if code in (RGB2YUV_NV21, BGR2YUV_NV21) else "NV12")
+
+
+def _nv21_to_bgr(nv21: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(nv21, cv2.COLOR_YUV2BGR_NV21)
+
+
+# -- camera -----------------------------------------------------------------------------------------------
+class VideoCapture:
+    """The session's video (or a given file / webcam index) as NV21 frames of even size."""
+
+    MAX_SKIPPED = 5  # undecodable frames skipped in a row before the stream counts as ended
+
+    def __init__(self, source=None, width: int | None = None, height: int | None = None):
+        s = session()
+        self._source = s.source if source in (None, "") else source
+        self._cap = cv2.VideoCapture(self._source)
+        if not self._cap.isOpened():
+            raise RuntimeError(f"cannot open video source {self._source!r}")
+        w = width or int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        h = height or int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.width, self.height = w - w % 2, h - h % 2
+        self._total = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(self._source, str) else 0
+        self._index = 0
+
+    def read(self) -> np.ndarray:
+        s = session()
+        if s.max_frames is not None and s.frames_read >= s.max_frames:
+            raise RuntimeError(f"no more frames (--max-frames {s.max_frames})")
+        ok, bgr = self._cap.read()
+        skipped = 0
+        while not ok and self._index + skipped < self._total and skipped < self.MAX_SKIPPED:
+            skipped += 1  # a frame that does not decode: skip it, as the device's decoder drops it
+            ok, bgr = self._cap.read()
+        if not ok:
+            raise RuntimeError(f"no more frames after {self._index} (source {self._source!r})")
+        if skipped:
+            s.skipped_frames += skipped
+            warning(f"skipped {skipped} undecodable frame(s) at frame {self._index}")
+        self._index += 1 + skipped
+        s.frames_read += 1
+        if bgr.shape[:2] != (self.height, self.width):
+            bgr = cv2.resize(bgr, (self.width, self.height), interpolation=cv2.INTER_AREA)
+        frame = cvt_color(bgr, BGR2YUV_NV21)
+        s.last_frame = frame
+        return frame
+
+
+# -- preprocessing ----------------------------------------------------------------------------------------
+def _check_nv21(src: np.ndarray) -> tuple[int, int]:
+    if src.dtype != np.uint8 or src.ndim != 2 or src.shape[0] % 3:
+        raise ValueError(f"Preprocessor: expected NV21 uint8 (H*3/2, W), got {src.dtype} {src.shape}")
+    return src.shape[1], src.shape[0] * 2 // 3
+
+
+def _check_size(w: int, h: int) -> None:
+    if w % 2 or h % 2 or not (64 <= w <= 1920 and 64 <= h <= 1080):
+        raise ValueError(f"Preprocessor: size {w}x{h} must be even, width in [64, 1920], height in [64, 1080]")
+
+
+def _to_format(nv21: np.ndarray, t: int) -> np.ndarray:
+    if t == 0:
+        return nv21
+    h = nv21.shape[0] * 2 // 3
+    out = nv21.copy()
+    out[h:] = nv21[h:].reshape(h // 2, -1, 2)[..., ::-1].reshape(h // 2, -1)
+    return out
+
+
+class Preprocessor:
+    def resize(self, src: np.ndarray, w: int, h: int, t: int = 0) -> np.ndarray:
+        sw, sh = _check_nv21(src)
+        _check_size(w, h)
+        y = cv2.resize(src[:sh], (w, h), interpolation=cv2.INTER_LINEAR)
+        vu = cv2.resize(src[sh:].reshape(sh // 2, sw // 2, 2), (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
+        return _to_format(np.concatenate([y, vu.reshape(h // 2, w)]), t)
+
+    def crop(self, src: np.ndarray, x: int, y: int, w: int, h: int, t: int = 0) -> np.ndarray:
+        sw, sh = _check_nv21(src)
+        _check_size(w, h)
+        if x % 2 or y % 2 or x + w > sw or y + h > sh:
+            raise ValueError(f"Preprocessor: crop {w}x{h}+{x}+{y} must be even and inside {sw}x{sh}")
+        luma = src[y:y + h, x:x + w]
+        vu = src[sh + y // 2:sh + (y + h) // 2, x:x + w]
+        return _to_format(np.ascontiguousarray(np.concatenate([luma, vu])), t)
+
+
+# -- model ------------------------------------------------------------------------------------------------
+class Model:
+    """The attached ``.om``, stood in for by the bundle's ONNX beside it, with AIPP emulated on input 0."""
+
+    def __init__(self, path: str):
+        from edgematte.aipp import AippEmulator, parse_aipp
+        from edgematte.runtime.ort import OrtRunner
+
+        if not os.path.dirname(path):
+            raise CreateError(f"model path {path!r} must not be a bare file name (use get_model_dir() + name)")
+        stem = os.path.splitext(path)[0]
+        onnx, aipp = Path(stem + ".onnx"), Path(os.path.dirname(path)) / "aipp.cfg"
+        if not onnx.exists():
+            raise CreateError(f"no model at {path!r} (the stand-in runs {onnx.name} beside it)")
+        self._runner = OrtRunner(onnx)
+        configs = parse_aipp(aipp.read_text()) if aipp.exists() else []
+        self._aipp = {c.related_input_rank: AippEmulator(c) for c in configs}
+        inputs = self._runner.session.get_inputs()
+        self._names = [i.name for i in inputs]
+        self._sizes = []
+        for rank, i in enumerate(inputs):
+            n = int(np.prod(i.shape))
+            if rank in self._aipp:
+                c = self._aipp[rank].cfg
+                n = c.src_image_size_w * c.src_image_size_h * 3 // 2
+            self._sizes.append(n)
+
+    def infer(self, inputs: list):
+        if len(inputs) != len(self._names):
+            error(f"infer: {len(inputs)} inputs given, the model has {len(self._names)}")
+            return INPUT_SIZE_MISMATCH
+        feed = {}
+        for rank, (name, size, array) in enumerate(zip(self._names, self._sizes, inputs)):
+            array = np.asarray(array)
+            if array.dtype not in (np.uint8, np.float32):
+                raise ValueError(f"infer: input {rank} is {array.dtype}; only uint8 and float32 are accepted")
+            if array.nbytes != (size if rank in self._aipp else size * 4):
+                error(f"inputTensorVec[{rank}]: {name} expects {size if rank in self._aipp else size * 4} bytes, "
+                      f"got {array.nbytes}")
+                return INPUT_SIZE_MISMATCH
+            if rank in self._aipp:
+                feed[name] = self._aipp[rank](array.view(np.uint8))
+            else:
+                shape = self._runner.session.get_inputs()[rank].shape
+                feed[name] = array.view(np.float32).reshape(shape)
+        outputs = self._runner.infer(feed)
+        first = outputs[self._runner.output_names[0]]
+        session().last_alpha = first.reshape(first.shape[-2:])  # the matte at model size, for RGBA frames
+        return [np.ascontiguousarray(outputs[n], np.float32).reshape(-1) for n in self._runner.output_names]
+
+
+# -- display -----------------------------------------------------------------------------------------------
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+class Display:
+    """HDMI -> the session's output video; H264_FILE -> raw H.264 at ``path``. The first frame fixes the size."""
+
+    def __init__(self, kind: str = HDMI, path: str | None = None):
+        s = session()
+        if kind == RTMP:
+            raise ValueError("the stand-in has no RTMP server; use HDMI (a video file) or H264_FILE")
+        if kind == H264_FILE and not path:
+            raise ValueError("Display(H264_FILE) needs a file path")
+        self._path = Path(path) if kind == H264_FILE else s.output
+        self._raw_h264 = kind == H264_FILE
+        self._proc = None
+        self._size = None
+        s.displays.append(self)
+
+    def _open(self, w: int, h: int) -> None:
+        s = session()
+        cmd = [ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "nv21", "-s", f"{w}x{h}",
+               "-r", f"{s.fps:.6g}", "-i", "-"]
+        audio = s.audio_from and not self._raw_h264
+        if audio:
+            cmd += ["-i", str(s.audio_from), "-map", "0:v:0", "-map", "1:a?", "-c:a", "aac", "-shortest"]
+        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+        cmd += ["-f", "h264"] if self._raw_h264 else ["-f", "mp4", "-movflags", "+faststart"]
+        cmd.append(str(self._path))
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._size = (w, h)
+
+    def show(self, frame: np.ndarray) -> int:
+        s = session()
+        frame = np.ascontiguousarray(frame, np.uint8)
+        h, w = frame.shape[0] * 2 // 3, frame.shape[1]
+        if self._size is None:
+            if w < 128 or h < 128:
+                error(f"Display: {w}x{h} is smaller than 128x128")
+                return 1
+            if self._path is not None:
+                self._open(w, h)
+        elif (w, h) != self._size:
+            error(f"Display: frame {w}x{h} differs from the first frame's {self._size[0]}x{self._size[1]}")
+            return 1
+        if self._proc is not None:
+            self._proc.stdin.write(frame.tobytes())
+        if s.rgba_dir is not None and s.last_frame is not None and s.last_alpha is not None:
+            self._write_rgba(s, s.frames_shown)
+        s.frames_shown += 1
+        if s.on_frame:
+            s.on_frame()
+        return 0
+
+    @staticmethod
+    def _write_rgba(s: StandinSession, index: int) -> None:
+        frame = s.last_frame
+        fh, fw = frame.shape[0] * 2 // 3, frame.shape[1]
+        a = np.clip(cv2.resize(s.last_alpha, (fw, fh), interpolation=cv2.INTER_LINEAR) * 255 + 0.5, 0, 255)
+        bgra = np.dstack([_nv21_to_bgr(frame), a.astype(np.uint8)])
+        s.rgba_dir.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(s.rgba_dir / f"{index:06d}.png"), bgra)
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.stdin.close()
+        err = self._proc.stderr.read().decode(errors="replace").strip()
+        code = self._proc.wait()
+        self._proc = None
+        if code != 0:
+            raise RuntimeError(f"ffmpeg could not write {self._path}: {err.splitlines()[-1] if err else code}")
