@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.10+ with venv):
 #   make demo   creates .venv, installs edgematte, exports the embedded default network for the HiLens Kit
-#               (Caffe in the Kit's subset + aipp.cfg + convert.sh, checked by three readers) and verifies it
+#               (Caffe in the Kit's subset + aipp.cfg + convert.sh + skill, checked by three readers),
+#               makes the sample clip, and runs the bundle's skill on it with the CPU stand-in
 #   make test   creates .venv (if needed) and runs the test suite
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,7 +18,8 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/edgematte export --to om --out out/demo-om --force
-	$(VENV)/bin/edgematte verify out/demo-om
+	$(VENV)/bin/edgematte sample-clip out/sample.mp4 --force
+	$(VENV)/bin/edgematte run out/demo-om --input out/sample.mp4 --output out/sample_matted.mp4 --mode side-by-side --force
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -7,6 +7,7 @@ inside the commands so that ``edgematte --help`` is instant.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -169,14 +170,14 @@ def run(bundle, source, background, output, mode, max_frames, rgba_dir, force, a
     total = probe_input(parse_source(source)).frames
     total = min(total, max_frames) if total and max_frames else (total or max_frames or 0)
     log_lines = []
-    with click.progressbar(length=total or 1, label="matting", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=total or 1, label="matting", file=sys.stderr,
                            show_pos=True) as bar:
         result = api.run(bundle, source, background, output, mode, max_frames, force, rgba_dir,
                          on_frame=lambda: bar.update(1), log=log_lines.append)
     if as_json:
         _echo_json(result.to_dict())
         return
-    for line in log_lines[-2:]:
+    for line in [l for l in log_lines if "ms/frame" in l][-1:] + log_lines[-2:]:
         click.echo(f"  - {line}", err=True)
     click.echo(f"Wrote {result.output}: {result.frames} frames, {result.width}x{result.height} at "
                f"{result.fps:g} fps, {'with' if result.audio else 'no'} audio, mode {result.mode} "

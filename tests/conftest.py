@@ -55,3 +55,11 @@ def om_bundle(tmp_path_factory, tiny_spec):
 
     out = tmp_path_factory.mktemp("bundle") / "om"
     return api.export(to="om", size=f"{TINY[0]}x{TINY[1]}", out=out)
+
+
+@pytest.fixture(scope="session")
+def sample_clip(tmp_path_factory):
+    """The 5-second 720p sample clip with its tone (made here, nothing downloaded)."""
+    from edgematte import api
+
+    return api.sample_clip(tmp_path_factory.mktemp("clip") / "sample.mp4", seconds=5.0)

@@ -1,0 +1,116 @@
+"""``edgematte run``: the bundle's own skill on a 720p clip, against the stand-in; the output video, its
+frame rate, frame count and audio, the modes, and every way the inputs can be wrong."""
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+from click.testing import CliRunner
+
+from edgematte.cli import main
+from edgematte.run import has_audio
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def video_facts(path):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    return cap.get(cv2.CAP_PROP_FPS), frames
+
+
+def user_error(r, *fragments):
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    for f in fragments:
+        assert f in r.stderr, r.stderr
+
+
+def test_run_writes_every_frame_at_the_input_rate_with_its_audio(om_bundle, sample_clip, tmp_path):
+    out = tmp_path / "result.mp4"
+    r = run("run", om_bundle.out, "--input", sample_clip, "--background", "#00ff00", "--output", out, "--json")
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert (result["frames"], result["fps"], result["width"], result["height"]) == (125, 25.0, 1280, 720)
+    fps, frames = video_facts(out)
+    assert fps == 25.0 and len(frames) == 125 and frames[0].shape == (720, 1280, 3)
+    assert has_audio(sample_clip) and has_audio(out) and result["audio"] is True
+    # The untrained matte is partial everywhere, so the green background must pull G up and R down.
+    _, inputs = video_facts(sample_clip)
+    shift = frames[60].astype(float).mean(axis=(0, 1)) - inputs[60].astype(float).mean(axis=(0, 1))  # B, G, R
+    assert shift[1] > 20 and shift[2] < -10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.mp4"]  # no temporary file left
+
+
+def test_side_by_side_doubles_the_width_and_alpha_mode_is_grey(om_bundle, sample_clip, tmp_path):
+    r = run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "sbs.mp4", "--mode", "side-by-side",
+            "--max-frames", "6")
+    assert r.exit_code == 0, r.output
+    _, frames = video_facts(tmp_path / "sbs.mp4")
+    assert len(frames) == 6 and frames[0].shape == (720, 2560, 3)
+    r = run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "a.mp4", "--mode", "alpha",
+            "--max-frames", "3", "--rgba-dir", tmp_path / "rgba")
+    assert r.exit_code == 0, r.output
+    _, frames = video_facts(tmp_path / "a.mp4")
+    assert np.abs(frames[0][..., 0].astype(int) - frames[0][..., 2]).max() <= 2  # grey: B == R
+    pngs = sorted((tmp_path / "rgba").iterdir())
+    assert len(pngs) == 3 and cv2.imread(str(pngs[0]), cv2.IMREAD_UNCHANGED).shape == (720, 1280, 4)
+
+
+def test_a_clip_without_audio_gives_a_video_without_audio(om_bundle, tmp_path):
+    from edgematte import api
+
+    clip = api.sample_clip(tmp_path / "quiet.mp4", seconds=0.4, audio=False)
+    result = api.run(om_bundle.out, str(clip), output=tmp_path / "out.mp4")
+    assert result.frames == 10 and not result.audio
+
+
+def test_bad_inputs_get_one_clear_message_and_write_nothing(om_bundle, sample_clip, tmp_path, exported_bundle):
+    out = tmp_path / "o.mp4"
+    user_error(run("run", om_bundle.out, "--input", tmp_path / "nope.mp4", "--output", out), "does not exist")
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    user_error(run("run", om_bundle.out, "--input", text, "--output", out), "cannot open video", "notes.mp4")
+    user_error(run("run", om_bundle.out, "--input", sample_clip, "--background", tmp_path / "beach.jpg",
+                   "--output", out), "background", "beach.jpg", "does not exist")
+    user_error(run("run", om_bundle.out, "--input", sample_clip, "--background", "#12345", "--output", out), "#rrggbb")
+    user_error(run("run", exported_bundle.out, "--input", sample_clip, "--output", out), "edgematte export --to om")
+    taken = tmp_path / "taken.mp4"
+    taken.write_bytes(b"keep")
+    user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", taken, "--max-frames", "2"), "--force")
+    assert taken.read_bytes() == b"keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4", "taken.mp4"]
+
+
+def test_a_truncated_clip_ends_cleanly_with_a_playable_output(om_bundle, sample_clip, tmp_path):
+    clip = tmp_path / "cut.mp4"
+    data = sample_clip.read_bytes()
+    clip.write_bytes(data[:len(data) * 2 // 3])  # the moov atom is at the front (faststart): the rest is lost
+    r = run("run", om_bundle.out, "--input", clip, "--output", tmp_path / "o.mp4")
+    assert "Traceback" not in r.output
+    if r.exit_code == 0:
+        _, frames = video_facts(tmp_path / "o.mp4")
+        assert 0 < len(frames) < 125
+    else:
+        user_error(r, "cannot open video")
+
+
+def test_a_skill_that_fails_midway_keeps_a_closed_playable_output(om_bundle, sample_clip, tmp_path):
+    bundle = tmp_path / "b"
+    shutil.copytree(om_bundle.out, bundle)
+    main_py = bundle / "skill" / "main.py"
+    main_py.write_text(main_py.read_text().replace(
+        "            display.show(out)\n",
+        "            display.show(out)\n            if frames == 4:\n                raise MemoryError('simulated')\n"))
+    r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
+    user_error(r, "MemoryError: simulated", "the 5 frames shown so far are in")
+    _, frames = video_facts(tmp_path / "o.mp4")
+    assert len(frames) == 5
