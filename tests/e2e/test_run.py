@@ -114,3 +114,20 @@ def test_a_skill_that_fails_midway_keeps_a_closed_playable_output(om_bundle, sam
     user_error(r, "MemoryError: simulated", "the 5 frames shown so far are in")
     _, frames = video_facts(tmp_path / "o.mp4")
     assert len(frames) == 5
+
+
+def test_a_scene_cut_resets_the_previous_alpha(om_bundle, tmp_path):
+    """Ten frames of one picture, then ten of another: the skill drops its fed-back alpha once, at the cut."""
+    from edgematte import api
+
+    clip = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 192))
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.integers(0, 100, (192, 320, 3), dtype=np.uint8), (0, 0), 4)
+    scenes = [texture + 30, 225 - texture]  # a dark room, then a bright one: mean luma jumps by ~100
+    for frame in [scenes[0]] * 10 + [scenes[1]] * 10:
+        writer.write(frame)
+    writer.release()
+    result = api.run(om_bundle.out, str(clip), output=tmp_path / "o.mp4")
+    assert result.frames == 20
+    assert any("done: 20 frames, 1 alpha resets" in line for line in result.log), result.log
