@@ -200,3 +200,32 @@ def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, forc
     write_sample_clip(tmp, seconds, tone_hz=440.0 if audio else None)
     tmp.replace(path)
     return path
+
+
+def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
+          size: str | None = None, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
+          warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, log: Log = no_log) -> dict:
+    """Benchmark a bundle's ONNX (or a fresh export of ``checkpoint``/the default at ``preset``):
+    see :mod:`edgematte.perf.bench` and docs/performance.md for the report."""
+    from edgematte.perf.bench import RUNTIMES, run_bench
+
+    if runtime not in RUNTIMES:
+        raise SpecError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
+    onnx_path = None
+    if bundle is not None:
+        manifest = read_manifest(bundle)
+        if "onnx" not in manifest["artifacts"]:
+            raise BundleError(f"{bundle} has no ONNX model (exported with --to {manifest.get('target')}); "
+                              f"bench needs --to om or --to onnx")
+        spec = PipelineSpec.from_dict(manifest["spec"])
+        onnx_path = Path(bundle) / manifest["artifacts"]["onnx"]
+        recorded = (manifest.get("weights") or {}).get("path")
+        if checkpoint is None and recorded and Path(recorded).exists():
+            checkpoint = recorded
+    else:
+        spec = resolve_spec(preset, size)
+    if clip is not None and not Path(clip).exists():
+        raise EdgematteError(f"clip {clip} does not exist")
+    weights = load_weights(checkpoint, spec)
+    return run_bench(spec, weights, onnx_path, runtime, threads, frames, warmup, loop_frames,
+                     Path(clip) if clip else None, log)

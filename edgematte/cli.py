@@ -195,3 +195,69 @@ def sample_clip(path, seconds, no_audio, force):
     from edgematte import api
 
     click.echo(f"Wrote {api.sample_clip(path, seconds, audio=not no_audio, force=force)}")
+
+
+@main.command()
+@click.argument("bundle", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
+              help="Weights for the torch model and the baseline (default: the bundle's recorded checkpoint, or the "
+                   "embedded default; timing does not depend on weight values).")
+@click.option("--preset", default=DEFAULT_PRESET, show_default=True, type=click.Choice(list(PRESETS)),
+              help="Without BUNDLE: the size to export and time.")
+@click.option("--size", metavar="WxH", help="Without BUNDLE: override the preset's size.")
+@click.option("--runtime", type=click.Choice(["onnxruntime", "onnxruntime-int8", "torch"]), default="onnxruntime",
+              show_default=True, help="What runs the loop's infer stage (all variants are timed for the model table).")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads for onnxruntime and torch (default: all cores).")
+@click.option("--frames", type=click.IntRange(min=3), default=50, show_default=True,
+              help="Timed runs per model variant, and frames of the loop.")
+@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--input", "clip", type=click.Path(path_type=Path, dir_okay=False),
+              help="Video for the loop (default: the sample clip, made on the spot).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report as JSON (schema in docs/performance.md); '-' for stdout.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a bar chart (PNG).")
+def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip, json_path, plot_path):
+    """Latency of the model and of the whole camera loop on this machine.
+
+    \b
+    Model: edgematte's FP32 graph, MODNet's original-style export (same weights, one input) and the INT8
+    model, timed alternately in one run (medians, p90, p99) with their ratios and the GFLOP/s reached;
+    the Ascend 310 lower bound from its FP16 peak. Loop: decode, resize, AIPP emulation, infer, NV21
+    composite and encode per 720p frame.
+    """
+    from edgematte import api
+
+    report = api.bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip=clip, log=_log)
+    if json_path is not None:
+        text = json.dumps(report, indent=2)
+        click.echo(text) if str(json_path) == "-" else json_path.write_text(text + "\n")
+    if plot_path is not None:
+        from edgematte.perf.plot import plot_report
+
+        plot_report(report, plot_path)
+    if str(json_path) != "-":
+        _print_bench(report)
+
+
+def _print_bench(r: dict) -> None:
+    m, mach = r["model"], r["machine"]
+    click.echo(f"{mach['cpu']}, {mach['cores']} cores, {mach['threads']} threads | {m['preset']} "
+               f"{m['width']}x{m['height']}, {m['parameters'] / 1e6:.2f} M params, {m['macs'] / 1e9:.2f} GMACs"
+               f"{'' if m['trained'] else ' (untrained weights: accuracy columns describe noise)'}")
+    click.echo(f"{'model':<18}{'p50 ms':>9}{'p90':>9}{'p99':>9}{'GFLOP/s':>9}  alpha vs FP32 (clip mean / max)")
+    for v in r["variants"]:
+        s = v["infer_ms"]
+        acc = v.get("alpha_vs_fp32", {}).get("clip")
+        acc_text = f"{acc['mean_abs']:.4f} / {acc['max_abs']:.4f}" if acc else "-"
+        click.echo(f"{v['name']:<18}{s['p50']:>9.1f}{s['p90']:>9.1f}{s['p99']:>9.1f}{v['gflops_per_s']:>9.1f}  {acc_text}")
+    ratios = r["ratios"]
+    click.echo(f"original-style / edgematte: FP32 {ratios['original_over_edgematte_fp32']:.2f}x, "
+               f"INT8 {ratios['original_over_edgematte_int8']:.2f}x")
+    b = r["device_bound"]
+    click.echo(f"Ascend 310 lower bound (FP16 peak, not a measurement): {b['min_infer_ms']:.2f} ms")
+    loop = r["loop"]
+    click.echo(f"loop on {loop['input']['width']}x{loop['input']['height']} ({r['settings']['runtime']}): "
+               + ", ".join(f"{k} {v['p50']:.1f}" for k, v in loop["stages"].items())
+               + f" | total p50 {loop['total']['p50']:.1f} ms ({loop['total']['fps']:.1f} fps), "
+                 f"non-inference {100 * loop['non_infer_fraction']:.1f}% "
+                 f"({100 * loop['non_infer_fraction_without_aipp']:.1f}% without the emulated AIPP)")

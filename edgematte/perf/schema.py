@@ -1,0 +1,67 @@
+"""The ``edgematte bench --json`` schema (a JSON Schema subset) and a small validator for it."""
+
+from __future__ import annotations
+
+_NUM = {"type": "number"}
+_STATS = {"type": "object", "required": ["n", "p50", "p90", "p99", "mean", "fps"],
+          "properties": {k: ({"type": "integer"} if k == "n" else _NUM) for k in ("n", "p50", "p90", "p99", "mean", "fps")}}
+_ERR = {"type": "object", "required": ["max_abs", "mean_abs"], "properties": {"max_abs": _NUM, "mean_abs": _NUM}}
+
+BENCH_SCHEMA = {
+    "type": "object",
+    "required": ["schema", "edgematte", "machine", "versions", "model", "settings", "variants", "ratios",
+                 "device_bound", "loop"],
+    "properties": {
+        "schema": {"type": "string"},
+        "edgematte": {"type": "string"},
+        "machine": {"type": "object", "required": ["cpu", "cores", "threads", "platform", "python"],
+                    "properties": {"cpu": {"type": "string"}, "cores": {"type": "integer"},
+                                   "threads": {"type": "integer"}}},
+        "versions": {"type": "object"},
+        "model": {"type": "object", "required": ["preset", "width", "height", "parameters", "macs", "weights", "trained"],
+                  "properties": {"width": {"type": "integer"}, "height": {"type": "integer"},
+                                 "parameters": {"type": "integer"}, "macs": {"type": "integer"},
+                                 "trained": {"type": "boolean"}}},
+        "settings": {"type": "object", "required": ["runtime", "frames", "warmup", "loop_frames"]},
+        "variants": {"type": "array", "items": {
+            "type": "object", "required": ["name", "infer_ms", "gflops_per_s"],
+            "properties": {"name": {"type": "string"}, "infer_ms": _STATS, "gflops_per_s": _NUM,
+                           "alpha_vs_fp32": {"type": "object", "required": ["portrait", "clip"],
+                                             "properties": {"portrait": _ERR, "clip": _ERR}}}}},
+        "ratios": {"type": "object", "required": ["original_over_edgematte_fp32", "original_over_edgematte_int8"],
+                   "properties": {"original_over_edgematte_fp32": _NUM, "original_over_edgematte_int8": _NUM}},
+        "device_bound": {"type": "object", "required": ["device", "fp16_peak_flops", "min_infer_ms", "note"],
+                         "properties": {"min_infer_ms": _NUM}},
+        "loop": {"type": "object", "required": ["input", "frames", "stages", "total", "non_infer_fraction",
+                                                "non_infer_fraction_without_aipp"],
+                 "properties": {"stages": {"type": "object",
+                                           "required": ["decode", "resize", "aipp", "infer", "composite", "encode"],
+                                           "additionalProperties": _STATS},
+                                "total": _STATS, "non_infer_fraction": _NUM}},
+    },
+}
+
+_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
+
+
+def schema_problems(value, schema: dict = BENCH_SCHEMA, path: str = "$") -> list[str]:
+    """Where ``value`` breaks ``schema`` (type, required, properties, items, additionalProperties)."""
+    want = schema.get("type")
+    if want:
+        ok = isinstance(value, _TYPES[want]) and not (want in ("integer", "number") and isinstance(value, bool))
+        if not ok:
+            return [f"{path}: expected {want}, got {type(value).__name__}"]
+    problems = []
+    if isinstance(value, dict):
+        problems += [f"{path}: missing {k!r}" for k in schema.get("required", []) if k not in value]
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                problems += schema_problems(value[key], sub, f"{path}.{key}")
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in value.keys() - schema.get("properties", {}).keys():
+                problems += schema_problems(value[key], extra, f"{path}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            problems += schema_problems(item, schema["items"], f"{path}[{i}]")
+    return problems

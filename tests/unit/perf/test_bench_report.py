@@ -1,0 +1,83 @@
+"""A short bench run produces a report that follows the documented schema, with numbers that hang together."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edgematte.cli import main
+from edgematte.perf.baseline import OriginalStyleMODNet, rgb_part
+from edgematte.perf.cost import count_macs
+from edgematte.perf.schema import BENCH_SCHEMA, schema_problems
+from edgematte.perf.stats import LatencyStats
+from edgematte.model.checkpoint import default_model
+from edgematte.model.modnet4 import MODNet4
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    r = CliRunner().invoke(main, ["bench", "--size", "64x64", "--frames", "4", "--warmup", "1",
+                                  "--json", str(out / "b.json"), "--plot", str(out / "b.png")],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "original-style / edgematte" in r.stdout and "Ascend 310 lower bound" in r.stdout
+    assert (out / "b.png").stat().st_size > 1000
+    return json.loads((out / "b.json").read_text())
+
+
+def test_report_follows_the_documented_schema(report):
+    assert schema_problems(report) == []
+    assert report["schema"] == "edgematte.bench/1"
+
+
+def test_report_numbers_are_consistent(report):
+    names = [v["name"] for v in report["variants"]]
+    assert names == ["edgematte-fp32", "original-fp32", "edgematte-int8"]
+    p50 = {v["name"]: v["infer_ms"]["p50"] for v in report["variants"]}
+    assert report["ratios"]["original_over_edgematte_fp32"] == pytest.approx(
+        p50["original-fp32"] / p50["edgematte-fp32"], rel=1e-2)
+    for v in report["variants"]:
+        s = v["infer_ms"]
+        assert s["n"] == 4 and 0 < s["p50"] <= s["p90"] <= s["p99"]
+        assert v["gflops_per_s"] == pytest.approx(2 * report["model"]["macs"] / (s["p50"] / 1000) / 1e9, rel=1e-2)
+    loop = report["loop"]
+    assert set(loop["stages"]) == {"decode", "resize", "aipp", "infer", "composite", "encode"}
+    assert (loop["input"]["width"], loop["input"]["height"]) == (1280, 720)
+    assert 0 < loop["non_infer_fraction"] < 1
+    assert report["device_bound"]["min_infer_ms"] == pytest.approx(2 * report["model"]["macs"] / 8e12 * 1000, abs=1e-3)
+    assert "alpha_vs_fp32" in report["variants"][2] and report["model"]["trained"] is False
+
+
+def test_schema_validator_names_what_is_wrong(report):
+    broken = json.loads(json.dumps(report))
+    del broken["loop"]["stages"]["infer"]
+    broken["model"]["macs"] = "many"
+    problems = schema_problems(broken, BENCH_SCHEMA)
+    assert "$.model.macs: expected integer, got str" in problems
+    assert "$.loop.stages: missing 'infer'" in problems
+
+
+def test_latency_stats():
+    s = LatencyStats.of([10, 20, 30, 40, 1000])
+    assert (s.n, s.p50, s.mean) == (5, 30.0, 220.0) and s.p90 > s.p50 and s.fps == pytest.approx(1000 / 30)
+
+
+def test_macs_are_counted_from_the_model():
+    # One 3x3 conv on a 4x4 map is 16 * 9 * cin * cout; the whole network is checked against fvcore's
+    # published count (15.67 GMACs at 512^2 including resizes; convolutions and linears alone: 15.47).
+    m3 = MODNet4(in_channels=3)
+    assert count_macs(m3, (1, 3, 512, 512), (1, 1, 512, 512)) == pytest.approx(15.47e9, rel=1e-3)
+
+
+def test_the_baseline_is_modnets_forward_on_the_same_weights():
+    model = default_model(0, False).model
+    m3 = rgb_part(model)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(OriginalStyleMODNet(m3)(x), m3(x, None))
+        # and with a zero previous alpha the 4-channel model differs only by its alpha weights
+        w = model.backbone.model.features[0][0].weight
+        assert np.abs(w[:, 3].numpy()).max() > 0
