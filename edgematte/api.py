@@ -68,11 +68,12 @@ def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corner
 
 def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
            size: str | None = None, out: str | Path | None = None, force: bool = False,
-           align_corners: bool | None = None, via: str | None = None, log: Log = no_log) -> ExportResult:
+           align_corners: bool | None = None, via: str | None = None, int8: bool = False,
+           log: Log = no_log) -> ExportResult:
     """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.
 
     ``via`` (``to="om"`` only): ``"caffe"`` (default; HiLens Kit, omg) or ``"onnx"`` (other Ascend 310
-    boards, atc).
+    boards, atc). ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest).
 
     Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
     """
@@ -89,6 +90,8 @@ def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = D
         raise SpecError(f"unknown route {via!r} for --to om; use one of {', '.join(OM_ROUTES)}")
     if to == "om":
         via = via or OM_ROUTES[0]
+    if int8 and to == "caffe":
+        raise SpecError("--int8 makes an INT8 ONNX for the CPU stand-in; use it with --to om or --to onnx")
     spec = resolve_spec(preset, size)
     problems = size_problems(spec, to, via)
     if problems:
@@ -99,7 +102,7 @@ def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = D
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners)
     with writer:
-        ctx = ExportContext(spec, weights, writer.workdir, log, via)
+        ctx = ExportContext(spec, weights, writer.workdir, log, via, int8)
         artifacts = TARGETS[to].build(ctx)
         log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
         golden = make_golden(TorchRunner(weights.model, spec), spec)
@@ -180,12 +183,12 @@ def _checkpoint_info(path: Path) -> dict:
 
 def run(bundle: str | Path, input: str, background: str = "blur", output: str | Path = "out.mp4",
         mode: str = "composite", max_frames: int | None = None, force: bool = False,
-        rgba_dir: str | Path | None = None, on_frame=None, log: Log | None = None):
+        rgba_dir: str | Path | None = None, on_frame=None, log: Log | None = None, int8: bool = False):
     """Run the bundle's own ``skill/main.py`` on a video file (or ``webcam:N``) against the ``hilens``
     stand-in, writing what the Kit would show on HDMI to ``output`` (H.264 mp4, the input's fps and audio)."""
     from edgematte.run import run_skill
 
-    return run_skill(bundle, input, background, output, mode, max_frames, force, rgba_dir, on_frame, log)
+    return run_skill(bundle, input, background, output, mode, max_frames, force, rgba_dir, on_frame, log, int8)
 
 
 def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, force: bool = False) -> Path:

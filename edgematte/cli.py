@@ -70,9 +70,11 @@ def main() -> None:
                    "(official MODNet: half-pixel, i.e. align_corners=False).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
               help="Output folder (default: out/<preset>-<to>). Must not exist unless --force.")
+@click.option("--int8", is_flag=True, help="Also write an INT8 ONNX for the CPU stand-in (edgematte run --int8); "
+                                         "its error against FP32 goes into the manifest. Not for the device.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
-def export(to, via, checkpoint, preset, size, align_corners, out, force, as_json):
+def export(to, via, checkpoint, preset, size, align_corners, out, int8, force, as_json):
     """Export the network, then verify it against PyTorch before returning.
 
     The folder holds the model, golden.npz (inputs and PyTorch outputs) and manifest.json (spec,
@@ -84,7 +86,7 @@ def export(to, via, checkpoint, preset, size, align_corners, out, force, as_json
     click.echo(f"edgematte export --to {to}{f' --via {via}' if via else ''}: preset {preset}"
                f"{f', size {size}' if size else ''}", err=True)
     result = api.export(to=to, checkpoint=checkpoint, preset=preset, size=size, out=out, force=force,
-                        align_corners=align_corners, via=via, log=_log)
+                        align_corners=align_corners, via=via, int8=int8, log=_log)
     if checkpoint is None:
         click.secho(UNTRAINED_WARNING, fg="yellow", err=True)
     if as_json:
@@ -154,9 +156,10 @@ def info(path, as_json):
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option("--rgba-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Also write every frame as an RGBA PNG (frame + matte), for editors.")
+@click.option("--int8", is_flag=True, help="Run the bundle's INT8 model (export --int8) instead of FP32.")
 @click.option("--force", is_flag=True, help="Replace an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def run(bundle, source, background, output, mode, max_frames, rgba_dir, force, as_json):
+def run(bundle, source, background, output, mode, max_frames, rgba_dir, int8, force, as_json):
     """Run the BUNDLE's own skill/main.py, unchanged, on a video with the CPU stand-in for the HiLens
     Kit (onnxruntime + the AIPP emulator), and write what the Kit would show on HDMI.
 
@@ -173,7 +176,7 @@ def run(bundle, source, background, output, mode, max_frames, rgba_dir, force, a
     with click.progressbar(length=total or 1, label="matting", file=sys.stderr,
                            show_pos=True) as bar:
         result = api.run(bundle, source, background, output, mode, max_frames, force, rgba_dir,
-                         on_frame=lambda: bar.update(1), log=log_lines.append)
+                         on_frame=lambda: bar.update(1), log=log_lines.append, int8=int8)
     if as_json:
         _echo_json(result.to_dict())
         return

@@ -105,13 +105,15 @@ def has_audio(path: str | Path) -> bool:
 def run_skill(bundle: str | Path, source: str, background: str = "blur", output: str | Path = "out.mp4",
               mode: str = "composite", max_frames: int | None = None, force: bool = False,
               rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
-              log: Callable[[str], None] | None = None) -> RunResult:
+              log: Callable[[str], None] | None = None, int8: bool = False) -> RunResult:
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
     missing = [r for r in NEEDED_ROLES if r not in manifest["artifacts"]]
     if missing:
         raise BundleError(f"{bundle} has no {', '.join(missing)} (exported with --to {manifest.get('target')}); "
                           f"run needs a HiLens bundle: edgematte export --to om")
+    if int8 and "onnx_int8" not in manifest["artifacts"]:
+        raise BundleError(f"{bundle} has no INT8 model; export it with --int8")
     if mode not in MODES:
         raise RunError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     src = parse_source(source)
@@ -138,7 +140,7 @@ def run_skill(bundle: str | Path, source: str, background: str = "blur", output:
     session = hilens.configure(hilens.StandinSession(
         source=src, model_dir=bundle.resolve(), output=tmp, skill_config={"background": background, "mode": mode},
         max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
-        rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record,
+        rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record, int8=int8,
         workspace=Path(os.environ.get("TMPDIR", "/tmp")) / "edgematte-workspace"))
     stopped = None
     start = time.perf_counter()

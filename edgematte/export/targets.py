@@ -19,6 +19,7 @@ class ExportContext:
     workdir: Path
     log: Callable[[str], None]
     via: str | None = None  # for "om": the route to the device compiler ("caffe" for omg, "onnx" for atc)
+    int8: bool = False      # also write the INT8 ONNX for the CPU stand-in
     extra: dict = field(default_factory=dict)  # target-specific facts for the manifest
 
 
@@ -31,6 +32,7 @@ class Target:
 
 MODEL_STEM = "modnet4"
 ONNX_FILE = f"{MODEL_STEM}.onnx"
+INT8_FILE = f"{MODEL_STEM}_int8.onnx"  # the stand-in's Model picks it over ONNX_FILE when asked to
 PROTOTXT_FILE = f"{MODEL_STEM}.prototxt"
 CAFFEMODEL_FILE = f"{MODEL_STEM}.caffemodel"
 OM_FILE = f"{MODEL_STEM}.om"
@@ -54,6 +56,20 @@ def _onnx_proto(ctx: ExportContext, save: bool = True):
     return proto
 
 
+def _write_int8(ctx: ExportContext) -> dict[str, str]:
+    """The INT8 model for the CPU stand-in (not for the device compilers), with its measured error."""
+    from edgematte.perf.bench import alpha_error
+    from edgematte.perf.quantize import calibration_feeds, quantize_int8
+    from edgematte.runtime.ort import OrtRunner
+
+    ctx.log("quantizing to INT8 for the CPU stand-in (calibration: sample-clip frames)")
+    fp32 = OrtRunner(ctx.workdir / ONNX_FILE)
+    quantize_int8(ctx.workdir / ONNX_FILE, ctx.workdir / INT8_FILE, calibration_feeds(fp32, ctx.spec))
+    ctx.extra["int8"] = {"file": INT8_FILE, "for": "the CPU stand-in (edgematte run --int8); not for omg/atc",
+                         "alpha_vs_fp32": alpha_error(fp32, OrtRunner(ctx.workdir / INT8_FILE), ctx.spec)}
+    return {"onnx_int8": INT8_FILE}
+
+
 def _write_caffe(ctx: ExportContext, proto) -> dict[str, str]:
     from edgematte import __version__
     from edgematte.export.caffe.export import CaffeExporter
@@ -67,7 +83,7 @@ def _write_caffe(ctx: ExportContext, proto) -> dict[str, str]:
 
 def build_onnx(ctx: ExportContext) -> dict[str, str]:
     _onnx_proto(ctx)
-    return {"onnx": ONNX_FILE}
+    return {"onnx": ONNX_FILE, **(_write_int8(ctx) if ctx.int8 else {})}
 
 
 def build_caffe(ctx: ExportContext) -> dict[str, str]:
@@ -84,8 +100,8 @@ def build_om(ctx: ExportContext) -> dict[str, str]:
     from edgematte.skill import write_skill
 
     spec = ctx.spec
-    artifacts = {"onnx": ONNX_FILE}
     proto = _onnx_proto(ctx)
+    artifacts = {"onnx": ONNX_FILE, **(_write_int8(ctx) if ctx.int8 else {})}
     if (ctx.via or OM_ROUTES[0]) == "caffe":
         artifacts.update(_write_caffe(ctx, proto))
         command = omg_command(spec, PROTOTXT_FILE, CAFFEMODEL_FILE, AIPP_FILE, MODEL_STEM)

@@ -67,10 +67,16 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
     return samples
 
 
-def _accuracy(reference, runner, spec: PipelineSpec, frames: list[np.ndarray]) -> dict:
-    """Alpha max/mean abs error against FP32 on the portrait and on a rollout of the sample clip."""
+def alpha_error(reference, runner, spec: PipelineSpec, clip_frames: int = 10) -> dict:
+    """Alpha max/mean abs error of ``runner`` against ``reference`` (FP32) on the portrait and on a
+    rollout of the sample clip in which each feeds back its own alpha."""
+    import cv2
+
+    from edgematte.sample import sample_frames
     from edgematte.verification.golden import portrait_rgb
 
+    frames = [spec.normalize_rgb(cv2.resize(f, (spec.width, spec.height), interpolation=cv2.INTER_AREA))
+              for f in sample_frames(spec.camera_width, spec.camera_height, clip_frames)]
     portrait = {spec.image_input: spec.normalize_rgb(portrait_rgb(spec.width, spec.height)),
                 spec.alpha_input: np.zeros(spec.alpha_shape, np.float32)}
     d = np.abs(runner.infer(portrait)[spec.alpha_output] - reference.infer(portrait)[spec.alpha_output])
@@ -200,17 +206,13 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
                 spec.alpha_input: np.zeros(spec.alpha_shape, np.float32)}
         samples = _time_alternating(variants, feed, frames, warmup, log)
         macs = count_macs(model, spec.image_shape, spec.alpha_shape)
-        from edgematte.sample import sample_frames
-
-        clip_frames = [spec.normalize_rgb(cv2.resize(f, (spec.width, spec.height), interpolation=cv2.INTER_AREA))
-                       for f in sample_frames(spec.camera_width, spec.camera_height, 10)]
         report_variants = []
         for v in variants:
             stats = LatencyStats.of(samples[v.name])
             entry = {"name": v.name, "infer_ms": stats.to_dict(),
                      "gflops_per_s": round(2 * macs / (stats.p50 / 1000) / 1e9, 2)}
             if v.two_inputs and v.name != "edgematte-fp32":
-                entry["alpha_vs_fp32"] = _accuracy(ours, v.runner, spec, clip_frames)
+                entry["alpha_vs_fp32"] = alpha_error(ours, v.runner, spec)
             report_variants.append(entry)
         p50 = {v["name"]: v["infer_ms"]["p50"] for v in report_variants}
         loop_runner = {"onnxruntime": ours, "onnxruntime-int8": int8}.get(runtime) or variants[-1].runner

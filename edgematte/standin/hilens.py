@@ -45,6 +45,7 @@ class StandinSession:
     max_frames: int | None = None
     audio_from: str | None = None          # a file whose audio track is copied into the output
     fps: float = 25.0
+    int8: bool = False                     # Model runs <stem>_int8.onnx instead of <stem>.onnx
     rgba_dir: Path | None = None           # also write each frame as an RGBA PNG (frame + alpha)
     on_frame: Callable[[], None] | None = None  # called after each Display.show (progress bars)
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
@@ -227,7 +228,8 @@ class Model:
         if not os.path.dirname(path):
             raise CreateError(f"model path {path!r} must not be a bare file name (use get_model_dir() + name)")
         stem = os.path.splitext(path)[0]
-        onnx, aipp = Path(stem + ".onnx"), Path(os.path.dirname(path)) / "aipp.cfg"
+        onnx = Path(stem + ("_int8.onnx" if session().int8 else ".onnx"))
+        aipp = Path(os.path.dirname(path)) / "aipp.cfg"
         if not onnx.exists():
             raise CreateError(f"no model at {path!r} (the stand-in runs {onnx.name} beside it)")
         self._runner = OrtRunner(onnx)

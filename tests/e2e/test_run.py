@@ -131,3 +131,20 @@ def test_a_scene_cut_resets_the_previous_alpha(om_bundle, tmp_path):
     result = api.run(om_bundle.out, str(clip), output=tmp_path / "o.mp4")
     assert result.frames == 20
     assert any("done: 20 frames, 1 alpha resets" in line for line in result.log), result.log
+
+
+def test_int8_model_for_the_stand_in(sample_clip, tmp_path):
+    from edgematte import api
+    from edgematte.bundle import read_manifest
+
+    bundle = tmp_path / "b"
+    r = run("export", "--size", "64x64", "--int8", "--out", bundle)
+    assert r.exit_code == 0, r.output
+    m = read_manifest(bundle)
+    assert m["artifacts"]["onnx_int8"] == "modnet4_int8.onnx" and "modnet4_int8.onnx" in m["files"]
+    err = m["int8"]["alpha_vs_fp32"]
+    assert 0 < err["portrait"]["mean_abs"] <= err["portrait"]["max_abs"] <= 1
+    result = api.run(bundle, str(sample_clip), output=tmp_path / "o.mp4", max_frames=3, int8=True)
+    assert result.frames == 3
+    user_error(run("run", bundle.parent / "nope", "--input", sample_clip, "--output", tmp_path / "x.mp4"),
+               "nope")
