@@ -232,3 +232,51 @@ def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None
     weights = load_weights(checkpoint, spec)
     return run_bench(spec, weights, onnx_path, runtime, threads, frames, warmup, loop_frames,
                      Path(clip) if clip else None, log)
+
+
+def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,
+             checkpoint: str | Path | None = None, data: str | Path | None = None, preset: str = DEFAULT_PRESET,
+             size: str | None = None, log: Log = no_log):
+    """Score predictions on disk (``pred`` vs ``gt``), or run a model (``bundle`` through the stand-in, or
+    ``checkpoint`` in PyTorch) over ``data`` beside the temporal baselines. Returns an EvalReport."""
+    import numpy as np
+
+    from edgematte.evaluate import EvalError, EvalReport, evaluate_folders, evaluate_model
+
+    if pred is not None or gt is not None:
+        if pred is None or gt is None or bundle or checkpoint or data:
+            raise EvalError("give --pred and --gt together, or a model (--bundle or --checkpoint) with --data")
+        return evaluate_folders(Path(pred), Path(gt), log)
+    if data is None:
+        raise EvalError("give --pred DIR --gt DIR, or --bundle DIR / --checkpoint FILE with --data DIR")
+    if bundle is not None:
+        from edgematte.export.targets import OM_FILE
+        from edgematte.standin import load_hilens
+
+        manifest = read_manifest(bundle)
+        if "aipp" not in manifest["artifacts"]:
+            raise BundleError(f"{bundle} is not a HiLens bundle; eval runs it through the stand-in: export --to om")
+        spec = PipelineSpec.from_dict(manifest["spec"])
+        hilens = load_hilens()
+        hilens.configure(hilens.StandinSession(source="none", model_dir=Path(bundle).resolve(), log=lambda _: None))
+        model = hilens.Model(hilens.get_model_dir() + OM_FILE)
+
+        def infer(rgb, prev):
+            out = model.infer([hilens.cvt_color(rgb, hilens.RGB2YUV_NV21).flatten(), prev.ravel()])
+            if isinstance(out, int):
+                raise EvalError(f"the stand-in model returned error code {out}")
+            return out[0].reshape(spec.height, spec.width)
+        source = f"bundle {bundle} (stand-in: AIPP emulator + onnxruntime)"
+    else:
+        from edgematte.runtime.pytorch import TorchRunner
+
+        spec = resolve_spec(preset, size)
+        weights = load_weights(checkpoint, spec)
+        runner = TorchRunner(weights.model, spec)
+
+        def infer(rgb, prev):
+            feed = {spec.image_input: spec.normalize_rgb(rgb), spec.alpha_input: prev[None, None].astype(np.float32)}
+            return runner.infer(feed)[spec.alpha_output][0, 0]
+        source = f"checkpoint {checkpoint or 'embedded default (untrained)'} (PyTorch)"
+    methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log)
+    return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}")

@@ -264,3 +264,52 @@ def _print_bench(r: dict) -> None:
                + f" | total p50 {loop['total']['p50']:.1f} ms ({loop['total']['fps']:.1f} fps), "
                  f"non-inference {100 * loop['non_infer_fraction']:.1f}% "
                  f"({100 * loop['non_infer_fraction_without_aipp']:.1f}% without the emulated AIPP)")
+
+
+@main.command("eval")
+@click.option("--pred", type=click.Path(path_type=Path, file_okay=False), help="Predicted alphas (<set>/<clip>/pha/).")
+@click.option("--gt", type=click.Path(path_type=Path, file_okay=False), help="Ground truth (<set>/<clip>/pha/).")
+@click.option("--bundle", type=click.Path(path_type=Path, file_okay=False),
+              help="Run this HiLens bundle (through the stand-in) over --data.")
+@click.option("--checkpoint", type=click.Path(path_type=Path, dir_okay=False),
+              help="Run this checkpoint (PyTorch) over --data.")
+@click.option("--data", type=click.Path(path_type=Path, file_okay=False),
+              help="Clips with inputs and ground truth: <set>/<clip>/{com,pha}/<frame>.png.")
+@click.option("--preset", default=DEFAULT_PRESET, show_default=True, type=click.Choice(list(PRESETS)),
+              help="With --checkpoint: the model size.")
+@click.option("--size", metavar="WxH", help="With --checkpoint: override the preset's size.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the full report.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write per-frame rows.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a plot of per-frame MAD and dtSSD (PNG).")
+def evaluate(pred, gt, bundle, checkpoint, data, preset, size, json_path, csv_path, plot_path):
+    """Matting error and temporal stability, in the units papers use (RVM's whole-frame video protocol).
+
+    \b
+      edgematte eval --pred out/preds --gt videomatte_512x288
+      edgematte eval --bundle out/hilens --data videomatte_512x288
+    A model run also reports, side by side and with their latency in frames: the same network with the
+    previous alpha forced to zero (plain MODNet), that plus MODNet's one-frame delay (OFD), and that plus
+    an exponential moving average.
+    """
+    from edgematte import api
+
+    report = api.evaluate(pred, gt, bundle, checkpoint, data, preset, size, log=_log)
+    click.echo(report.source)
+    click.echo(f"protocol: {report.to_dict()['protocol']}")
+    click.echo(f"{'method':<28}{'latency':>8}{'clip':>24}" + "".join(f"{k:>9}" for k in METRICS_ORDER))
+    for m in report.methods:
+        for c in m.clips:
+            click.echo(f"{m.name:<28}{m.latency_frames:>8}{c.name[-24:]:>24}" + "".join(f"{c.mean[k]:>9.3f}" for k in METRICS_ORDER))
+        click.echo(f"{m.name:<28}{m.latency_frames:>8}{'OVERALL':>24}" + "".join(f"{m.overall[k]:>9.3f}" for k in METRICS_ORDER))
+    if json_path:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    if csv_path:
+        report.write_csv(csv_path)
+    if plot_path:
+        from edgematte.evaluate import plot_report
+
+        plot_report(report, plot_path)
+
+
+METRICS_ORDER = ("MAD", "MSE", "Grad", "Conn", "dtSSD")

@@ -1,0 +1,238 @@
+"""``edgematte eval``: the video protocol (whole frame; MAD×1e3, MSE×1e3, Grad/1e3, Conn/1e3, dtSSD×1e2) over
+clips laid out as ``<set>/<clip>/pha/<frame>.png``, either for predictions on disk or for a model run
+here, beside the cheap temporal alternatives.
+
+A model is run over each clip in order from frame 0, feeding back its *own* previous alpha (never the
+ground truth); the state is reset per clip and frame 0 gets a previous alpha of zeros.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from edgematte import metrics
+from edgematte.errors import EdgematteError
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+METRICS = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
+PROTOCOL = "video (whole frame): MAD x1e3, MSE x1e3, Grad/1e3, Conn/1e3, dtSSD x1e2 (frame 0 counts as 0)"
+FRAME0 = "previous alpha of frame 0 = zeros; state reset per clip; each method feeds back its own output"
+OFD_THRESHOLD = 0.1  # one-frame-delay rule (MODNet arXiv; threshold not published: unverified)
+EMA_WEIGHT = 0.5
+
+
+class EvalError(EdgematteError):
+    pass
+
+
+def read_alpha(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise EvalError(f"{path} is not an image OpenCV can read")
+    if image.ndim == 3:
+        image = image[..., 0]
+    return image.astype(np.float64) / (65535.0 if image.dtype == np.uint16 else 255.0)
+
+
+def frame_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise EvalError(f"{folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    for p in files:
+        if p.suffix.lower() not in IMAGE_EXTS:
+            raise EvalError(f"{p} is not an image file (expected {', '.join(IMAGE_EXTS)})")
+    if not files:
+        raise EvalError(f"{folder} is empty")
+    return files
+
+
+def find_clips(root: Path) -> list[Path]:
+    """Every ``<clip>`` folder under ``root`` that has a ``pha/`` folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise EvalError(f"{root} does not exist")
+    clips = sorted(p.parent for p in root.rglob("pha") if p.is_dir())
+    if not clips:
+        raise EvalError(f"no <clip>/pha/ folders under {root}; lay ground truth out as <set>/<clip>/pha/<frame>.png")
+    return clips
+
+
+def quantize(alpha: np.ndarray) -> np.ndarray:
+    """As if written to an 8-bit PNG and read back, like the reference pipelines."""
+    return np.clip(np.round(alpha * 255), 0, 255) / 255.0
+
+
+@dataclass
+class ClipScores:
+    name: str
+    frames: list[str]
+    per_frame: list[dict]
+
+    @property
+    def mean(self) -> dict:
+        return {k: float(np.mean([f[k] for f in self.per_frame])) for k in METRICS}
+
+
+def score_clip(name: str, frames: list[str], preds: list[np.ndarray], gts: list[np.ndarray]) -> ClipScores:
+    dtssd = metrics.dtssd_frames(preds, gts)
+    per_frame = [{**metrics.video_protocol(p, g), "dtSSD": d} for p, g, d in zip(preds, gts, dtssd)]
+    return ClipScores(name, frames, per_frame)
+
+
+@dataclass
+class MethodResult:
+    name: str
+    latency_frames: int
+    clips: list[ClipScores] = field(default_factory=list)
+
+    @property
+    def overall(self) -> dict:
+        frames = [f for c in self.clips for f in c.per_frame]
+        return {k: float(np.mean([f[k] for f in frames])) for k in METRICS}
+
+    def to_dict(self) -> dict:
+        return {"latency_frames": self.latency_frames, "overall": self.overall,
+                "clips": {c.name: {"frames": len(c.per_frame), "mean": c.mean, "per_frame": c.per_frame}
+                          for c in self.clips}}
+
+
+@dataclass
+class EvalReport:
+    methods: list[MethodResult]
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"protocol": PROTOCOL, "frame0": FRAME0, "source": self.source,
+                "methods": {m.name: m.to_dict() for m in self.methods}}
+
+    def write_csv(self, path: Path) -> None:
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["method", "clip", "frame", *METRICS])
+            for m in self.methods:
+                for c in m.clips:
+                    for name, row in zip(c.frames, c.per_frame):
+                        w.writerow([m.name, c.name, name, *(f"{row[k]:.6g}" for k in METRICS)])
+
+
+# -- predictions on disk ---------------------------------------------------------------------------------
+def evaluate_folders(pred_root: Path, gt_root: Path, log: Callable[[str], None] = lambda _: None) -> EvalReport:
+    pred_root, gt_root = Path(pred_root), Path(gt_root)
+    if not pred_root.is_dir():
+        raise EvalError(f"{pred_root} does not exist")
+    result = MethodResult("predictions", 0)
+    for clip in find_clips(gt_root):
+        rel = clip.relative_to(gt_root)
+        gt_files = frame_files(clip / "pha")
+        pred_dir = pred_root / rel / "pha"
+        pred_files = {p.name: p for p in frame_files(pred_dir)}
+        missing = [p.name for p in gt_files if p.name not in pred_files]
+        if missing:
+            raise EvalError(f"{pred_dir / missing[0]} is missing ({len(missing)} ground-truth frame(s) of {rel} "
+                            f"have no prediction); predictions must mirror the ground truth's names")
+        extra = sorted(set(pred_files) - {p.name for p in gt_files})
+        if extra:
+            raise EvalError(f"{pred_dir / extra[0]} has no ground truth in {clip / 'pha'}")
+        preds, gts = [], []
+        for g in gt_files:
+            gt, pred = read_alpha(g), read_alpha(pred_files[g.name])
+            if pred.shape != gt.shape:
+                raise EvalError(f"{pred_files[g.name]} is {pred.shape[1]}x{pred.shape[0]} but its ground truth "
+                                f"{g} is {gt.shape[1]}x{gt.shape[0]}")
+            preds.append(pred)
+            gts.append(gt)
+        log(f"scored {rel} ({len(gts)} frames)")
+        result.clips.append(score_clip(str(rel), [p.name for p in gt_files], preds, gts))
+    return EvalReport([result], f"predictions {pred_root} vs {gt_root}")
+
+
+# -- a model run here, with the temporal baselines ----------------------------------------------------------
+def one_frame_delay(alphas: list[np.ndarray], threshold: float = OFD_THRESHOLD) -> list[np.ndarray]:
+    """MODNet's OFD: where the neighbours agree and the frame differs from both, take their mean."""
+    out = [alphas[0]]
+    for t in range(1, len(alphas) - 1):
+        prev, cur, nxt = alphas[t - 1], alphas[t], alphas[t + 1]
+        flicker = (np.abs(prev - nxt) <= threshold) & (np.abs(cur - prev) > threshold) & (np.abs(cur - nxt) > threshold)
+        out.append(np.where(flicker, (prev + nxt) / 2, cur))
+    return out + alphas[len(out):]
+
+
+def moving_average(alphas: list[np.ndarray], weight: float = EMA_WEIGHT) -> list[np.ndarray]:
+    out = [alphas[0]]
+    for a in alphas[1:]:
+        out.append(weight * a + (1 - weight) * out[-1])
+    return out
+
+
+def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np.ndarray], size: tuple[int, int],
+                   log: Callable[[str], None] = lambda _: None) -> dict[str, MethodResult]:
+    """``infer(rgb uint8 at model size, previous alpha at model size) -> alpha at model size``."""
+    width, height = size
+    methods = {name: MethodResult(name, lat) for name, lat in (
+        ("prev-alpha input", 0), ("no feedback (plain MODNet)", 0), ("no feedback + OFD", 1),
+        (f"no feedback + EMA {EMA_WEIGHT:g}", 0))}
+    zeros = np.zeros((height, width), np.float32)
+    for clip in find_clips(data_root):
+        rel = str(clip.relative_to(data_root))
+        gt_files = frame_files(clip / "pha")
+        com_dir = clip / "com"
+        com = {p.stem: p for p in frame_files(com_dir)} if com_dir.is_dir() else None
+        if com is None:
+            raise EvalError(f"{com_dir} does not exist: a model run needs the input frames (com/) beside pha/")
+        gts, fed_back, plain = [], [], []
+        prev = zeros
+        for g in gt_files:
+            if g.stem not in com:
+                raise EvalError(f"{com_dir} has no frame {g.stem} for ground truth {g}")
+            bgr = cv2.imread(str(com[g.stem]), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise EvalError(f"{com[g.stem]} is not an image OpenCV can read")
+            gt = read_alpha(g)
+            if bgr.shape[:2] != gt.shape:
+                raise EvalError(f"{com[g.stem]} and {g} differ in size")
+            rgb = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)[..., ::-1]
+            prev = infer(np.ascontiguousarray(rgb), prev)
+            fed_back.append(prev)
+            plain.append(infer(np.ascontiguousarray(rgb), zeros))
+            gts.append(gt)
+
+        def full(alphas):
+            return [quantize(cv2.resize(a.astype(np.float32), gts[0].shape[::-1], interpolation=cv2.INTER_LINEAR)
+                             .astype(np.float64)) for a in alphas]
+
+        names = [p.name for p in gt_files]
+        for method, alphas in zip(methods.values(), (fed_back, plain, one_frame_delay(plain), moving_average(plain))):
+            method.clips.append(score_clip(rel, names, full(alphas), gts))
+        log(f"ran {rel} ({len(gts)} frames)")
+    return methods
+
+
+def plot_report(report: EvalReport, path: Path) -> Path:
+    """Per-frame MAD and dtSSD of every method along the concatenated clips."""
+    colours = [(180, 120, 40), (40, 40, 200), (40, 160, 40), (160, 40, 160), (0, 140, 220)]
+    width, panel, margin = 900, 220, 50
+    img = np.full((2 * panel + 3 * margin, width, 3), 255, np.uint8)
+    for row, key in enumerate(("MAD", "dtSSD")):
+        series = [[f[key] for c in m.clips for f in c.per_frame] for m in report.methods]
+        top = margin + row * (panel + margin)
+        hi = max(max(s) for s in series) or 1.0
+        cv2.putText(img, f"{key} per frame (max {hi:.3g})", (margin, top - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.rectangle(img, (margin, top), (width - margin, top + panel), (200, 200, 200), 1)
+        for i, s in enumerate(series):
+            n = max(len(s) - 1, 1)
+            pts = np.array([[margin + (width - 2 * margin) * j / n, top + panel - panel * v / hi]
+                            for j, v in enumerate(s)], np.int32)
+            cv2.polylines(img, [pts], False, colours[i % len(colours)], 2, cv2.LINE_AA)
+    for i, m in enumerate(report.methods):
+        cv2.putText(img, m.name, (margin + 220 * i, img.shape[0] - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    colours[i % len(colours)], 1, cv2.LINE_AA)
+    if not cv2.imwrite(str(path), img):
+        raise EvalError(f"cannot write {path}")
+    return Path(path)

@@ -1,0 +1,115 @@
+"""``edgematte eval`` on a synthetic dataset made here: tables a test recomputes independently, the temporal
+baselines side by side, and a clear message for each way the folders can be wrong."""
+
+import csv
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgematte.cli import main
+from edgematte.data.synthetic import write_synthetic_dataset
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return write_synthetic_dataset(tmp_path_factory.mktemp("data"), clips=2, frames=5, width=64, height=64)
+
+
+@pytest.fixture
+def predictions(dataset, tmp_path):
+    """Ground truth with a deterministic error: a brightness offset that changes per frame."""
+    pred = tmp_path / "pred"
+    for gt in sorted(dataset.rglob("pha/*.png")):
+        rel = gt.relative_to(dataset)
+        (pred / rel).parent.mkdir(parents=True, exist_ok=True)
+        a = cv2.imread(str(gt), cv2.IMREAD_UNCHANGED).astype(int)
+        offset = 10 + 5 * int(gt.stem)
+        cv2.imwrite(str(pred / rel), np.clip(a + offset, 0, 255).astype(np.uint8))
+    return pred
+
+
+def test_tables_match_an_independent_recomputation(dataset, predictions, tmp_path):
+    r = run("eval", "--pred", predictions, "--gt", dataset, "--json", tmp_path / "r.json", "--csv", tmp_path / "r.csv")
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    method = report["methods"]["predictions"]
+    all_mad, all_dt = [], []
+    for clip in sorted(dataset.glob("synthetic/*")):
+        gts = [cv2.imread(str(p), 0) / 255.0 for p in sorted((clip / "pha").glob("*.png"))]
+        preds = [cv2.imread(str(p), 0) / 255.0 for p in sorted((predictions / clip.relative_to(dataset) / "pha").glob("*.png"))]
+        mad = [np.abs(p - g).mean() * 1e3 for p, g in zip(preds, gts)]
+        dt = [0.0] + [100 * np.sqrt((((preds[t] - preds[t - 1]) - (gts[t] - gts[t - 1])) ** 2).mean())
+                      for t in range(1, len(gts))]
+        got = method["clips"][str(clip.relative_to(dataset))]
+        assert got["mean"]["MAD"] == pytest.approx(np.mean(mad), rel=1e-9)
+        assert got["mean"]["dtSSD"] == pytest.approx(np.mean(dt), rel=1e-9)
+        assert got["mean"]["dtSSD"] > 0  # the offset changes every frame
+        all_mad += mad
+        all_dt += dt
+    assert method["overall"]["MAD"] == pytest.approx(np.mean(all_mad), rel=1e-9)
+    assert method["overall"]["dtSSD"] == pytest.approx(np.mean(all_dt), rel=1e-9)
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 10 and rows[0]["method"] == "predictions"
+    assert "OVERALL" in r.stdout and "frame 0 counts as 0" in r.stdout
+
+
+def test_model_run_reports_the_temporal_baselines_side_by_side(dataset, om_bundle, tmp_path):
+    r = run("eval", "--bundle", om_bundle.out, "--data", dataset, "--json", tmp_path / "m.json",
+            "--plot", tmp_path / "m.png")
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "m.json").read_text())
+    methods = report["methods"]
+    assert list(methods) == ["prev-alpha input", "no feedback (plain MODNet)", "no feedback + OFD",
+                             "no feedback + EMA 0.5"]
+    assert [m["latency_frames"] for m in methods.values()] == [0, 0, 1, 0]
+    assert "zeros" in report["frame0"] and (tmp_path / "m.png").stat().st_size > 1000
+    for m in methods.values():
+        assert set(m["clips"]) == {"synthetic/clip00", "synthetic/clip01"}
+    # OFD only changes frames 1..T-2 of the no-feedback output: frames 0 and T-1 score the same
+    # (their dtSSD can differ, since it looks at the changed neighbour)
+    plain, ofd = methods["no feedback (plain MODNet)"], methods["no feedback + OFD"]
+    for clip in plain["clips"]:
+        assert plain["clips"][clip]["per_frame"][0] == ofd["clips"][clip]["per_frame"][0]
+        assert plain["clips"][clip]["per_frame"][-1]["MAD"] == ofd["clips"][clip]["per_frame"][-1]["MAD"]
+
+
+def test_checkpoint_run(dataset, tmp_path):
+    r = run("eval", "--data", dataset, "--size", "64x64", "--json", tmp_path / "c.json")
+    assert r.exit_code == 0, r.output
+    assert "embedded default (untrained)" in r.stdout
+
+
+def user_error(r, *fragments):
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    for f in fragments:
+        assert f in r.stderr, r.stderr
+
+
+def test_folder_problems_name_the_file(dataset, predictions, tmp_path):
+    victim = predictions / "synthetic" / "clip01" / "pha" / "0003.png"
+    victim.unlink()
+    user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is missing", "mirror")
+    cv2.imwrite(str(victim), np.zeros((32, 32), np.uint8))
+    user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is 32x32", "is 64x64")
+    victim.write_text("not an image")
+    user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is not an image")
+    (predictions / "synthetic" / "clip01" / "pha" / "notes.txt").write_text("x")
+    user_error(run("eval", "--pred", predictions, "--gt", dataset), "notes.txt is not an image file")
+    empty = tmp_path / "gt_empty" / "s" / "c" / "pha"
+    empty.mkdir(parents=True)
+    user_error(run("eval", "--pred", predictions, "--gt", tmp_path / "gt_empty"), "pha is empty")
+    user_error(run("eval", "--pred", predictions, "--gt", tmp_path / "nothing"), "does not exist")
+    user_error(run("eval", "--gt", dataset), "--pred and --gt together")
+    copy = tmp_path / "nocom"
+    shutil.copytree(dataset, copy)
+    shutil.rmtree(copy / "synthetic" / "clip00" / "com")
+    user_error(run("eval", "--data", copy, "--size", "64x64"), "com does not exist", "input frames")
