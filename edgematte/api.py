@@ -280,3 +280,20 @@ def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundl
         source = f"checkpoint {checkpoint or 'embedded default (untrained)'} (PyTorch)"
     methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log)
     return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}")
+
+
+def train(data: str | Path, out: str | Path, kind: str = "video", backgrounds: str | Path | None = None,
+          init: str | Path | None = None, align_corners: bool = False, preset: str = DEFAULT_PRESET,
+          size: str | None = None, iterations: int = 1000, batch_size: int = 8, lr: float = 1e-4,
+          optimizer: str = "adamw", seed: int = 0, save_every: int = 100, freeze_bn: bool = False,
+          resume: bool = False, force: bool = False, log: Log = no_log, on_step=None):
+    """Fine-tune the 4-channel model (see :mod:`edgematte.train.trainer`); returns a TrainResult."""
+    from edgematte.train.trainer import TrainConfig
+    from edgematte.train.trainer import train as run_training
+
+    spec = resolve_spec(preset, size)
+    cfg = TrainConfig(data=str(data), out=str(out), kind=kind, backgrounds=str(backgrounds) if backgrounds else None,
+                      init=str(init) if init else None, align_corners=align_corners, iterations=iterations,
+                      batch_size=batch_size, lr=lr, optimizer=optimizer, seed=seed, save_every=save_every,
+                      freeze_bn=freeze_bn)
+    return run_training(cfg, spec, resume=resume, force=force, log=log, on_step=on_step)

@@ -7,6 +7,7 @@ inside the commands so that ``edgematte --help`` is instant.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -313,3 +314,62 @@ def evaluate(pred, gt, bundle, checkpoint, data, preset, size, json_path, csv_pa
 
 
 METRICS_ORDER = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
+
+
+@main.command()
+@click.option("--data", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Training data: clips (<clip>/fgr/ + pha/, or com/ + pha/) or, with --kind image, fg/ + alpha/.")
+@click.option("--kind", type=click.Choice(["video", "image"]), default="video", show_default=True)
+@click.option("--backgrounds", type=click.Path(path_type=Path, file_okay=False),
+              help="Background images to composite fgr/ (video) or fg/ (image) onto.")
+@click.option("--init", type=click.Path(path_type=Path, dir_okay=False),
+              help="Start from this checkpoint (e.g. modnet_webcam_portrait_matting.ckpt, inflated exactly).")
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Run folder: checkpoint.ckpt, train_state.pt, metrics.jsonl (and TensorBoard if installed).")
+@click.option("--align-corners", is_flag=True, help="Train with align_corners=True resizes (the Kit's cheaper Interp "
+                                                    "path at export); recorded in the checkpoint.")
+@click.option("--preset", default=DEFAULT_PRESET, show_default=True, type=click.Choice(list(PRESETS)),
+              help="Training crop size (and the preset recorded in the checkpoint).")
+@click.option("--size", metavar="WxH", help="Override the preset's size.")
+@click.option("--iterations", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Global batch; torchrun processes split it.")
+@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True,
+              help="sgd: MODNet's momentum 0.9 with the lr divided by 10 each quarter of the run.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--freeze-bn", is_flag=True, help="Keep BatchNorm on its running statistics (small batches). Without "
+                                             "it, torchrun on GPU syncs BatchNorm; on CPU each process uses its own.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last saved step.")
+@click.option("--force", is_flag=True, help="Start over in a non-empty --out.")
+def train(data, kind, backgrounds, init, out, align_corners, preset, size, iterations, batch_size, lr, optimizer,
+          seed, save_every, freeze_bn, resume, force):
+    """Fine-tune MODNet with the previous-alpha input (MODNet's losses; previous-alpha dropout and affine,
+    lighting, crop and flip augmentations). Runs on CPU, one GPU, or many through torchrun:
+
+    \b
+      edgematte train --data clips --backgrounds bgs --init modnet_webcam_portrait_matting.ckpt --out runs/x
+      torchrun --nproc_per_node=2 -m edgematte train --data clips ... --out runs/x
+    """
+    from edgematte import api
+
+    rank = int(os.environ.get("RANK", "0"))
+    with click.progressbar(length=iterations, label="training", file=sys.stderr, show_pos=True) as bar:
+        if resume:
+            from edgematte.train.trainer import STATE_FILE
+
+            state = out / STATE_FILE
+            if state.exists():
+                import torch
+
+                bar.update(int(torch.load(state, map_location="cpu", weights_only=True)["step"]))
+        result = api.train(data, out, kind, backgrounds, init, align_corners, preset, size, iterations, batch_size, lr,
+                           optimizer, seed, save_every, freeze_bn, resume, force, log=_log,
+                           on_step=lambda step, loss: bar.update(1))
+    if rank == 0:
+        first, last = result.losses[:5], result.losses[-5:]
+        click.echo(f"Trained to step {result.steps}: loss {sum(first) / len(first):.4f} (first 5) -> "
+                   f"{sum(last) / len(last):.4f} (last 5), {result.seconds_per_step:.2f} s per step. "
+                   f"Checkpoint: {result.checkpoint}")
+        click.echo(f"Next: edgematte export --checkpoint {result.checkpoint} --out out/hilens")

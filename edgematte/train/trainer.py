@@ -1,0 +1,208 @@
+"""The training loop: one machine or many (``torchrun``; gloo on CPU, nccl on GPU) with no code change.
+
+Batches are drawn per step from ``(seed, step)``, and each sample from ``(seed, step, index)``: a run
+resumed at step k sees exactly the batches an uninterrupted run sees, and N processes each take their
+slice of the same global batch. Checkpoints carry edgematte's metadata (channels, resize mode, preset),
+so ``export`` picks the right lowering.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from edgematte.errors import EdgematteError, OutputExistsError
+from edgematte.spec import PipelineSpec
+from edgematte.train.augment import AugmentConfig
+
+CHECKPOINT_FILE = "checkpoint.ckpt"
+STATE_FILE = "train_state.pt"
+METRICS_FILE = "metrics.jsonl"
+
+
+class TrainError(EdgematteError):
+    pass
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    kind: str = "video"
+    backgrounds: str | None = None
+    init: str | None = None
+    align_corners: bool = False
+    iterations: int = 1000
+    batch_size: int = 8
+    lr: float = 1e-4
+    optimizer: str = "adamw"
+    seed: int = 0
+    save_every: int = 100
+    freeze_bn: bool = False  # BatchNorm on its running statistics (small batches; makes N processes == one)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    losses: list[float]
+    checkpoint: Path
+    seconds_per_step: float
+
+
+class _TrainForward(torch.nn.Module):
+    """Makes ``forward_train`` the module's forward, so DistributedDataParallel can wrap it."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image, prev_alpha):
+        return self.model.forward_train(image, prev_alpha)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    return (torch.distributed.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _batch(source, builder, cfg: TrainConfig, step: int, rank: int, world: int) -> dict[str, torch.Tensor]:
+    if cfg.batch_size % world:
+        raise TrainError(f"--batch-size {cfg.batch_size} must divide by the {world} processes")
+    rng = np.random.default_rng([cfg.seed, step])
+    indices = rng.choice(len(source), size=cfg.batch_size, replace=len(source) < cfg.batch_size)
+    per = cfg.batch_size // world
+    samples = []
+    for i in range(rank * per, (rank + 1) * per):
+        sample_rng = np.random.default_rng([cfg.seed, step, i])
+        samples.append(builder(source.item(int(indices[i]), sample_rng), sample_rng))
+    return {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in samples[0]}
+
+
+def _make_optimizer(cfg: TrainConfig, params):
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4), None
+    if cfg.optimizer == "sgd":  # MODNet's schedule: momentum 0.9, lr x0.1 every quarter of the run
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9)
+        return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, cfg.iterations // 4), gamma=0.1)
+    raise TrainError(f"unknown optimizer {cfg.optimizer!r}; use adamw or sgd")
+
+
+def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: bool = False,
+          log: Callable[[str], None] = lambda _: None, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
+    from edgematte.model.checkpoint import default_model, load_checkpoint, save_checkpoint
+    from edgematte.train.datasets import SampleBuilder, open_source
+    from edgematte.train.losses import modnet_losses
+
+    rank, world = _distributed()
+    out = Path(cfg.out)
+    if out.exists() and any(out.iterdir()) and not (resume or force) and rank == 0:
+        raise OutputExistsError(f"{out} already has a run; pass --resume to continue it or --force to start over")
+    source = open_source(cfg.data, cfg.backgrounds, cfg.kind)
+    builder = SampleBuilder(spec, cfg.augment)
+    torch.manual_seed(cfg.seed)
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
+
+    start, losses = 0, []
+    state_path, ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
+    if resume:
+        if not state_path.exists() or not ckpt_path.exists():
+            raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")
+        model = load_checkpoint(ckpt_path).model
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        start, losses = int(state["step"]), list(state["losses"])
+    elif cfg.init:
+        model = load_checkpoint(cfg.init, align_corners=cfg.align_corners).model
+    else:
+        model = default_model(cfg.seed, cfg.align_corners).model
+    model.align_corners = cfg.align_corners if not resume else model.align_corners
+    model.to(device).train()
+    if cfg.freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+    elif world > 1 and device.type == "cuda":  # batch statistics over the global batch (no CPU kernel exists)
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    net = _TrainForward(model)
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer, scheduler = _make_optimizer(cfg, model.parameters())
+    if resume:
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
+    amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    writer = _tensorboard(out) if rank == 0 else None
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    for step in range(start, cfg.iterations):
+        batch = {k: v.to(device) for k, v in _batch(source, builder, cfg, step, rank, world).items()}
+        with torch.autocast(device.type, enabled=amp):
+            semantic, detail, matte = net(batch["image"], batch["prev_alpha"])
+        parts = modnet_losses(semantic.float(), detail.float(), matte.float(), batch["alpha"], batch["trimap"],
+                              batch["image"])
+        optimizer.zero_grad(set_to_none=True)
+        if scaler:
+            scaler.scale(parts["loss"]).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            parts["loss"].backward()
+            optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        values = {k: float(v.detach()) for k, v in parts.items()}
+        if world > 1:  # the global batch's loss: the mean over processes
+            t = torch.tensor([values[k] for k in ("loss", "semantic", "detail", "matte")], device=device)
+            torch.distributed.all_reduce(t)
+            values = dict(zip(("loss", "semantic", "detail", "matte"), (t / world).tolist()))
+        losses.append(values["loss"])
+        if rank == 0:
+            _record(out, step + 1, values, optimizer, writer)
+            if on_step:
+                on_step(step + 1, values["loss"])
+            if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.iterations:
+                _save(model, optimizer, scheduler, out, step + 1, losses, cfg, spec, save_checkpoint)
+    if world > 1:
+        torch.distributed.barrier()
+    steps = cfg.iterations - start
+    return TrainResult(out, cfg.iterations, losses, ckpt_path, (time.perf_counter() - t0) / max(steps, 1))
+
+
+def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:
+    with open(out / METRICS_FILE, "a") as f:
+        f.write(json.dumps({"step": step, **values, "lr": optimizer.param_groups[0]["lr"]}) + "\n")
+    if writer is not None:
+        for k, v in values.items():
+            writer.add_scalar(f"train/{k}", v, step)
+
+
+def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, spec, save_checkpoint) -> None:
+    save_checkpoint(model, out / CHECKPOINT_FILE, preset=spec.name)
+    state = {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
+             "config": json.dumps({**asdict(cfg), "augment": asdict(cfg.augment)})}
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    tmp = out / (STATE_FILE + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, out / STATE_FILE)
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard is optional: metrics.jsonl always has the scalars
+        return None
+    return SummaryWriter(str(out / "tensorboard"))

@@ -1,0 +1,86 @@
+"""``edgematte train`` on the synthetic set on CPU: the loss falls, the checkpoint exports to ONNX and to the
+Kit, --resume reproduces the uninterrupted curve, torchrun with two processes matches one process with
+the same global batch, and an --align-corners fine-tune exports through the Interp-only path."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from edgematte import api
+from edgematte.cli import main
+from edgematte.data.synthetic import write_synthetic_dataset
+from edgematte.model.checkpoint import load_checkpoint
+
+SMALL = ["--size", "64x64", "--batch-size", "2"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def losses(folder):
+    return [json.loads(line)["loss"] for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_synthetic_dataset(tmp_path_factory.mktemp("train"), clips=2, frames=6, width=96, height=64)
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "full"
+    r = run("train", "--data", data, "--out", out, *SMALL, "--iterations", "20", "--lr", "1e-3", "--save-every", "10")
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_twenty_iterations_lower_the_loss_and_the_checkpoint_exports(trained, tmp_path):
+    curve = losses(trained)
+    assert len(curve) == 20 and sum(curve[-5:]) / 5 < 0.8 * sum(curve[:5]) / 5
+    loaded = load_checkpoint(trained / "checkpoint.ckpt")
+    assert loaded.meta.in_channels == 4 and loaded.meta.align_corners is False
+    for to in ("onnx", "om"):
+        result = api.export(to=to, checkpoint=trained / "checkpoint.ckpt", size="64x64", out=tmp_path / to)
+        assert result.passed
+
+
+def test_resume_continues_with_the_same_loss_curve(data, trained, tmp_path):
+    out = tmp_path / "resumed"
+    assert run("train", "--data", data, "--out", out, *SMALL, "--iterations", "10", "--lr", "1e-3",
+               "--save-every", "10").exit_code == 0
+    taken = run("train", "--data", data, "--out", out, *SMALL, "--iterations", "20", "--lr", "1e-3")
+    assert taken.exit_code == 1 and "--resume" in taken.stderr
+    r = run("train", "--data", data, "--out", out, *SMALL, "--iterations", "20", "--lr", "1e-3", "--save-every", "10",
+            "--resume")
+    assert r.exit_code == 0, r.output
+    assert losses(out) == pytest.approx(losses(trained), rel=1e-6)
+
+
+def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
+    args = ["train", "--data", str(data), "--size", "64x64", "--batch-size", "4", "--iterations", "4",
+            "--optimizer", "sgd", "--lr", "1e-2", "--freeze-bn"]
+    assert run(*args, "--out", tmp_path / "one").exit_code == 0
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    r = subprocess.run([torchrun, "--nproc_per_node=2", "-m", "edgematte", *args, "--out", str(tmp_path / "two")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-3)
+
+
+def test_align_corners_fine_tune_exports_through_interp_only(data, tmp_path):
+    out = tmp_path / "ac"
+    assert run("train", "--data", data, "--out", out, *SMALL, "--iterations", "2", "--align-corners").exit_code == 0
+    assert load_checkpoint(out / "checkpoint.ckpt").meta.align_corners is True
+    result = api.export(to="om", checkpoint=out / "checkpoint.ckpt", size="64x64", out=tmp_path / "kit")
+    assert result.passed and result.manifest["caffe_graph"]["types"]["Interp"] == 8
+    assert all(c.max_abs <= 1e-4 for c in result.checks)
+
+
+def test_bad_data_is_named(tmp_path, data):
+    r = run("train", "--data", tmp_path / "missing", "--out", tmp_path / "o", *SMALL, "--iterations", "1")
+    assert r.exit_code == 1 and "Traceback" not in r.output and "no <clip>/pha/ folders" in r.stderr
