@@ -165,8 +165,6 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
               threads: int | None = None, frames: int = 50, warmup: int = 5, loop_frames: int | None = None,
               clip: Path | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md)."""
-    import cv2
-    import onnx
     import torch
 
     from edgematte import __version__

@@ -8,24 +8,10 @@ import sys
 
 import pytest
 import torch
-from click.testing import CliRunner
 
-from edgematte.cli import main
+from clitools import assert_user_error, run
 
 TINY = ["--size", "64x64"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def assert_user_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1, result.stderr
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 def leftovers(folder):

@@ -8,14 +8,9 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from edgematte.cli import main
+from clitools import assert_user_error, run
 from edgematte.data.synthetic import write_synthetic_dataset
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -87,29 +82,22 @@ def test_checkpoint_run(dataset, tmp_path):
     assert "embedded default (untrained)" in r.stdout
 
 
-def user_error(r, *fragments):
-    assert r.exit_code == 1, r.output
-    assert "Traceback" not in r.output
-    for f in fragments:
-        assert f in r.stderr, r.stderr
-
-
 def test_folder_problems_name_the_file(dataset, predictions, tmp_path):
     victim = predictions / "synthetic" / "clip01" / "pha" / "0003.png"
     victim.unlink()
-    user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is missing", "mirror")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is missing", "mirror")
     cv2.imwrite(str(victim), np.zeros((32, 32), np.uint8))
-    user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is 32x32", "is 64x64")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is 32x32", "is 64x64")
     victim.write_text("not an image")
-    user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is not an image")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is not an image")
     (predictions / "synthetic" / "clip01" / "pha" / "notes.txt").write_text("x")
-    user_error(run("eval", "--pred", predictions, "--gt", dataset), "notes.txt is not an image file")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "notes.txt is not an image file")
     empty = tmp_path / "gt_empty" / "s" / "c" / "pha"
     empty.mkdir(parents=True)
-    user_error(run("eval", "--pred", predictions, "--gt", tmp_path / "gt_empty"), "pha is empty")
-    user_error(run("eval", "--pred", predictions, "--gt", tmp_path / "nothing"), "does not exist")
-    user_error(run("eval", "--gt", dataset), "--pred and --gt together")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", tmp_path / "gt_empty"), "pha is empty")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", tmp_path / "nothing"), "does not exist")
+    assert_user_error(run("eval", "--gt", dataset), "--pred and --gt together")
     copy = tmp_path / "nocom"
     shutil.copytree(dataset, copy)
     shutil.rmtree(copy / "synthetic" / "clip00" / "com")
-    user_error(run("eval", "--data", copy, "--size", "64x64"), "com does not exist", "input frames")
+    assert_user_error(run("eval", "--data", copy, "--size", "64x64"), "com does not exist", "input frames")

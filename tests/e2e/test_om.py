@@ -8,11 +8,10 @@ import subprocess
 
 import numpy as np
 import onnx
-from click.testing import CliRunner
 
 from edgematte.aipp import aipp_from_spec, parse_aipp
 from edgematte.bundle import file_records, read_manifest, write_manifest
-from edgematte.cli import main
+from clitools import run
 from edgematte.export.commands import convert_script, omg_command
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.caffe.writer import encode_caffemodel
@@ -21,10 +20,6 @@ from edgematte.spec import PipelineSpec
 
 TINY = ["--size", "64x64"]
 READERS = {"onnxruntime", "caffe-numpy", "opencv-dnn"}
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bundle):

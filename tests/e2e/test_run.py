@@ -6,14 +6,9 @@ import shutil
 
 import cv2
 import numpy as np
-from click.testing import CliRunner
 
-from edgematte.cli import main
+from clitools import assert_user_error, run
 from edgematte.run import has_audio
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def video_facts(path):
@@ -25,13 +20,6 @@ def video_facts(path):
             break
         frames.append(frame)
     return cap.get(cv2.CAP_PROP_FPS), frames
-
-
-def user_error(r, *fragments):
-    assert r.exit_code == 1, r.output
-    assert "Traceback" not in r.output
-    for f in fragments:
-        assert f in r.stderr, r.stderr
 
 
 def test_run_writes_every_frame_at_the_input_rate_with_its_audio(om_bundle, sample_clip, tmp_path):
@@ -75,17 +63,17 @@ def test_a_clip_without_audio_gives_a_video_without_audio(om_bundle, tmp_path):
 
 def test_bad_inputs_get_one_clear_message_and_write_nothing(om_bundle, sample_clip, tmp_path, exported_bundle):
     out = tmp_path / "o.mp4"
-    user_error(run("run", om_bundle.out, "--input", tmp_path / "nope.mp4", "--output", out), "does not exist")
+    assert_user_error(run("run", om_bundle.out, "--input", tmp_path / "nope.mp4", "--output", out), "does not exist")
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
-    user_error(run("run", om_bundle.out, "--input", text, "--output", out), "cannot open video", "notes.mp4")
-    user_error(run("run", om_bundle.out, "--input", sample_clip, "--background", tmp_path / "beach.jpg",
+    assert_user_error(run("run", om_bundle.out, "--input", text, "--output", out), "cannot open video", "notes.mp4")
+    assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--background", tmp_path / "beach.jpg",
                    "--output", out), "background", "beach.jpg", "does not exist")
-    user_error(run("run", om_bundle.out, "--input", sample_clip, "--background", "#12345", "--output", out), "#rrggbb")
-    user_error(run("run", exported_bundle.out, "--input", sample_clip, "--output", out), "edgematte export --to om")
+    assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--background", "#12345", "--output", out), "#rrggbb")
+    assert_user_error(run("run", exported_bundle.out, "--input", sample_clip, "--output", out), "edgematte export --to om")
     taken = tmp_path / "taken.mp4"
     taken.write_bytes(b"keep")
-    user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", taken, "--max-frames", "2"), "--force")
+    assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", taken, "--max-frames", "2"), "--force")
     assert taken.read_bytes() == b"keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4", "taken.mp4"]
 
@@ -100,7 +88,7 @@ def test_a_truncated_clip_ends_cleanly_with_a_playable_output(om_bundle, sample_
         _, frames = video_facts(tmp_path / "o.mp4")
         assert 0 < len(frames) < 125
     else:
-        user_error(r, "cannot open video")
+        assert_user_error(r, "cannot open video")
 
 
 def test_a_skill_that_fails_midway_keeps_a_closed_playable_output(om_bundle, sample_clip, tmp_path):
@@ -111,7 +99,7 @@ def test_a_skill_that_fails_midway_keeps_a_closed_playable_output(om_bundle, sam
         "            display.show(out)\n",
         "            display.show(out)\n            if frames == 4:\n                raise MemoryError('simulated')\n"))
     r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
-    user_error(r, "MemoryError: simulated", "the 5 frames shown so far are in")
+    assert_user_error(r, "MemoryError: simulated", "the 5 frames shown so far are in")
     _, frames = video_facts(tmp_path / "o.mp4")
     assert len(frames) == 5
 
@@ -146,5 +134,5 @@ def test_int8_model_for_the_stand_in(sample_clip, tmp_path):
     assert 0 < err["portrait"]["mean_abs"] <= err["portrait"]["max_abs"] <= 1
     result = api.run(bundle, str(sample_clip), output=tmp_path / "o.mp4", max_frames=3, int8=True)
     assert result.frames == 3
-    user_error(run("run", bundle.parent / "nope", "--input", sample_clip, "--output", tmp_path / "x.mp4"),
+    assert_user_error(run("run", bundle.parent / "nope", "--input", sample_clip, "--output", tmp_path / "x.mp4"),
                "nope")

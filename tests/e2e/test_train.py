@@ -8,18 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 from edgematte import api
-from edgematte.cli import main
+from clitools import run
 from edgematte.data.synthetic import write_synthetic_dataset
 from edgematte.model.checkpoint import load_checkpoint
 
 SMALL = ["--size", "64x64", "--batch-size", "2"]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def losses(folder):

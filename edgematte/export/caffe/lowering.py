@@ -164,7 +164,6 @@ class OnnxToCaffe:
 
     def _scalar_operand(self) -> tuple[str, float | None]:
         """(the tensor operand's blob, the other operand as a scalar constant or None)."""
-        node = self._node
         for i in (1, 0):
             c = self._const(i)
             if c is not None:
