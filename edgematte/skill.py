@@ -33,9 +33,11 @@ class SkillDefaults:
 
 
 def template_dir() -> Path:
-    """The template folder: the source tree's ``skills/`` (also mapped into the wheel as ``edgematte/skills``)."""
-    for candidate in (Path(__file__).parent / "skills" / TEMPLATE_NAME,
-                      Path(__file__).parents[1] / "skills" / TEMPLATE_NAME):
+    """The template folder: the source tree's ``skills/``, or ``<prefix>/share/edgematte/skills`` in a wheel install."""
+    import sys
+
+    for candidate in (Path(__file__).parents[1] / "skills" / TEMPLATE_NAME,
+                      Path(sys.prefix) / "share" / "edgematte" / "skills" / TEMPLATE_NAME):
         if (candidate / MAIN_FILE).exists():
             return candidate
     raise FileNotFoundError(f"the skill template {TEMPLATE_NAME!r} is missing from this installation")
