@@ -207,7 +207,8 @@ def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, forc
 
 def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
           size: str | None = None, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
-          warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, log: Log = no_log) -> dict:
+          warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
+          log: Log = no_log) -> dict:
     """Benchmark a bundle's ONNX (or a fresh export of ``checkpoint``/the default at ``preset``):
     see :mod:`edgematte.perf.bench` and docs/performance.md for the report."""
     from edgematte.perf.bench import RUNTIMES, run_bench
@@ -231,7 +232,7 @@ def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None
         raise EdgematteError(f"clip {clip} does not exist")
     weights = load_weights(checkpoint, spec)
     return run_bench(spec, weights, onnx_path, runtime, threads, frames, warmup, loop_frames,
-                     Path(clip) if clip else None, log)
+                     Path(clip) if clip else None, fp16, log)
 
 
 def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,

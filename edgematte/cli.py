@@ -220,7 +220,8 @@ def sample_clip(path, seconds, no_audio, force):
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report as JSON (schema in docs/performance.md); '-' for stdout.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a bar chart (PNG).")
-def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip, json_path, plot_path):
+@click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow).")
+def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip, json_path, plot_path, fp16):
     """Latency of the model and of the whole camera loop on this machine.
 
     \b
@@ -231,7 +232,8 @@ def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, cl
     """
     from edgematte import api
 
-    report = api.bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip=clip, log=_log)
+    report = api.bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip=clip, fp16=fp16,
+                       log=_log)
     if json_path is not None:
         text = json.dumps(report, indent=2)
         click.echo(text) if str(json_path) == "-" else json_path.write_text(text + "\n")
@@ -259,6 +261,10 @@ def _print_bench(r: dict) -> None:
                f"INT8 {ratios['original_over_edgematte_int8']:.2f}x")
     b = r["device_bound"]
     click.echo(f"Ascend 310 lower bound (FP16 peak, not a measurement): {b['min_infer_ms']:.2f} ms")
+    if "fp16_simulation" in r:
+        e = r["fp16_simulation"]["portrait"]
+        click.echo(f"FP16 arithmetic (simulated) vs FP32 on the portrait: mean abs {e['mean_abs']:.4f}, "
+                   f"max abs {e['max_abs']:.4f}")
     loop = r["loop"]
     click.echo(f"loop on {loop['input']['width']}x{loop['input']['height']} ({r['settings']['runtime']}): "
                + ", ".join(f"{k} {v['p50']:.1f}" for k, v in loop["stages"].items())

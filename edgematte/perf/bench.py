@@ -161,9 +161,30 @@ def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, work
             "non_infer_fraction_without_aipp": round((non_infer - on_chip) / (total.p50 - on_chip), 4)}
 
 
+def fp16_simulation(model, spec: PipelineSpec) -> dict:
+    """The device computes in FP16 (AIPP output and the cube unit): the alpha error of the network run in
+    half precision (PyTorch, CPU) against FP32 on the portrait. Slow on a CPU (~20 s at 512x288)."""
+    import copy
+
+    import torch
+
+    from edgematte.verification.golden import portrait_rgb
+
+    image = torch.from_numpy(spec.normalize_rgb(portrait_rgb(spec.width, spec.height)))
+    prev = torch.zeros(spec.alpha_shape)
+    start = time.perf_counter()
+    with torch.no_grad():
+        want = model.eval()(image, prev)
+        got = copy.deepcopy(model).half()(image.half(), prev.half()).float()
+    d = (got - want).abs()
+    return {"portrait": {"max_abs": float(d.max()), "mean_abs": float(d.mean())},
+            "seconds": round(time.perf_counter() - start, 2),
+            "note": "half-precision PyTorch on the CPU: an estimate of the device's FP16 arithmetic, not the device"}
+
+
 def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtime: str = "onnxruntime",
               threads: int | None = None, frames: int = 50, warmup: int = 5, loop_frames: int | None = None,
-              clip: Path | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
+              clip: Path | None = None, fp16: bool = False, log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md)."""
     import torch
 
@@ -221,6 +242,10 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
         log(f"timing the whole loop on {spec.camera_width}x{spec.camera_height} frames ({runtime})")
         loop = _loop(spec, loop_runner, Path(clip), loop_frames or frames, warmup, tmp, log)
     bound_ms = 2 * macs / ASCEND310_FP16_FLOPS * 1000
+    extra = {}
+    if fp16:
+        log("simulating the device's FP16 arithmetic (half-precision PyTorch)")
+        extra["fp16_simulation"] = fp16_simulation(model, spec)
     return {
         "schema": SCHEMA_ID,
         "edgematte": __version__,
@@ -237,4 +262,5 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
                          "min_infer_ms": round(bound_ms, 3),
                          "note": "2*MACs / FP16 peak: a lower bound from the datasheet, not a measurement"},
         "loop": loop,
+        **extra,
     }

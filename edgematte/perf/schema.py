@@ -38,6 +38,8 @@ BENCH_SCHEMA = {
                                            "required": ["decode", "resize", "aipp", "infer", "composite", "encode"],
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
+        "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],
+                            "properties": {"portrait": _ERR, "seconds": _NUM}},  # only with --fp16
     },
 }
 

@@ -19,7 +19,7 @@ from edgematte.model.modnet4 import MODNet4
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    r = CliRunner().invoke(main, ["bench", "--size", "64x64", "--frames", "4", "--warmup", "1",
+    r = CliRunner().invoke(main, ["bench", "--size", "64x64", "--frames", "4", "--warmup", "1", "--fp16",
                                   "--json", str(out / "b.json"), "--plot", str(out / "b.png")],
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
@@ -49,6 +49,8 @@ def test_report_numbers_are_consistent(report):
     assert 0 < loop["non_infer_fraction"] < 1
     assert report["device_bound"]["min_infer_ms"] == pytest.approx(2 * report["model"]["macs"] / 8e12 * 1000, abs=1e-3)
     assert "alpha_vs_fp32" in report["variants"][2] and report["model"]["trained"] is False
+    fp16 = report["fp16_simulation"]["portrait"]
+    assert 0 < fp16["mean_abs"] <= fp16["max_abs"] < 0.5
 
 
 def test_schema_validator_names_what_is_wrong(report):
