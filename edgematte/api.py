@@ -237,8 +237,8 @@ def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None
 
 def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,
              checkpoint: str | Path | None = None, data: str | Path | None = None, preset: str = DEFAULT_PRESET,
-             size: str | None = None, log: Log = no_log):
-    """Score predictions on disk (``pred`` vs ``gt``), or run a model (``bundle`` through the stand-in, or
+             size: str | None = None, trimap: str | Path | None = None, log: Log = no_log):
+    """Score predictions on disk (``pred`` vs ``gt``; with ``trimap`` also the trimap protocol), or run a model (``bundle`` through the stand-in, or
     ``checkpoint`` in PyTorch) over ``data`` beside the temporal baselines. Returns an EvalReport."""
     import numpy as np
 
@@ -247,7 +247,9 @@ def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundl
     if pred is not None or gt is not None:
         if pred is None or gt is None or bundle or checkpoint or data:
             raise EvalError("give --pred and --gt together, or a model (--bundle or --checkpoint) with --data")
-        return evaluate_folders(Path(pred), Path(gt), log)
+        return evaluate_folders(Path(pred), Path(gt), log, Path(trimap) if trimap else None)
+    if trimap is not None:
+        raise EvalError("--trimap applies to --pred/--gt (the trimap protocol scores predictions on disk)")
     if data is None:
         raise EvalError("give --pred DIR --gt DIR, or --bundle DIR / --checkpoint FILE with --data DIR")
     if bundle is not None:

@@ -285,11 +285,14 @@ def _print_bench(r: dict) -> None:
 @click.option("--preset", default=DEFAULT_PRESET, show_default=True, type=click.Choice(list(PRESETS)),
               help="With --checkpoint: the model size.")
 @click.option("--size", metavar="WxH", help="With --checkpoint: override the preset's size.")
+@click.option("--trimap", type=click.Path(path_type=Path, file_okay=False),
+              help="With --pred/--gt: trimaps (<set>/<clip>/trimap/<frame>.png) for the DIM trimap protocol, "
+                   "reported in its own table.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the full report.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write per-frame rows.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write a plot of per-frame MAD and dtSSD (PNG).")
-def evaluate(pred, gt, bundle, checkpoint, data, preset, size, json_path, csv_path, plot_path):
+def evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, json_path, csv_path, plot_path):
     """Matting error and temporal stability, in the units papers use (RVM's whole-frame video protocol).
 
     \b
@@ -301,7 +304,7 @@ def evaluate(pred, gt, bundle, checkpoint, data, preset, size, json_path, csv_pa
     """
     from edgematte import api
 
-    report = api.evaluate(pred, gt, bundle, checkpoint, data, preset, size, log=_log)
+    report = api.evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log=_log)
     click.echo(report.source)
     click.echo(f"protocol: {report.to_dict()['protocol']}")
     click.echo(f"{'method':<28}{'latency':>8}{'clip':>24}" + "".join(f"{k:>9}" for k in METRICS_ORDER))
@@ -309,6 +312,13 @@ def evaluate(pred, gt, bundle, checkpoint, data, preset, size, json_path, csv_pa
         for c in m.clips:
             click.echo(f"{m.name:<28}{m.latency_frames:>8}{c.name[-24:]:>24}" + "".join(f"{c.mean[k]:>9.3f}" for k in METRICS_ORDER))
         click.echo(f"{m.name:<28}{m.latency_frames:>8}{'OVERALL':>24}" + "".join(f"{m.overall[k]:>9.3f}" for k in METRICS_ORDER))
+    if report.trimap is not None:
+        from edgematte.evaluate import TRIMAP_METRICS, TRIMAP_PROTOCOL
+
+        click.echo(f"protocol: {TRIMAP_PROTOCOL}")
+        click.echo(f"{'clip':>36}" + "".join(f"{k:>10}" for k in TRIMAP_METRICS))
+        for name, row in [*report.trimap["clips"].items(), ("OVERALL", report.trimap["overall"])]:
+            click.echo(f"{name[-36:]:>36}" + "".join(f"{row[k]:>10.4f}" for k in TRIMAP_METRICS))
     if json_path:
         json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     if csv_path:

@@ -21,7 +21,9 @@ from edgematte.errors import EdgematteError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 METRICS = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
+TRIMAP_METRICS = ("SAD", "MSE", "Grad", "Conn")
 PROTOCOL = "video (whole frame): MAD x1e3, MSE x1e3, Grad/1e3, Conn/1e3, dtSSD x1e2 (frame 0 counts as 0)"
+TRIMAP_PROTOCOL = "trimap (unknown band, trimap == 128): SAD/1e3, MSE, Grad/1e3, Conn/1e3"
 FRAME0 = "previous alpha of frame 0 = zeros; state reset per clip; each method feeds back its own output"
 OFD_THRESHOLD = 0.1  # one-frame-delay rule (MODNet arXiv; threshold not published: unverified)
 EMA_WEIGHT = 0.5
@@ -106,10 +108,14 @@ class MethodResult:
 class EvalReport:
     methods: list[MethodResult]
     source: str
+    trimap: dict | None = None  # the trimap protocol, kept apart: {"clips": {clip: mean}, "overall": mean}
 
     def to_dict(self) -> dict:
-        return {"protocol": PROTOCOL, "frame0": FRAME0, "source": self.source,
-                "methods": {m.name: m.to_dict() for m in self.methods}}
+        out = {"protocol": PROTOCOL, "frame0": FRAME0, "source": self.source,
+               "methods": {m.name: m.to_dict() for m in self.methods}}
+        if self.trimap is not None:
+            out["trimap_protocol"] = {"protocol": TRIMAP_PROTOCOL, **self.trimap}
+        return out
 
     def write_csv(self, path: Path) -> None:
         with open(path, "w", newline="") as f:
@@ -122,11 +128,34 @@ class EvalReport:
 
 
 # -- predictions on disk ---------------------------------------------------------------------------------
-def evaluate_folders(pred_root: Path, gt_root: Path, log: Callable[[str], None] = lambda _: None) -> EvalReport:
+def _trimap_scores(trimap_root: Path, rel: Path, names: list[str], preds, gts) -> list[dict]:
+    folder = trimap_root / rel / "trimap"
+    if not folder.is_dir():
+        folder = trimap_root / rel
+    rows = []
+    for name, p, g in zip(names, preds, gts):
+        path = folder / name
+        if not path.exists():
+            raise EvalError(f"{path} is missing: --trimap needs one trimap per ground-truth frame, same names")
+        trimap = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if trimap is None:
+            raise EvalError(f"{path} is not an image OpenCV can read")
+        if trimap.shape != g.shape:
+            raise EvalError(f"{path} is {trimap.shape[1]}x{trimap.shape[0]} but the ground truth is {g.shape[1]}x{g.shape[0]}")
+        rows.append(metrics.trimap_protocol(p, g, trimap))
+    return rows
+
+
+def evaluate_folders(pred_root: Path, gt_root: Path, log: Callable[[str], None] = lambda _: None,
+                     trimap_root: Path | None = None) -> EvalReport:
+    """Score predictions against ground truth; with ``trimap_root`` (``<set>/<clip>/trimap/<frame>.png``
+    or ``<set>/<clip>/<frame>.png``) also the trimap protocol, reported apart."""
     pred_root, gt_root = Path(pred_root), Path(gt_root)
     if not pred_root.is_dir():
         raise EvalError(f"{pred_root} does not exist")
     result = MethodResult("predictions", 0)
+    trimap_clips: dict[str, dict] = {}
+    trimap_rows: list[dict] = []
     for clip in find_clips(gt_root):
         rel = clip.relative_to(gt_root)
         gt_files = frame_files(clip / "pha")
@@ -148,8 +177,17 @@ def evaluate_folders(pred_root: Path, gt_root: Path, log: Callable[[str], None] 
             preds.append(pred)
             gts.append(gt)
         log(f"scored {rel} ({len(gts)} frames)")
-        result.clips.append(score_clip(str(rel), [p.name for p in gt_files], preds, gts))
-    return EvalReport([result], f"predictions {pred_root} vs {gt_root}")
+        names = [p.name for p in gt_files]
+        result.clips.append(score_clip(str(rel), names, preds, gts))
+        if trimap_root is not None:
+            rows = _trimap_scores(Path(trimap_root), rel, names, preds, gts)
+            trimap_clips[str(rel)] = {k: float(np.mean([r[k] for r in rows])) for k in TRIMAP_METRICS}
+            trimap_rows += rows
+    trimap = None
+    if trimap_root is not None:
+        trimap = {"clips": trimap_clips,
+                  "overall": {k: float(np.mean([r[k] for r in trimap_rows])) for k in TRIMAP_METRICS}}
+    return EvalReport([result], f"predictions {pred_root} vs {gt_root}", trimap)
 
 
 # -- a model run here, with the temporal baselines ----------------------------------------------------------

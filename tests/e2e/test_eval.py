@@ -101,3 +101,32 @@ def test_folder_problems_name_the_file(dataset, predictions, tmp_path):
     shutil.copytree(dataset, copy)
     shutil.rmtree(copy / "synthetic" / "clip00" / "com")
     assert_user_error(run("eval", "--data", copy, "--size", "64x64"), "com does not exist", "input frames")
+
+
+def test_trimap_protocol_is_reported_apart(dataset, predictions, tmp_path):
+    from edgematte import metrics
+    from edgematte.train.trimap import detail_trimap
+
+    trimaps = tmp_path / "trimaps"
+    for gt in sorted(dataset.rglob("pha/*.png")):
+        rel = gt.relative_to(dataset).parent.parent / "trimap" / gt.name
+        (trimaps / rel).parent.mkdir(parents=True, exist_ok=True)
+        t = detail_trimap(cv2.imread(str(gt), 0) / 255.0, width=7)
+        cv2.imwrite(str(trimaps / rel), (t * 255).round().astype(np.uint8))
+    r = run("eval", "--pred", predictions, "--gt", dataset, "--trimap", trimaps, "--json", tmp_path / "t.json")
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "t.json").read_text())
+    tri = report["trimap_protocol"]
+    assert "unknown band" in tri["protocol"] and set(tri["overall"]) == {"SAD", "MSE", "Grad", "Conn"}
+    clip = dataset / "synthetic" / "clip00"
+    sads = []
+    for gt in sorted((clip / "pha").glob("*.png")):
+        g = cv2.imread(str(gt), 0) / 255.0
+        p = cv2.imread(str(predictions / "synthetic" / "clip00" / "pha" / gt.name), 0) / 255.0
+        band = cv2.imread(str(trimaps / "synthetic" / "clip00" / "trimap" / gt.name), 0) == 128
+        sads.append(np.abs(p - g)[band].sum() / 1e3)
+    assert tri["clips"]["synthetic/clip00"]["SAD"] == pytest.approx(np.mean(sads), rel=1e-9)
+    assert "MAD" not in tri["overall"]  # the protocols never mix
+    (trimaps / "synthetic" / "clip01" / "trimap" / "0002.png").unlink()
+    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset, "--trimap", trimaps),
+                      "0002.png is missing", "one trimap per ground-truth frame")
