@@ -1,7 +1,7 @@
 """Training data: video clips, image mattes, and the synthetic set, all yielding the same sample.
 
 - ``VideoMatteSource``: per clip ``fgr/`` and ``pha/`` frame folders (VideoMatte240K), composited onto
-  background images; or ``com/`` and ``pha/`` (already composited, e.g. RVM's videomatte_512x288 or the
+  background images or a random frame of background videos; or ``com/`` and ``pha/`` (already composited, e.g. RVM's videomatte_512x288 or the
   synthetic set), used as they are.
 - ``ImageMatteSource``: ``fg/`` and ``alpha/`` with matching names (DIM style), each composited onto N
   backgrounds scaled to cover it; a still "clip" whose previous alpha is the alpha itself (then moved by
@@ -25,6 +25,7 @@ from edgematte.train.augment import AugmentConfig, add_lighting, crop_and_flip, 
 from edgematte.train.trimap import detail_trimap
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 class DataError(EdgematteError):
@@ -38,6 +39,32 @@ def images_in(folder: Path) -> list[Path]:
     if not files:
         raise DataError(f"{folder} has no images ({', '.join(IMAGE_EXTS)})")
     return files
+
+
+def backgrounds_in(folder: Path) -> list[Path]:
+    """Background images and videos (a random frame of a video is used per sample)."""
+    if not folder.is_dir():
+        raise DataError(f"{folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS + VIDEO_EXTS)
+    if not files:
+        raise DataError(f"{folder} has no background images or videos ({', '.join(IMAGE_EXTS + VIDEO_EXTS)})")
+    return files
+
+
+def read_background(path: Path, rng: np.random.Generator) -> np.ndarray:
+    if path.suffix.lower() not in VIDEO_EXTS:
+        return read_rgb(path)
+    cap = cv2.VideoCapture(str(path))
+    try:
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if count > 1:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, int(rng.integers(count)))
+        ok, bgr = cap.read()
+    finally:
+        cap.release()
+    if not ok:
+        raise DataError(f"{path} cannot be read as a video")
+    return np.ascontiguousarray(bgr[..., ::-1])
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -84,7 +111,7 @@ class VideoMatteSource:
         if not clips:
             raise DataError(f"no <clip>/pha/ folders under {root}; expected <clip>/fgr/ + <clip>/pha/ "
                             f"(or <clip>/com/ + <clip>/pha/)")
-        self.backgrounds = images_in(Path(backgrounds)) if backgrounds else []
+        self.backgrounds = backgrounds_in(Path(backgrounds)) if backgrounds else []
         self.items: list[Item] = []
         for clip in clips:
             pha = images_in(clip / "pha")
@@ -118,7 +145,7 @@ class ImageMatteSource:
         missing = [f for f in fgs if f.stem not in alphas]
         if missing:
             raise DataError(f"{missing[0]} has no alpha in {root / 'alpha'}")
-        bgs = images_in(Path(backgrounds))
+        bgs = backgrounds_in(Path(backgrounds))
         rng = np.random.default_rng(0)  # which N backgrounds go with each image: fixed, like DIM's lists
         self.items = [Item(alphas[f.stem], None, foreground=f, background=bgs[int(rng.integers(len(bgs)))], still=True)
                       for f in fgs for _ in range(per_image)]
@@ -143,7 +170,7 @@ class SampleBuilder:
             rgb = read_rgb(item.composite)
         else:
             fg = read_rgb(item.foreground)
-            bg = cover(read_rgb(item.background), w, h)
+            bg = cover(read_background(item.background, rng), w, h)
             if fg.shape[:2] != (h, w):
                 raise DataError(f"{item.foreground} is {fg.shape[1]}x{fg.shape[0]} but {item.alpha} is {w}x{h}")
             a = alpha[..., None]

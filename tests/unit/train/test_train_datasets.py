@@ -57,3 +57,27 @@ def test_image_mattes_need_matching_alpha(tmp_path):
     cv2.imwrite(str(tmp_path / "bg" / "x.png"), np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(DataError, match="a.png has no alpha"):
         ImageMatteSource(tmp_path / "m", tmp_path / "bg")
+
+
+def test_foregrounds_composite_onto_background_images_and_video_frames(clips, tmp_path):
+    spec = get_preset("hilens-512x288").with_size(64, 32)
+    clip = clips / "synthetic" / "clip00"
+    (clip / "com").rename(clip / "unused")  # fgr/ + pha/ only: composited on the fly
+    bgs = tmp_path / "bgs"
+    bgs.mkdir()
+    cv2.imwrite(str(bgs / "a.png"), np.full((50, 70, 3), 30, np.uint8))
+    writer = cv2.VideoWriter(str(bgs / "b.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5, (70, 50))
+    for v in (200, 210, 220):
+        writer.write(np.full((50, 70, 3), v, np.uint8))
+    writer.release()
+    source = VideoMatteSource(clips, bgs)
+    seen = set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        item = source.item(1, rng)
+        seen.add(item.background.name)
+        sample = SampleBuilder(spec)(item, rng)
+        assert sample["image"].shape == (3, 32, 64)
+    assert seen == {"a.png", "b.avi"}
+    with pytest.raises(DataError, match="has no background images or videos"):
+        VideoMatteSource(clips, tmp_path / "d")  # the dataset folder itself holds no backgrounds at top level
