@@ -303,6 +303,7 @@ def evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, json_path
     an exponential moving average.
     """
     from edgematte import api
+    from edgematte.evaluate import METRICS as METRICS_ORDER
 
     report = api.evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log=_log)
     click.echo(report.source)
@@ -328,8 +329,6 @@ def evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, json_path
 
         plot_report(report, plot_path)
 
-
-METRICS_ORDER = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
 
 
 @main.command()

@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 
 from edgematte import metrics
+from edgematte.data.images import IMAGE_EXTS
+from edgematte.data.images import read_alpha as _read_alpha
+from edgematte.data.images import read_rgb
 from edgematte.errors import EdgematteError
-
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 METRICS = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
 TRIMAP_METRICS = ("SAD", "MSE", "Grad", "Conn")
 PROTOCOL = "video (whole frame): MAD x1e3, MSE x1e3, Grad/1e3, Conn/1e3, dtSSD x1e2 (frame 0 counts as 0)"
@@ -34,12 +35,7 @@ class EvalError(EdgematteError):
 
 
 def read_alpha(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise EvalError(f"{path} is not an image OpenCV can read")
-    if image.ndim == 3:
-        image = image[..., 0]
-    return image.astype(np.float64) / (65535.0 if image.dtype == np.uint16 else 255.0)
+    return _read_alpha(path, np.float64)
 
 
 def frame_files(folder: Path) -> list[Path]:
@@ -228,16 +224,14 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
         for g in gt_files:
             if g.stem not in com:
                 raise EvalError(f"{com_dir} has no frame {g.stem} for ground truth {g}")
-            bgr = cv2.imread(str(com[g.stem]), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise EvalError(f"{com[g.stem]} is not an image OpenCV can read")
+            frame = read_rgb(com[g.stem])
             gt = read_alpha(g)
-            if bgr.shape[:2] != gt.shape:
+            if frame.shape[:2] != gt.shape:
                 raise EvalError(f"{com[g.stem]} and {g} differ in size")
-            rgb = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)[..., ::-1]
-            prev = infer(np.ascontiguousarray(rgb), prev)
+            rgb = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            prev = infer(rgb, prev)
             fed_back.append(prev)
-            plain.append(infer(np.ascontiguousarray(rgb), zeros))
+            plain.append(infer(rgb, zeros))
             gts.append(gt)
 
         def full(alphas):

@@ -20,11 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edgematte.data.images import IMAGE_EXTS, read_alpha, read_rgb
 from edgematte.errors import EdgematteError
 from edgematte.train.augment import AugmentConfig, add_lighting, crop_and_flip, previous_alpha
 from edgematte.train.trimap import detail_trimap
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
@@ -65,22 +65,6 @@ def read_background(path: Path, rng: np.random.Generator) -> np.ndarray:
     if not ok:
         raise DataError(f"{path} cannot be read as a video")
     return np.ascontiguousarray(bgr[..., ::-1])
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise DataError(f"{path} cannot be read as an image")
-    return np.ascontiguousarray(bgr[..., ::-1])
-
-
-def read_alpha(path: Path) -> np.ndarray:
-    a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if a is None:
-        raise DataError(f"{path} cannot be read as an image")
-    if a.ndim == 3:
-        a = a[..., -1] if a.shape[2] == 4 else a[..., 0]
-    return a.astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0)
 
 
 def cover(image: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -89,7 +89,7 @@ def test_folder_problems_name_the_file(dataset, predictions, tmp_path):
     cv2.imwrite(str(victim), np.zeros((32, 32), np.uint8))
     assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is 32x32", "is 64x64")
     victim.write_text("not an image")
-    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png is not an image")
+    assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "0003.png cannot be read as an image")
     (predictions / "synthetic" / "clip01" / "pha" / "notes.txt").write_text("x")
     assert_user_error(run("eval", "--pred", predictions, "--gt", dataset), "notes.txt is not an image file")
     empty = tmp_path / "gt_empty" / "s" / "c" / "pha"
@@ -104,7 +104,6 @@ def test_folder_problems_name_the_file(dataset, predictions, tmp_path):
 
 
 def test_trimap_protocol_is_reported_apart(dataset, predictions, tmp_path):
-    from edgematte import metrics
     from edgematte.train.trimap import detail_trimap
 
     trimaps = tmp_path / "trimaps"

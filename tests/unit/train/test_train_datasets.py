@@ -6,6 +6,7 @@ import pytest
 
 from edgematte.data.synthetic import write_synthetic_dataset
 from edgematte.spec import get_preset
+from edgematte.data.images import ImageFileError
 from edgematte.train.datasets import DataError, ImageMatteSource, SampleBuilder, VideoMatteSource
 
 
@@ -38,7 +39,7 @@ def test_unreadable_image_and_empty_folder(clips, tmp_path):
     bad = clips / "synthetic" / "clip00" / "pha" / "0001.png"
     bad.write_bytes(b"garbage")
     source = VideoMatteSource(clips)
-    with pytest.raises(DataError, match="0001.png cannot be read"):
+    with pytest.raises(ImageFileError, match="0001.png cannot be read"):
         SampleBuilder(spec)(source.item(1, np.random.default_rng(0)), np.random.default_rng(0))
     empty = tmp_path / "e" / "clip" / "pha"
     empty.mkdir(parents=True)
