@@ -136,3 +136,11 @@ def test_int8_model_for_the_stand_in(sample_clip, tmp_path):
     assert result.frames == 3
     assert_user_error(run("run", bundle.parent / "nope", "--input", sample_clip, "--output", tmp_path / "x.mp4"),
                "nope")
+
+
+def test_int8_flags_where_they_do_not_apply(om_bundle, sample_clip, tmp_path):
+    assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4", "--int8"),
+                      "has no INT8 model", "--int8")
+    assert_user_error(run("export", "--to", "caffe", "--int8", "--size", "64x64", "--out", tmp_path / "c"),
+                      "--int8 makes an INT8 ONNX for the CPU stand-in")
+    assert not (tmp_path / "c").exists()

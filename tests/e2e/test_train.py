@@ -79,3 +79,10 @@ def test_align_corners_fine_tune_exports_through_interp_only(data, tmp_path):
 def test_bad_data_is_named(tmp_path, data):
     r = run("train", "--data", tmp_path / "missing", "--out", tmp_path / "o", *SMALL, "--iterations", "1")
     assert r.exit_code == 1 and "Traceback" not in r.output and "no <clip>/pha/ folders" in r.stderr
+
+
+def test_resume_needs_a_run_to_resume(data, tmp_path):
+    from clitools import assert_user_error
+
+    assert_user_error(run("train", "--data", data, "--out", tmp_path / "empty", *SMALL, "--iterations", "2",
+                          "--resume"), "nothing to resume", "train_state.pt")

@@ -83,3 +83,13 @@ def test_the_baseline_is_modnets_forward_on_the_same_weights():
         # and with a zero previous alpha the 4-channel model differs only by its alpha weights
         w = model.backbone.model.features[0][0].weight
         assert np.abs(w[:, 3].numpy()).max() > 0
+
+
+def test_bench_refuses_what_it_cannot_time(tmp_path):
+    from clitools import assert_user_error, run
+
+    from edgematte import api
+
+    api.export(to="caffe", size="64x64", out=tmp_path / "caffe")
+    assert_user_error(run("bench", tmp_path / "caffe"), "has no ONNX model", "--to om or --to onnx")
+    assert_user_error(run("bench", "--size", "64x64", "--input", tmp_path / "none.mp4"), "none.mp4 does not exist")
