@@ -354,5 +354,14 @@ def exact_mean_kernel(h: int, w: int) -> int | None:
                  if h % k == 0 and w % k == 0 and (h // k) * (w // k) <= GLOBAL_POOL_MAX_PIXELS), None)
 
 
-def lower_onnx(proto, name: str = "modnet4") -> CaffeNet:
+def lower_onnx(proto, name: str = "modnet4", fold: bool = True) -> CaffeNet:
+    """The Caffe net for ``proto``; with ``fold``, IBNorm's BatchNorm half is first folded into its
+    convolution (see :mod:`edgematte.export.caffe.folding`; ``proto`` itself is not changed)."""
+    if fold:
+        import onnx
+
+        from edgematte.export.caffe.folding import fold_split_batchnorm
+
+        proto = onnx.ModelProto.FromString(proto.SerializeToString())
+        fold_split_batchnorm(proto)
     return OnnxToCaffe(proto, name).lower()

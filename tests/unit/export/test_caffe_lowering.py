@@ -29,17 +29,17 @@ def to_onnx(module, shape):
     return onnx.load_from_string(buf.getvalue())
 
 
-def lowered(module, shape, tmp_path):
-    net = lower_onnx(to_onnx(module, shape), "t")
+def lowered(module, shape, tmp_path, fold=True):
+    net = lower_onnx(to_onnx(module, shape), "t", fold=fold)
     assert kit_rule_problems(net) == []
     assert {l.type for l in net.layers} <= set(KIT_LAYER_TYPES)
     write_caffe(net, tmp_path / "t.prototxt", tmp_path / "t.caffemodel")
     return net
 
 
-def errors(module, shape, tmp_path, seed=0, scale=1.0):
+def errors(module, shape, tmp_path, seed=0, scale=1.0, fold=True):
     """Max abs error of (numpy executor, OpenCV) against PyTorch on a random input."""
-    net = lowered(module, shape, tmp_path)
+    net = lowered(module, shape, tmp_path, fold)
     x = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
     with torch.no_grad():
         want = module(torch.from_numpy(x)).numpy()
@@ -133,7 +133,8 @@ def test_align_corners_resizes_are_one_interp_each(tmp_path):
         [(16, 24), (4, 6)]
 
 
-def test_batchnorm_conv_concat_split_add(tmp_path):
+@pytest.mark.parametrize("fold", [False, True])
+def test_batchnorm_conv_concat_split_add(tmp_path, fold):
     class Block(nn.Module):
         def __init__(self):
             super().__init__()
@@ -151,10 +152,13 @@ def test_batchnorm_conv_concat_split_add(tmp_path):
         block.bn.running_mean.uniform_(-1, 1)
         block.bn.running_var.uniform_(0.5, 2)
         block.bn.weight.uniform_(0.5, 2)
-    e_np, e_cv, net = errors(block, (1, 4, 10, 14), tmp_path)
+    e_np, e_cv, net = errors(block, (1, 4, 10, 14), tmp_path, fold=fold)
     assert e_np <= 1e-5 and e_cv <= 1e-5
-    bn = next(l for l in net.layers if l.type == "BatchNorm")
-    assert bn.params["batch_norm_param"]["use_global_stats"] is True
+    bns = [l for l in net.layers if l.type == "BatchNorm"]
+    if fold:  # IBNorm's pattern (Conv -> Split -> BatchNorm on the first part) folds into the conv
+        assert bns == [] and len(net.layers) == 7  # BatchNorm + its Scale are gone (9 unfolded)
+    else:
+        assert len(bns) == 1 and bns[0].params["batch_norm_param"]["use_global_stats"] is True
 
 
 @pytest.mark.parametrize("fn,fragment", [
