@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import runpy
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import cv2
 
 from edgematte.bundle import read_manifest
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
+from edgematte.video import has_audio
 
 MODES = ("composite", "alpha", "side-by-side")
 NEEDED_ROLES = ("skill", "onnx", "aipp")
@@ -93,13 +93,6 @@ def check_background(text: str) -> str:
     if cv2.imread(str(path)) is None:
         raise RunError(f"background {text} is not an image OpenCV can read; give a .png or .jpg, #rrggbb or blur")
     return str(path.resolve())
-
-
-def has_audio(path: str | Path) -> bool:
-    import imageio_ffmpeg
-
-    r = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
-    return bool(re.search(r"Stream #\S+.*: Audio:", r.stderr))
 
 
 def run_skill(bundle: str | Path, source: str, background: str = "blur", output: str | Path = "out.mp4",

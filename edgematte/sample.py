@@ -3,7 +3,6 @@ background at camera resolution, with a tone as its audio track."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import cv2
@@ -40,21 +39,13 @@ def sample_frames(width: int = 1280, height: int = 720, frames: int = 125, seed:
 
 def write_sample_clip(path: str | Path, seconds: float = 5.0, fps: int = 25, width: int = 1280, height: int = 720,
                       tone_hz: float | None = 440.0) -> Path:
-    """Encode the sample as H.264 mp4 (with an AAC tone unless ``tone_hz`` is None) via imageio-ffmpeg's ffmpeg."""
-    import imageio_ffmpeg
+    """Encode the sample as H.264 mp4, with an AAC tone unless ``tone_hz`` is None."""
+    from edgematte.video import H264Writer
 
-    path = Path(path)
     frames = int(round(seconds * fps))
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"]
-    if tone_hz:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={frames / fps}", "-c:a", "aac", "-shortest"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    tone = ["-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={frames / fps}"] if tone_hz else None
+    writer = H264Writer(path, width, height, fps, "rgb24", tone)
     for frame in sample_frames(width, height, frames):
-        proc.stdin.write(frame.tobytes())
-    proc.stdin.close()
-    err = proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise RuntimeError(f"ffmpeg could not write the sample clip {path}: {err.strip()[-300:]}")
-    return path
+        writer.write(frame)
+    writer.close()
+    return Path(path)

@@ -8,7 +8,6 @@ checkpoint the embedded default is timed (accuracy numbers then describe an untr
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -105,10 +104,10 @@ def _skill_module(spec: PipelineSpec, folder: Path):
 
 def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, workdir: Path, log) -> dict:
     import cv2
-    import imageio_ffmpeg
 
     from edgematte.aipp import AippEmulator, aipp_from_spec
     from edgematte.standin import load_hilens
+    from edgematte.video import H264Writer
 
     hilens = load_hilens()
     hilens.configure(hilens.StandinSession(source=str(clip), model_dir=workdir))
@@ -117,10 +116,7 @@ def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, work
     cap = cv2.VideoCapture(str(clip))
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     background = skill.Background("blur", w, h)
-    encoder = subprocess.Popen([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo",
-                                "-pix_fmt", "nv21", "-s", f"{w}x{h}", "-r", "25", "-i", "-", "-c:v", "libx264",
-                                "-preset", "veryfast", "-pix_fmt", "yuv420p", str(workdir / "loop.mp4")],
-                               stdin=subprocess.PIPE)
+    encoder = H264Writer(workdir / "loop.mp4", w, h, cap.get(cv2.CAP_PROP_FPS) or 25.0)
     prev = np.zeros(spec.alpha_shape, np.float32)
     samples = {stage: [] for stage in LOOP_STAGES}
     try:
@@ -140,7 +136,7 @@ def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, work
             t4 = time.perf_counter()
             out = skill.blend_nv21(frame, background.frame(frame), prev[0, 0], w, h)
             t5 = time.perf_counter()
-            encoder.stdin.write(out.tobytes())
+            encoder.write(out)
             t6 = time.perf_counter()
             if i >= warmup:
                 for stage, a, b in zip(LOOP_STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
@@ -148,8 +144,7 @@ def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, work
             if (i + 1) % 20 == 0:
                 log(f"loop: {i + 1}/{warmup + frames} frames")
     finally:
-        encoder.stdin.close()
-        encoder.wait()
+        encoder.close()
         cap.release()
     stats = {stage: LatencyStats.of(v) for stage, v in samples.items()}
     total = LatencyStats.of(np.sum([samples[s] for s in LOOP_STAGES], axis=0))

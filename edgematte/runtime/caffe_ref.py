@@ -212,8 +212,6 @@ class CaffeRefRunner:
             name, kind = _one(layer, "name"), _one(layer, "type")
             try:
                 outs = _run_layer(kind, [values[b] for b in layer.get("bottom", [])], self.blobs[name], layer)
-            except CaffeRunError:
-                raise
             except (KeyError, ValueError, IndexError) as e:
                 raise CaffeRunError(f"layer {name!r} ({kind}): {e}") from None
             values.update(zip(layer.get("top", []), (np.asarray(o, np.float32) for o in outs)))

@@ -13,7 +13,6 @@ A run is described by a :class:`StandinSession` given to :func:`configure` befor
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,12 +269,6 @@ class Model:
 
 
 # -- display -----------------------------------------------------------------------------------------------
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 class Display:
     """HDMI -> the session's output video; H264_FILE -> raw H.264 at ``path``. The first frame fixes the size."""
 
@@ -287,21 +280,16 @@ class Display:
             raise ValueError("Display(H264_FILE) needs a file path")
         self._path = Path(path) if kind == H264_FILE else s.output
         self._raw_h264 = kind == H264_FILE
-        self._proc = None
+        self._writer = None
         self._size = None
         s.displays.append(self)
 
     def _open(self, w: int, h: int) -> None:
+        from edgematte.video import H264Writer
+
         s = session()
-        cmd = [ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "nv21", "-s", f"{w}x{h}",
-               "-r", f"{s.fps:.6g}", "-i", "-"]
-        audio = s.audio_from and not self._raw_h264
-        if audio:
-            cmd += ["-i", str(s.audio_from), "-map", "0:v:0", "-map", "1:a?", "-c:a", "aac", "-shortest"]
-        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
-        cmd += ["-f", "h264"] if self._raw_h264 else ["-f", "mp4", "-movflags", "+faststart"]
-        cmd.append(str(self._path))
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        audio = ["-i", str(s.audio_from)] if s.audio_from else None
+        self._writer = H264Writer(self._path, w, h, s.fps, "nv21", audio, raw=self._raw_h264)
         self._size = (w, h)
 
     def show(self, frame: np.ndarray) -> int:
@@ -317,8 +305,8 @@ class Display:
         elif (w, h) != self._size:
             error(f"Display: frame {w}x{h} differs from the first frame's {self._size[0]}x{self._size[1]}")
             return 1
-        if self._proc is not None:
-            self._proc.stdin.write(frame.tobytes())
+        if self._writer is not None:
+            self._writer.write(frame)
         if s.rgba_dir is not None and s.last_frame is not None and s.last_alpha is not None:
             self._write_rgba(s, s.frames_shown)
         s.frames_shown += 1
@@ -336,11 +324,6 @@ class Display:
         cv2.imwrite(str(s.rgba_dir / f"{index:06d}.png"), bgra)
 
     def close(self) -> None:
-        if self._proc is None:
-            return
-        self._proc.stdin.close()
-        err = self._proc.stderr.read().decode(errors="replace").strip()
-        code = self._proc.wait()
-        self._proc = None
-        if code != 0:
-            raise RuntimeError(f"ffmpeg could not write {self._path}: {err.splitlines()[-1] if err else code}")
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.close()

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from clitools import assert_user_error, run
-from edgematte.run import has_audio
+from edgematte.video import has_audio
 
 
 def video_facts(path):

@@ -48,9 +48,6 @@ class CaffeNet:
             return tuple(self.inputs[blob])
         return self._shape_cache[blob]
 
-    def layer(self, name: str) -> CaffeLayer:
-        return next(l for l in self.layers if l.name == name)
-
     def add(self, type: str, bottoms: list[str], name: str, params: dict | None = None,
             blobs: list[np.ndarray] | None = None, tops: int = 1, origin: str = "") -> list[str]:
         """Append a layer whose top(s) are named after it (``name``, or ``name.0``, ``name.1``, ...)."""
