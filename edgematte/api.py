@@ -66,14 +66,22 @@ def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corner
     return load_checkpoint(checkpoint, align_corners=align_corners)
 
 
+def check_int8_max_error(value: float | None) -> None:
+    if value is not None and not 0 < value < 1:
+        raise SpecError(f"--int8-max-error {value:g} is not an alpha error: give a mean abs error between 0 and 1, "
+                        f"e.g. 0.005")
+
+
 def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
            size: str | None = None, out: str | Path | None = None, force: bool = False,
            align_corners: bool | None = None, via: str | None = None, int8: bool = False,
-           log: Log = no_log) -> ExportResult:
+           int8_max_error: float | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.
 
     ``via`` (``to="om"`` only): ``"caffe"`` (default; HiLens Kit, omg) or ``"onnx"`` (other Ascend 310
-    boards, atc). ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest).
+    boards, atc). ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest);
+    ``int8_max_error`` (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32
+    until the mean abs alpha error against FP32 is at most this (:mod:`edgematte.perf.mixed_precision`).
 
     Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
     """
@@ -90,6 +98,8 @@ def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = D
         raise SpecError(f"unknown route {via!r} for --to om; use one of {', '.join(OM_ROUTES)}")
     if to == "om":
         via = via or OM_ROUTES[0]
+    int8 = int8 or int8_max_error is not None
+    check_int8_max_error(int8_max_error)
     if int8 and to == "caffe":
         raise SpecError("--int8 makes an INT8 ONNX for the CPU stand-in; use it with --to om or --to onnx")
     spec = resolve_spec(preset, size)
@@ -102,7 +112,7 @@ def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = D
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners)
     with writer:
-        ctx = ExportContext(spec, weights, writer.workdir, log, via, int8)
+        ctx = ExportContext(spec, weights, writer.workdir, log, via, int8, int8_max_error)
         artifacts = TARGETS[to].build(ctx)
         log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
         golden = make_golden(TorchRunner(weights.model, spec), spec)
@@ -208,11 +218,13 @@ def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, forc
 def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
           size: str | None = None, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
-          log: Log = no_log) -> dict:
+          int8_max_error: float | None = None, log: Log = no_log) -> dict:
     """Benchmark a bundle's ONNX (or a fresh export of ``checkpoint``/the default at ``preset``):
-    see :mod:`edgematte.perf.bench` and docs/performance.md for the report."""
+    see :mod:`edgematte.perf.bench` and docs/performance.md for the report. ``int8_max_error``: time
+    the mixed-precision INT8 model planned for that alpha-error budget (as ``export`` makes it)."""
     from edgematte.perf.bench import RUNTIMES, run_bench
 
+    check_int8_max_error(int8_max_error)
     if runtime not in RUNTIMES:
         raise SpecError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
     onnx_path = None
@@ -232,7 +244,7 @@ def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None
         raise EdgematteError(f"clip {clip} does not exist")
     weights = load_weights(checkpoint, spec)
     return run_bench(spec, weights, onnx_path, runtime, threads, frames, warmup, loop_frames,
-                     Path(clip) if clip else None, fp16, log)
+                     Path(clip) if clip else None, fp16, int8_max_error, log)
 
 
 def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,

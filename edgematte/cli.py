@@ -73,9 +73,13 @@ def main() -> None:
               help="Output folder (default: out/<preset>-<to>). Must not exist unless --force.")
 @click.option("--int8", is_flag=True, help="Also write an INT8 ONNX for the CPU stand-in (edgematte run --int8); "
                                          "its error against FP32 goes into the manifest. Not for the device.")
+@click.option("--int8-max-error", type=float, metavar="ERR",
+              help="Implies --int8. Mixed precision: keep the convolutions the alpha is most sensitive to in FP32 until the INT8 "
+                   "model's mean abs alpha error against FP32 is at most ERR (e.g. 0.005). Tries one model per "
+                   "convolution: minutes at 512x288.")
 @click.option("--force", is_flag=True, help="Replace an existing output folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
-def export(to, via, checkpoint, preset, size, align_corners, out, int8, force, as_json):
+def export(to, via, checkpoint, preset, size, align_corners, out, int8, int8_max_error, force, as_json):
     """Export the network, then verify it against PyTorch before returning.
 
     The folder holds the model, golden.npz (inputs and PyTorch outputs) and manifest.json (spec,
@@ -87,7 +91,7 @@ def export(to, via, checkpoint, preset, size, align_corners, out, int8, force, a
     click.echo(f"edgematte export --to {to}{f' --via {via}' if via else ''}: preset {preset}"
                f"{f', size {size}' if size else ''}", err=True)
     result = api.export(to=to, checkpoint=checkpoint, preset=preset, size=size, out=out, force=force,
-                        align_corners=align_corners, via=via, int8=int8, log=_log)
+                        align_corners=align_corners, via=via, int8=int8, int8_max_error=int8_max_error, log=_log)
     if checkpoint is None:
         click.secho(UNTRAINED_WARNING, fg="yellow", err=True)
     if as_json:
@@ -95,6 +99,14 @@ def export(to, via, checkpoint, preset, size, align_corners, out, int8, force, a
         return
     for check in result.checks:
         click.echo(check.line())
+    int8 = result.manifest.get("int8")
+    if int8:
+        e, floor = int8["alpha_vs_fp32"], int8["camera_rounding_floor"]
+        if "mixed_precision" in int8:
+            click.echo(_plan_line(int8["mixed_precision"]))
+        click.echo(f"INT8 vs FP32 alpha, mean abs: portrait {e['portrait']['mean_abs']:.4f}, clip "
+                   f"{e['clip']['mean_abs']:.4f} (camera rounding of the input alone: "
+                   f"{floor['portrait']['mean_abs']:.4f}, {floor['clip']['mean_abs']:.4f})")
     click.echo(f"Wrote {result.out}: " + ", ".join(f"{role}={rel}" for role, rel in result.manifest["artifacts"].items()))
     convert = result.manifest.get("convert")
     if convert and convert["ran"]:
@@ -221,7 +233,12 @@ def sample_clip(path, seconds, no_audio, force):
               help="Write the report as JSON (schema in docs/performance.md); '-' for stdout.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a bar chart (PNG).")
 @click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow).")
-def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip, json_path, plot_path, fp16):
+@click.option("--int8-max-error", type=float, metavar="ERR",
+              help="Time the INT8 model export --int8-max-error makes. Mixed precision: keep the convolutions the alpha is most sensitive to in FP32 until the INT8 "
+                   "model's mean abs alpha error against FP32 is at most ERR (e.g. 0.005). Tries one model per "
+                   "convolution: minutes at 512x288.")
+def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip, json_path, plot_path, fp16,
+          int8_max_error):
     """Latency of the model and of the whole camera loop on this machine.
 
     \b
@@ -233,7 +250,7 @@ def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, cl
     from edgematte import api
 
     report = api.bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, clip=clip, fp16=fp16,
-                       log=_log)
+                       int8_max_error=int8_max_error, log=_log)
     if json_path is not None:
         text = json.dumps(report, indent=2)
         click.echo(text) if str(json_path) == "-" else json_path.write_text(text + "\n")
@@ -243,6 +260,16 @@ def bench(bundle, checkpoint, preset, size, runtime, threads, frames, warmup, cl
         plot_report(report, plot_path)
     if str(json_path) != "-":
         _print_bench(report)
+
+
+def _plan_line(plan: dict) -> str:
+    head = (f"INT8 mixed precision: {len(plan['nodes_fp32'])} of {plan['units']} units kept FP32, "
+            f"{100 * plan['int8_mac_fraction']:.0f}% of the MACs in INT8; ")
+    if plan["met"]:
+        return head + (f"alpha error {plan['error']:.4f} <= budget {plan['max_error']:g} "
+                       f"(all INT8: {plan['error_all_int8']:.4f})")
+    return head + (f"no unit can be INT8 within the budget {plan['max_error']:g}: the model is FP32 "
+                   f"(the budget is below what one quantized convolution costs)")
 
 
 def _print_bench(r: dict) -> None:
@@ -256,6 +283,12 @@ def _print_bench(r: dict) -> None:
         acc = v.get("alpha_vs_fp32", {}).get("clip")
         acc_text = f"{acc['mean_abs']:.4f} / {acc['max_abs']:.4f}" if acc else "-"
         click.echo(f"{v['name']:<18}{s['p50']:>9.1f}{s['p90']:>9.1f}{s['p99']:>9.1f}{v['gflops_per_s']:>9.1f}  {acc_text}")
+    plan = next((v["mixed_precision"] for v in r["variants"] if "mixed_precision" in v), None)
+    if plan:
+        click.echo(_plan_line(plan))
+    floor = r["camera_rounding_floor"]["clip"]
+    click.echo(f"{'(yardstick)':<18}{'camera rounding of the input (±0.5 level) moves FP32 by':>45}  "
+               f"{floor['mean_abs']:.4f} / {floor['max_abs']:.4f}")
     ratios = r["ratios"]
     click.echo(f"original-style / edgematte: FP32 {ratios['original_over_edgematte_fp32']:.2f}x, "
                f"INT8 {ratios['original_over_edgematte_int8']:.2f}x")

@@ -20,6 +20,7 @@ class ExportContext:
     log: Callable[[str], None]
     via: str | None = None  # for "om": the route to the device compiler ("caffe" for omg, "onnx" for atc)
     int8: bool = False      # also write the INT8 ONNX for the CPU stand-in
+    int8_max_error: float | None = None  # with int8: keep the most sensitive convolutions FP32 to meet this
     extra: dict = field(default_factory=dict)  # target-specific facts for the manifest
 
 
@@ -58,15 +59,11 @@ def _onnx_proto(ctx: ExportContext, save: bool = True):
 
 def _write_int8(ctx: ExportContext) -> dict[str, str]:
     """The INT8 model for the CPU stand-in (not for the device compilers), with its measured error."""
-    from edgematte.perf.bench import alpha_error
-    from edgematte.perf.quantize import calibration_feeds, quantize_int8
-    from edgematte.runtime.ort import OrtRunner
+    from edgematte.perf.int8 import write_int8
 
-    ctx.log("quantizing to INT8 for the CPU stand-in (calibration: sample-clip frames)")
-    fp32 = OrtRunner(ctx.workdir / ONNX_FILE)
-    quantize_int8(ctx.workdir / ONNX_FILE, ctx.workdir / INT8_FILE, calibration_feeds(fp32, ctx.spec))
+    record = write_int8(ctx.workdir / ONNX_FILE, ctx.workdir / INT8_FILE, ctx.spec, ctx.int8_max_error, log=ctx.log)
     ctx.extra["int8"] = {"file": INT8_FILE, "for": "the CPU stand-in (edgematte run --int8); not for omg/atc",
-                         "alpha_vs_fp32": alpha_error(fp32, OrtRunner(ctx.workdir / INT8_FILE), ctx.spec)}
+                         **record}
     return {"onnx_int8": INT8_FILE}
 
 

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from edgematte.perf.accuracy import alpha_error, fp16_simulation
 from edgematte.perf.stats import LatencyStats
 from edgematte.spec import PipelineSpec
 
@@ -64,31 +65,6 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
         if (i + 1) % 10 == 0:
             log(f"model timing: {i + 1}/{frames} rounds")
     return samples
-
-
-def alpha_error(reference, runner, spec: PipelineSpec, clip_frames: int = 10) -> dict:
-    """Alpha max/mean abs error of ``runner`` against ``reference`` (FP32) on the portrait and on a
-    rollout of the sample clip in which each feeds back its own alpha."""
-    import cv2
-
-    from edgematte.sample import sample_frames
-    from edgematte.verification.golden import portrait_rgb
-
-    frames = [spec.normalize_rgb(cv2.resize(f, (spec.width, spec.height), interpolation=cv2.INTER_AREA))
-              for f in sample_frames(spec.camera_width, spec.camera_height, clip_frames)]
-    portrait = {spec.image_input: spec.normalize_rgb(portrait_rgb(spec.width, spec.height)),
-                spec.alpha_input: np.zeros(spec.alpha_shape, np.float32)}
-    d = np.abs(runner.infer(portrait)[spec.alpha_output] - reference.infer(portrait)[spec.alpha_output])
-    out = {"portrait": {"max_abs": float(d.max()), "mean_abs": float(d.mean())}}
-    prev_ref = prev_run = np.zeros(spec.alpha_shape, np.float32)
-    errs = []
-    for image in frames:
-        prev_ref = reference.infer({spec.image_input: image, spec.alpha_input: prev_ref})[spec.alpha_output]
-        prev_run = runner.infer({spec.image_input: image, spec.alpha_input: prev_run})[spec.alpha_output]
-        errs.append(np.abs(prev_ref - prev_run))
-    out["clip"] = {"frames": len(frames), "max_abs": float(max(e.max() for e in errs)),
-                   "mean_abs": float(np.mean([e.mean() for e in errs]))}
-    return out
 
 
 def _skill_module(spec: PipelineSpec, folder: Path):
@@ -156,30 +132,10 @@ def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, work
             "non_infer_fraction_without_aipp": round((non_infer - on_chip) / (total.p50 - on_chip), 4)}
 
 
-def fp16_simulation(model, spec: PipelineSpec) -> dict:
-    """The device computes in FP16 (AIPP output and the cube unit): the alpha error of the network run in
-    half precision (PyTorch, CPU) against FP32 on the portrait. Slow on a CPU (~20 s at 512x288)."""
-    import copy
-
-    import torch
-
-    from edgematte.verification.golden import portrait_rgb
-
-    image = torch.from_numpy(spec.normalize_rgb(portrait_rgb(spec.width, spec.height)))
-    prev = torch.zeros(spec.alpha_shape)
-    start = time.perf_counter()
-    with torch.no_grad():
-        want = model.eval()(image, prev)
-        got = copy.deepcopy(model).half()(image.half(), prev.half()).float()
-    d = (got - want).abs()
-    return {"portrait": {"max_abs": float(d.max()), "mean_abs": float(d.mean())},
-            "seconds": round(time.perf_counter() - start, 2),
-            "note": "half-precision PyTorch on the CPU: an estimate of the device's FP16 arithmetic, not the device"}
-
-
 def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtime: str = "onnxruntime",
               threads: int | None = None, frames: int = 50, warmup: int = 5, loop_frames: int | None = None,
-              clip: Path | None = None, fp16: bool = False, log: Callable[[str], None] = lambda _: None) -> dict:
+              clip: Path | None = None, fp16: bool = False, int8_max_error: float | None = None,
+              log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md)."""
     import torch
 
@@ -188,7 +144,7 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
     from edgematte.export.onnx import OnnxExporter
     from edgematte.perf.baseline import export_original_style
     from edgematte.perf.cost import count_macs, machine
-    from edgematte.perf.quantize import calibration_feeds, quantize_int8
+    from edgematte.perf.int8 import write_int8
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.sample import write_sample_clip
 
@@ -206,8 +162,8 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
         original = tmp / "original.onnx"
         original.write_bytes(export_original_style(model, spec.width, spec.height))
         ours = _ort(onnx_path, threads)
-        log("quantizing to INT8 (calibration: 24 sample-clip frames)")
-        int8 = _ort(quantize_int8(onnx_path, tmp / "int8.onnx", calibration_feeds(ours, spec)), threads)
+        int8_record = write_int8(onnx_path, tmp / "int8.onnx", spec, int8_max_error, threads, log)
+        int8 = _ort(tmp / "int8.onnx", threads)
         variants = [Variant("edgematte-fp32", ours, lambda f: f),
                     Variant("original-fp32", _Renamed(_ort(original, threads), spec.alpha_output),
                             lambda f: {"input": f[spec.image_input]}, two_inputs=False),
@@ -225,7 +181,11 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
             stats = LatencyStats.of(samples[v.name])
             entry = {"name": v.name, "infer_ms": stats.to_dict(),
                      "gflops_per_s": round(2 * macs / (stats.p50 / 1000) / 1e9, 2)}
-            if v.two_inputs and v.name != "edgematte-fp32":
+            if v.name == "edgematte-int8":
+                entry["alpha_vs_fp32"] = int8_record["alpha_vs_fp32"]
+                if "mixed_precision" in int8_record:
+                    entry["mixed_precision"] = int8_record["mixed_precision"]
+            elif v.two_inputs and v.name != "edgematte-fp32":
                 entry["alpha_vs_fp32"] = alpha_error(ours, v.runner, spec)
             report_variants.append(entry)
         p50 = {v["name"]: v["infer_ms"]["p50"] for v in report_variants}
@@ -253,6 +213,7 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
         "variants": report_variants,
         "ratios": {"original_over_edgematte_fp32": round(p50["original-fp32"] / p50["edgematte-fp32"], 3),
                    "original_over_edgematte_int8": round(p50["original-fp32"] / p50["edgematte-int8"], 3)},
+        "camera_rounding_floor": int8_record["camera_rounding_floor"],
         "device_bound": {"device": "Ascend 310", "fp16_peak_flops": ASCEND310_FP16_FLOPS,
                          "min_infer_ms": round(bound_ms, 3),
                          "note": "2*MACs / FP16 peak: a lower bound from the datasheet, not a measurement"},

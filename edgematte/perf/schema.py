@@ -6,11 +6,12 @@ _NUM = {"type": "number"}
 _STATS = {"type": "object", "required": ["n", "p50", "p90", "p99", "mean", "fps"],
           "properties": {k: ({"type": "integer"} if k == "n" else _NUM) for k in ("n", "p50", "p90", "p99", "mean", "fps")}}
 _ERR = {"type": "object", "required": ["max_abs", "mean_abs"], "properties": {"max_abs": _NUM, "mean_abs": _NUM}}
+_ALPHA_ERR = {"type": "object", "required": ["portrait", "clip"], "properties": {"portrait": _ERR, "clip": _ERR}}
 
 BENCH_SCHEMA = {
     "type": "object",
     "required": ["schema", "edgematte", "machine", "versions", "model", "settings", "variants", "ratios",
-                 "device_bound", "loop"],
+                 "camera_rounding_floor", "device_bound", "loop"],
     "properties": {
         "schema": {"type": "string"},
         "edgematte": {"type": "string"},
@@ -26,10 +27,10 @@ BENCH_SCHEMA = {
         "variants": {"type": "array", "items": {
             "type": "object", "required": ["name", "infer_ms", "gflops_per_s"],
             "properties": {"name": {"type": "string"}, "infer_ms": _STATS, "gflops_per_s": _NUM,
-                           "alpha_vs_fp32": {"type": "object", "required": ["portrait", "clip"],
-                                             "properties": {"portrait": _ERR, "clip": _ERR}}}}},
+                           "alpha_vs_fp32": _ALPHA_ERR}}},
         "ratios": {"type": "object", "required": ["original_over_edgematte_fp32", "original_over_edgematte_int8"],
                    "properties": {"original_over_edgematte_fp32": _NUM, "original_over_edgematte_int8": _NUM}},
+        "camera_rounding_floor": {**_ALPHA_ERR, "required": ["portrait", "clip", "note"]},
         "device_bound": {"type": "object", "required": ["device", "fp16_peak_flops", "min_infer_ms", "note"],
                          "properties": {"min_infer_ms": _NUM}},
         "loop": {"type": "object", "required": ["input", "frames", "stages", "total", "non_infer_fraction",

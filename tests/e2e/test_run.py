@@ -6,6 +6,7 @@ import shutil
 
 import cv2
 import numpy as np
+import pytest
 
 from clitools import assert_user_error, run
 from edgematte.video import has_audio
@@ -130,12 +131,33 @@ def test_int8_model_for_the_stand_in(sample_clip, tmp_path):
     assert r.exit_code == 0, r.output
     m = read_manifest(bundle)
     assert m["artifacts"]["onnx_int8"] == "modnet4_int8.onnx" and "modnet4_int8.onnx" in m["files"]
-    err = m["int8"]["alpha_vs_fp32"]
+    err, floor = m["int8"]["alpha_vs_fp32"], m["int8"]["camera_rounding_floor"]
     assert 0 < err["portrait"]["mean_abs"] <= err["portrait"]["max_abs"] <= 1
+    assert 0 < floor["clip"]["mean_abs"] <= floor["clip"]["max_abs"] <= 1 and "mixed_precision" not in m["int8"]
+    assert "INT8 vs FP32 alpha, mean abs: portrait" in r.stdout and "camera rounding of the input alone" in r.stdout
     result = api.run(bundle, str(sample_clip), output=tmp_path / "o.mp4", max_frames=3, int8=True)
     assert result.frames == 3
     assert_user_error(run("run", bundle.parent / "nope", "--input", sample_clip, "--output", tmp_path / "x.mp4"),
                "nope")
+
+
+def test_int8_with_an_error_budget(tmp_path):
+    from edgematte.bundle import read_manifest
+
+    r = run("export", "--to", "onnx", "--size", "64x64", "--int8-max-error", "0.9", "--out", tmp_path / "b")
+    assert r.exit_code == 0, r.output
+    int8 = read_manifest(tmp_path / "b")["int8"]
+    plan = int8["mixed_precision"]
+    assert plan["met"] and plan["nodes_fp32"] == [] and plan["int8_mac_fraction"] == 1 and plan["max_error"] == 0.9
+    # the plan is held to the error the manifest reports
+    assert plan["error"] == pytest.approx(max(int8["alpha_vs_fp32"]["portrait"]["mean_abs"],
+                                              int8["alpha_vs_fp32"]["clip"]["mean_abs"]), abs=1e-6)
+    assert "INT8 mixed precision: 0 of 87 units kept FP32, 100% of the MACs in INT8" in r.stdout
+    for bad in ("0", "1.5", "-0.01"):
+        assert_user_error(run("export", "--int8-max-error", bad, "--size", "64x64", "--out", tmp_path / "x"),
+                          "is not an alpha error", "e.g. 0.005")
+        assert_user_error(run("bench", "--int8-max-error", bad, "--size", "64x64"), "is not an alpha error")
+    assert not (tmp_path / "x").exists()
 
 
 def test_int8_flags_where_they_do_not_apply(om_bundle, sample_clip, tmp_path):

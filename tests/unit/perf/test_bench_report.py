@@ -24,6 +24,7 @@ def report(tmp_path_factory):
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "original-style / edgematte" in r.stdout and "Ascend 310 lower bound" in r.stdout
+    assert "camera rounding of the input" in r.stdout
     assert (out / "b.png").stat().st_size > 1000
     return json.loads((out / "b.json").read_text())
 
@@ -49,6 +50,8 @@ def test_report_numbers_are_consistent(report):
     assert 0 < loop["non_infer_fraction"] < 1
     assert report["device_bound"]["min_infer_ms"] == pytest.approx(2 * report["model"]["macs"] / 8e12 * 1000, abs=1e-3)
     assert "alpha_vs_fp32" in report["variants"][2] and report["model"]["trained"] is False
+    floor = report["camera_rounding_floor"]["clip"]
+    assert 0 < floor["mean_abs"] <= floor["max_abs"] < 1
     fp16 = report["fp16_simulation"]["portrait"]
     assert 0 < fp16["mean_abs"] <= fp16["max_abs"] < 0.5
 
