@@ -44,7 +44,6 @@ class AlphaErrorProbe:
                        "mean_abs": float(np.mean([e.mean() for e in errs]))}
         return out
 
-
     def camera_rounding_floor(self, seed: int = 0) -> dict:
         """The reference against itself on input re-rounded by ±0.5 level (see :class:`CameraRounding`)."""
         return {**self.measure(CameraRounding(self.reference, self.spec, seed)),
@@ -72,10 +71,6 @@ class CameraRounding:
         image = feed[self.spec.image_input]
         noise = self.rng.uniform(-self.half_level, self.half_level, image.shape).astype(np.float32)
         return self.runner.infer({**feed, self.spec.image_input: image + noise})
-
-
-def camera_rounding_floor(reference, spec: PipelineSpec, seed: int = 0) -> dict:
-    return AlphaErrorProbe(reference, spec).camera_rounding_floor(seed)
 
 
 def fp16_simulation(model, spec: PipelineSpec) -> dict:

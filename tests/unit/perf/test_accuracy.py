@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgematte.perf.accuracy import CameraRounding, alpha_error, camera_rounding_floor
+from edgematte.perf.accuracy import AlphaErrorProbe, CameraRounding, alpha_error
 from edgematte.spec import get_preset
 
 
@@ -38,13 +38,13 @@ def test_camera_rounding_adds_at_most_half_a_level(spec):
 
 
 def test_floor_is_the_alpha_change_rounding_causes(spec):
-    floor = camera_rounding_floor(FirstChannel(spec), spec)
+    floor = AlphaErrorProbe(FirstChannel(spec), spec).camera_rounding_floor()
     for case in ("portrait", "clip"):
         # mean |U(-0.5, 0.5)| = 0.25 level, in normalized units
         assert floor[case]["mean_abs"] == pytest.approx(0.25 / spec.norm_std, rel=0.05)
         assert floor[case]["max_abs"] <= 0.5 / spec.norm_std + 1e-7
     assert "8-bit rounding" in floor["note"]
-    assert camera_rounding_floor(Constant(spec), spec)["clip"]["max_abs"] == 0
+    assert AlphaErrorProbe(Constant(spec), spec).camera_rounding_floor()["clip"]["max_abs"] == 0
 
 
 def test_alpha_error_of_a_runner_against_itself_is_zero(spec):
