@@ -126,11 +126,3 @@ def quant_units(model) -> list[QuantUnit]:
     return units + [QuantUnit(n.name, (), 0) for n in model.graph.node
                     if n.op_type in ACTIVATIONS and n.name not in attached]
 
-
-def quantize_int8(fp32_path: str | Path, out_path: str | Path, feeds: list[dict]) -> Path:
-    """Every convolution and its activation in INT8 (the plain recipe)."""
-    quantizer = Int8Quantizer(fp32_path, feeds)
-    try:
-        return quantizer.quantize(out_path)
-    finally:
-        quantizer.close()

@@ -27,7 +27,15 @@ BENCH_SCHEMA = {
         "variants": {"type": "array", "items": {
             "type": "object", "required": ["name", "infer_ms", "gflops_per_s"],
             "properties": {"name": {"type": "string"}, "infer_ms": _STATS, "gflops_per_s": _NUM,
-                           "alpha_vs_fp32": _ALPHA_ERR}}},
+                           "alpha_vs_fp32": _ALPHA_ERR,
+                           "mixed_precision": {  # only with --int8-max-error
+                               "type": "object",
+                               "required": ["max_error", "error", "error_all_int8", "met", "units", "nodes_fp32",
+                                            "int8_mac_fraction", "most_sensitive"],
+                               "properties": {"max_error": _NUM, "error": _NUM, "error_all_int8": _NUM,
+                                              "met": {"type": "boolean"}, "units": {"type": "integer"},
+                                              "nodes_fp32": {"type": "array", "items": {"type": "string"}},
+                                              "int8_mac_fraction": _NUM}}}}},
         "ratios": {"type": "object", "required": ["original_over_edgematte_fp32", "original_over_edgematte_int8"],
                    "properties": {"original_over_edgematte_fp32": _NUM, "original_over_edgematte_int8": _NUM}},
         "camera_rounding_floor": {**_ALPHA_ERR, "required": ["portrait", "clip", "note"]},

@@ -20,11 +20,12 @@ from edgematte.model.modnet4 import MODNet4
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     r = CliRunner().invoke(main, ["bench", "--size", "64x64", "--frames", "4", "--warmup", "1", "--fp16",
+                                  "--int8-max-error", "0.9",
                                   "--json", str(out / "b.json"), "--plot", str(out / "b.png")],
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "original-style / edgematte" in r.stdout and "Ascend 310 lower bound" in r.stdout
-    assert "camera rounding of the input" in r.stdout
+    assert "camera rounding of the input" in r.stdout and "INT8 mixed precision: 0 of 87 units kept FP32" in r.stdout
     assert (out / "b.png").stat().st_size > 1000
     return json.loads((out / "b.json").read_text())
 
@@ -50,6 +51,9 @@ def test_report_numbers_are_consistent(report):
     assert 0 < loop["non_infer_fraction"] < 1
     assert report["device_bound"]["min_infer_ms"] == pytest.approx(2 * report["model"]["macs"] / 8e12 * 1000, abs=1e-3)
     assert "alpha_vs_fp32" in report["variants"][2] and report["model"]["trained"] is False
+    plan = report["variants"][2]["mixed_precision"]
+    assert plan["met"] and plan["error"] == pytest.approx(max(
+        report["variants"][2]["alpha_vs_fp32"][k]["mean_abs"] for k in ("portrait", "clip")), abs=1e-6)
     floor = report["camera_rounding_floor"]["clip"]
     assert 0 < floor["mean_abs"] <= floor["max_abs"] < 1
     fp16 = report["fp16_simulation"]["portrait"]
