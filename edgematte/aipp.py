@@ -157,26 +157,26 @@ def parse_aipp(text: str) -> list[AippConfig]:
         if not m:
             start = len(text) - len(text[pos:].lstrip())
             line = text.count("\n", 0, start) + 1
-            raise AippError(f"aipp.cfg line {line}: cannot read {text[pos:].strip().splitlines()[0]!r}")
+            raise AippError(f"AIPP config line {line}: cannot read {text[pos:].strip().splitlines()[0]!r}")
         pos = m.end()
         comment, key, value, opener, closer = m.groups()
         if comment:
             continue
         if opener:
             if opener != "aipp_op" or current is not None:
-                raise AippError(f"aipp.cfg: unexpected block {opener!r}; only top-level aipp_op {{ }} blocks exist")
+                raise AippError(f"AIPP config: unexpected block {opener!r}; only top-level aipp_op {{ }} blocks exist")
             current = {}
         elif closer:
             if current is None:
-                raise AippError("aipp.cfg: '}' without an open aipp_op block")
+                raise AippError("AIPP config: '}' without an open aipp_op block")
             blocks.append(current)
             current = None
         else:
             if current is None:
-                raise AippError(f"aipp.cfg: {key} outside an aipp_op block")
+                raise AippError(f"AIPP config: {key} outside an aipp_op block")
             current[key] = _value(value)
     if current is not None:
-        raise AippError("aipp.cfg: an aipp_op block is not closed")
+        raise AippError("AIPP config: an aipp_op block is not closed")
     return [_config_from_fields(b) for b in blocks]
 
 
@@ -197,21 +197,21 @@ def _config_from_fields(f: dict) -> AippConfig:
         f["padding_value"] = f.pop("cpadding_value")
     for k in [k for k in f if k.startswith("mean_chn_") or k.startswith("min_chn_") or k.startswith("var_reci_chn_")]:
         if f[k] not in (0, 0.0, 1, 1.0):
-            raise AippError(f"aipp.cfg: {k} (a 4th channel) is set, but the image input has 3 channels")
+            raise AippError(f"AIPP config: {k} (a 4th channel) is set, but the image input has 3 channels")
         f.pop(k)
     known = {fl.name for fl in dataclasses.fields(AippConfig)}
     unknown = sorted(set(f) - known)
     if unknown:
-        raise AippError(f"aipp.cfg: fields edgematte does not emulate: {', '.join(unknown)}")
+        raise AippError(f"AIPP config: fields edgematte does not emulate: {', '.join(unknown)}")
     if "src_image_size_w" not in f or "src_image_size_h" not in f:
-        raise AippError("aipp.cfg: src_image_size_w and src_image_size_h are required")
+        raise AippError("AIPP config: src_image_size_w and src_image_size_h are required")
     for key, value in f.items():
         want = type(getattr(defaults, key))
         ok = isinstance(value, want) and not (want is int and isinstance(value, bool))
         if want is float:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok:
-            raise AippError(f"aipp.cfg: {key}: {value!r} is not {'an integer' if want is int else 'a ' + {bool: 'boolean', float: 'number', str: 'name'}[want]}")
+            raise AippError(f"AIPP config: {key}: {value!r} is not {'an integer' if want is int else 'a ' + {bool: 'boolean', float: 'number', str: 'name'}[want]}")
     return AippConfig(**{**f, **kwargs})
 
 
@@ -259,7 +259,7 @@ class AippEmulator:
     def __init__(self, cfg: AippConfig, fp16: bool = False):
         problems = aipp_problems(cfg)
         if problems:
-            raise AippError("cannot emulate this aipp.cfg: " + "; ".join(problems))
+            raise AippError("cannot emulate this AIPP config: " + "; ".join(problems))
         self.cfg = cfg
         self.fp16 = fp16
 

@@ -1,25 +1,31 @@
-"""The Python API. The CLI is a thin layer over these functions.
+"""The Python API. The CLI is a thin layer over these functions; every argument is a keyword.
 
     from edgematte import api
     result = api.export(to="onnx", checkpoint="modnet_webcam_portrait_matting.ckpt", out="out/onnx")
-    print(result.manifest["verification"]["passed"])
+    print(result.manifest.verification["passed"])
+
+Importing this module (and running :func:`verify`) needs no PyTorch: heavy libraries are imported by the
+functions that use them.
 """
 
 from __future__ import annotations
 
 import datetime
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgematte.bundle import (BundleWriter, check_files, file_records, read_manifest, tool_versions,
-                              write_manifest)
+from edgematte.bundle import MANIFEST, Bundle, BundleWriter, Manifest, file_name, tool_versions
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
+from edgematte.export.routes import DEFAULT_TARGET, find_route
 from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
 from edgematte.verification.compare import CheckResult
 
-GOLDEN_FILE = "golden.npz"
 Log = Callable[[str], None]
+
+UNTRAINED_WARNING = ("No --checkpoint given: exporting the embedded default network. Its weights are "
+                     "untrained (fixed seed): the pipeline works end to end, but the matte means nothing.")
 
 
 def no_log(_: str) -> None:
@@ -29,18 +35,33 @@ def no_log(_: str) -> None:
 @dataclass
 class ExportResult:
     out: Path
-    manifest: dict
+    manifest: Manifest
     checks: list[CheckResult]
 
     @property
     def passed(self) -> bool:
-        return self.manifest["verification"]["passed"]
+        return self.manifest.passed
+
+    def lines(self) -> list[str]:
+        """What ``edgematte export`` prints: each check, the INT8 record, what was written, what to do next."""
+        from edgematte.quantize.mixed_precision import int8_summary
+
+        m = self.manifest
+        lines = [c.line() for c in self.checks] + (int8_summary(m.int8) if m.int8 else [])
+        lines.append(f"Wrote {self.out}: " + ", ".join(f"{role}={rel}" for role, rel in m.artifacts.items()))
+        if m.convert and m.convert["ran"]:
+            lines.append(f"{m.convert['tool']} ran: {self.out}/{m.artifacts['om']} is ready for the device")
+        elif m.convert:
+            lines.append(f"Next: run {self.out}/{file_name('convert_script')} where {m.convert['tool']} is "
+                         f"installed; {m.convert['note']}")
+        else:
+            lines.append(f"Next: edgematte verify {self.out}")
+        return lines
 
 
 @dataclass
 class VerifyResult:
     folder: Path
-    manifest: dict
     checks: list[CheckResult]
     file_problems: list[str]
 
@@ -51,6 +72,10 @@ class VerifyResult:
     def to_dict(self) -> dict:
         return {"folder": str(self.folder), "passed": self.passed, "file_problems": self.file_problems,
                 "checks": [c.to_dict() for c in self.checks]}
+
+    def lines(self) -> list[str]:
+        return ([f"FAILED | files        | {p}" for p in self.file_problems] + [c.line() for c in self.checks]
+                + [("PASSED" if self.passed else "FAILED") + f" | {self.folder}"])
 
 
 def default_out(spec: PipelineSpec, to: str) -> Path:
@@ -72,118 +97,104 @@ def check_int8_max_error(value: float | None) -> None:
                         f"e.g. 0.005")
 
 
-def export(to: str = "om", checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
-           size: str | None = None, out: str | Path | None = None, force: bool = False,
-           align_corners: bool | None = None, via: str | None = None, int8: bool = False,
+def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str | Path | None = None,
+           preset: str = DEFAULT_PRESET, size: str | None = None, out: str | Path | None = None,
+           force: bool = False, align_corners: bool | None = None, int8: bool = False,
            int8_max_error: float | None = None, log: Log = no_log) -> ExportResult:
-    """Export the network for ``to``, verify every artifact against PyTorch, and write the bundle.
+    """Export the network for the route ``to`` [``via``] (export/routes.py), verify every artifact against
+    PyTorch, and write the bundle.
 
-    ``via`` (``to="om"`` only): ``"caffe"`` (default; HiLens Kit, omg) or ``"onnx"`` (other Ascend 310
-    boards, atc). ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest);
-    ``int8_max_error`` (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32
-    until the mean abs alpha error against FP32 is at most this (:mod:`edgematte.perf.mixed_precision`).
+    ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest); ``int8_max_error``
+    (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32 until the mean abs alpha
+    error against FP32 is at most this (:mod:`edgematte.quantize.mixed_precision`).
 
     Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
     """
-    from edgematte.export.targets import OM_ROUTES, TARGETS, ExportContext, size_problems
+    from edgematte.export.writer import ExportContext, write_route
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.verification.golden import make_golden
     from edgematte.verification.readers import run_readers
 
-    if to not in TARGETS:
-        raise SpecError(f"unknown target {to!r}; valid targets: {', '.join(TARGETS)}")
-    if via is not None and to != "om":
-        raise SpecError(f"--via chooses the route to the device compiler and applies to --to om only, not {to!r}")
-    if via is not None and via not in OM_ROUTES:
-        raise SpecError(f"unknown route {via!r} for --to om; use one of {', '.join(OM_ROUTES)}")
-    if to == "om":
-        via = via or OM_ROUTES[0]
+    route = find_route(to, via)
     int8 = int8 or int8_max_error is not None
     check_int8_max_error(int8_max_error)
-    if int8 and to == "caffe":
-        raise SpecError("--int8 makes an INT8 ONNX for the CPU stand-in; use it with --to om or --to onnx")
+    if int8 and not route.int8:
+        raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
+                        f"{' or '.join(f'--to {r}' for r in _int8_routes())}")
     spec = resolve_spec(preset, size)
-    problems = size_problems(spec, to, via)
+    problems = route.size_problems(spec)
     if problems:
-        raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {to}: {'; '.join(problems)}; "
+        raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")
-    out = Path(out) if out is not None else default_out(spec, to)
+    out = Path(out) if out is not None else default_out(spec, route.to)
     writer = BundleWriter(out, force)  # fails now, before any work, if out is taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners)
     with writer:
-        ctx = ExportContext(spec, weights, writer.workdir, log, via, int8, int8_max_error)
-        artifacts = TARGETS[to].build(ctx)
+        ctx = ExportContext(spec, route, weights, writer, log, int8, int8_max_error)
+        roles = write_route(ctx)
         log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
         golden = make_golden(TorchRunner(weights.model, spec), spec)
-        golden.save(writer.workdir / GOLDEN_FILE)
-        artifacts["golden"] = GOLDEN_FILE
-        checks = run_readers(writer.workdir, artifacts, spec, golden, log)
-        manifest = {
-            "edgematte": tool_versions()["edgematte"],
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "target": to,
-            **({"via": via} if via else {}),
-            "spec": spec.to_dict(),
-            "weights": weights.describe(),
-            "inputs": {k: list(v) for k, v in spec.input_shapes.items()},
-            "outputs": {k: list(v) for k, v in spec.output_shapes.items()},
-            "artifacts": artifacts,
-            "files": file_records(writer.workdir, artifacts.values()),
-            "tools": tool_versions(),
-            **ctx.extra,
-            "verification": {"passed": bool(checks) and all(c.passed for c in checks),
-                             "atol": spec.atol, "checks": [c.to_dict() for c in checks]},
-        }
-        write_manifest(writer.workdir, manifest)
+        golden.save(writer.path("golden"))
+        roles.append("golden")
+        artifacts = {role: file_name(role) for role in roles}
+        checks = run_readers({role: writer.path(role) for role in roles}, spec, golden, log)
+        manifest = Manifest(
+            edgematte=tool_versions()["edgematte"],
+            created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            target=route.to, via=route.via, device=route.device.name if route.device else None, spec=spec,
+            weights=weights.describe(), artifacts=artifacts, files=writer.file_records(roles), tools=tool_versions(),
+            verification={"passed": bool(checks) and all(c.passed for c in checks), "atol": spec.atol,
+                          "checks": [c.to_dict() for c in checks]},
+            **ctx.records)
+        writer.write_manifest(manifest)
         writer.commit()
     result = ExportResult(out, manifest, checks)
     if not result.passed:
         failed = [f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks if not c.passed]
         raise VerificationError(f"{out} was written but does not match PyTorch within {spec.atol:.0e}: "
-                                f"{', '.join(failed)}; do not deploy it, and report this with its manifest.json")
+                                f"{', '.join(failed)}; do not deploy it, and report this with its {MANIFEST}")
     return result
 
 
+def _int8_routes() -> list[str]:
+    from edgematte.export.routes import ROUTES
+
+    return [r.name for r in ROUTES if r.int8]
+
+
 def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
-    """Re-check an export folder: file checksums, then every reader against ``golden.npz``."""
+    """Re-check an export folder: file checksums, then every reader against the golden outputs."""
     from edgematte.verification.golden import GoldenSet
     from edgematte.verification.readers import run_readers
 
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    spec = PipelineSpec.from_dict(manifest["spec"])
-    problems = check_files(folder, manifest)
+    bundle = Bundle.open(folder)
+    problems = bundle.file_problems()
     checks: list[CheckResult] = []
     if not problems:
-        golden_path = folder / manifest["artifacts"].get("golden", GOLDEN_FILE)
+        golden_path = bundle.path("golden")
         try:
             golden = GoldenSet.load(golden_path)
         except (OSError, ValueError) as e:
             raise BundleError(f"{golden_path} cannot be read ({e}); re-export the bundle") from None
-        checks = run_readers(folder, manifest["artifacts"], spec, golden, log)
-    return VerifyResult(folder, manifest, checks, problems)
+        checks = run_readers({role: bundle.path(role) for role in bundle.manifest.artifacts}, bundle.spec, golden, log)
+    return VerifyResult(bundle.folder, checks, problems)
 
 
 def info(path: str | Path) -> dict:
     """What a checkpoint, an ONNX file or an export folder contains."""
     path = Path(path)
     if path.is_dir():
-        manifest = read_manifest(path)
-        return {"kind": "bundle", "path": str(path), "target": manifest.get("target"),
-                "spec": manifest["spec"], "weights": manifest.get("weights"), "artifacts": manifest["artifacts"],
-                "inputs": manifest.get("inputs"), "outputs": manifest.get("outputs"),
-                "verification": manifest.get("verification", {}).get("passed")}
+        m = Bundle.open(path).manifest
+        return {"kind": "bundle", "path": str(path), "target": m.target, "via": m.via, "device": m.device,
+                "spec": m.spec.to_dict(), "weights": m.weights, "artifacts": m.artifacts,
+                "inputs": m.to_dict()["inputs"], "outputs": m.to_dict()["outputs"], "verification": m.passed}
     if not path.exists():
         raise EdgematteError(f"{path} does not exist; give a checkpoint, an .onnx file or an export folder")
     if path.suffix == ".onnx":
         from edgematte.export.onnx import read_spec_metadata
 
         return {"kind": "onnx", "path": str(path), "spec": read_spec_metadata(path)}
-    return _checkpoint_info(path)
-
-
-def _checkpoint_info(path: Path) -> dict:
     from edgematte.model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(path)
@@ -191,17 +202,25 @@ def _checkpoint_info(path: Path) -> dict:
     return {"kind": "checkpoint", **loaded.describe(), "parameters_after_load": params}
 
 
-def run(bundle: str | Path, input: str, background: str = "blur", output: str | Path = "out.mp4",
-        mode: str = "composite", max_frames: int | None = None, force: bool = False,
-        rgba_dir: str | Path | None = None, on_frame=None, log: Log | None = None, int8: bool = False):
-    """Run the bundle's own ``skill/main.py`` on a video file (or ``webcam:N``) against the ``hilens``
-    stand-in, writing what the Kit would show on HDMI to ``output`` (H.264 mp4, the input's fps and audio)."""
-    from edgematte.run import run_skill
+def run(bundle: str | Path, *, input: str, output: str | Path, background: str = "blur", mode: str = "composite",
+        max_frames: int | None = None, rgba_dir: str | Path | None = None, int8: bool = False, force: bool = False,
+        on_frame: Callable[[], None] | None = None, log: Log | None = None):
+    """Run the bundle's own skill file on a video file (or ``webcam:N``) against the ``hilens`` stand-in,
+    writing what the Kit would show on HDMI to ``output`` (H.264 mp4, the input's fps and audio)."""
+    from edgematte.run import run_bundle
 
-    return run_skill(bundle, input, background, output, mode, max_frames, force, rgba_dir, on_frame, log, int8)
+    return run_bundle(bundle, input, background, output, mode, max_frames, force, rgba_dir, on_frame, log, int8)
 
 
-def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, force: bool = False) -> Path:
+def input_frames(input: str, max_frames: int | None = None) -> int:
+    """How many frames ``run`` will show (0 when unknown, e.g. a webcam): for progress bars."""
+    from edgematte.run import parse_source, probe_input
+
+    total = probe_input(parse_source(input)).frames
+    return min(total, max_frames) if total and max_frames else (total or max_frames or 0)
+
+
+def sample_clip(path: str | Path, *, seconds: float = 5.0, audio: bool = True, force: bool = False) -> Path:
     """Write the sample clip (the astronaut moving over a texture, 1280x720, 25 fps, a 440 Hz tone)."""
     from edgematte.sample import write_sample_clip
 
@@ -215,43 +234,45 @@ def sample_clip(path: str | Path, seconds: float = 5.0, audio: bool = True, forc
     return path
 
 
-def bench(bundle: str | Path | None = None, checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
+def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
           size: str | None = None, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
           int8_max_error: float | None = None, log: Log = no_log) -> dict:
-    """Benchmark a bundle's ONNX (or a fresh export of ``checkpoint``/the default at ``preset``):
-    see :mod:`edgematte.perf.bench` and docs/performance.md for the report. ``int8_max_error``: time
-    the mixed-precision INT8 model planned for that alpha-error budget (as ``export`` makes it)."""
-    from edgematte.perf.bench import RUNTIMES, run_bench
+    """Benchmark a device bundle (or a fresh ``--to om --via onnx`` export of ``checkpoint``/the default at
+    ``preset``): see :mod:`edgematte.bench.report` and docs/performance.md for the report.
+    ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget."""
+    from edgematte.bench.report import RUNTIMES, run_bench
 
     check_int8_max_error(int8_max_error)
     if runtime not in RUNTIMES:
         raise SpecError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
-    onnx_path = None
-    if bundle is not None:
-        manifest = read_manifest(bundle)
-        if "onnx" not in manifest["artifacts"]:
-            raise BundleError(f"{bundle} has no ONNX model (exported with --to {manifest.get('target')}); "
-                              f"bench needs --to om or --to onnx")
-        spec = PipelineSpec.from_dict(manifest["spec"])
-        onnx_path = Path(bundle) / manifest["artifacts"]["onnx"]
-        recorded = (manifest.get("weights") or {}).get("path")
-        if checkpoint is None and recorded and Path(recorded).exists():
-            checkpoint = recorded
-    else:
-        spec = resolve_spec(preset, size)
-    if clip is not None and not Path(clip).exists():
+    if clip is not None and not Path(clip).is_file():
         raise EdgematteError(f"clip {clip} does not exist")
-    weights = load_weights(checkpoint, spec)
-    return run_bench(spec, weights, onnx_path, runtime, threads, frames, warmup, loop_frames,
-                     Path(clip) if clip else None, fp16, int8_max_error, log)
+    with tempfile.TemporaryDirectory(prefix="edgematte-bench-") as tmp:
+        if bundle is None:
+            from edgematte.export.routes import ROUTES
+
+            route = next(r for r in ROUTES if r.stand_in and not r.caffe)  # the cheapest bundle the loop runs
+            log(f"exporting a --to {route.name} bundle to time")
+            bundle = export(to=route.to, via=route.via, checkpoint=checkpoint, preset=preset, size=size,
+                            out=Path(tmp) / "bundle").out
+        opened = Bundle.open(bundle)
+        opened.require("onnx", "aipp", "skill", why="bench times the bundle's skill on the stand-in: give a "
+                                                   "--to om bundle, or none to time a fresh export")
+        recorded = opened.manifest.weights.get("path")
+        if checkpoint is None and recorded and Path(recorded).is_file():
+            checkpoint = recorded
+        weights = load_weights(checkpoint, opened.spec)
+        return run_bench(opened, weights, runtime, threads, frames, warmup, loop_frames,
+                         Path(clip) if clip else None, fp16, int8_max_error, log)
 
 
-def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,
+def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,
              checkpoint: str | Path | None = None, data: str | Path | None = None, preset: str = DEFAULT_PRESET,
              size: str | None = None, trimap: str | Path | None = None, log: Log = no_log):
-    """Score predictions on disk (``pred`` vs ``gt``; with ``trimap`` also the trimap protocol), or run a model (``bundle`` through the stand-in, or
-    ``checkpoint`` in PyTorch) over ``data`` beside the temporal baselines. Returns an EvalReport."""
+    """Score predictions on disk (``pred`` vs ``gt``; with ``trimap`` also the trimap protocol), or run a model
+    (``bundle`` through the stand-in, or ``checkpoint`` in PyTorch) over ``data`` beside the temporal
+    baselines. Returns an EvalReport."""
     import numpy as np
 
     from edgematte.evaluate import EvalError, EvalReport, evaluate_folders, evaluate_model
@@ -265,16 +286,12 @@ def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundl
     if data is None:
         raise EvalError("give --pred DIR --gt DIR, or --bundle DIR / --checkpoint FILE with --data DIR")
     if bundle is not None:
-        from edgematte.export.targets import OM_FILE
-        from edgematte.standin import load_hilens
+        from edgematte.standin import attached_model, start
 
-        manifest = read_manifest(bundle)
-        if "aipp" not in manifest["artifacts"]:
-            raise BundleError(f"{bundle} is not a HiLens bundle; eval runs it through the stand-in: export --to om")
-        spec = PipelineSpec.from_dict(manifest["spec"])
-        hilens = load_hilens()
-        hilens.configure(hilens.StandinSession(source="none", model_dir=Path(bundle).resolve(), log=lambda _: None))
-        model = hilens.Model(hilens.get_model_dir() + OM_FILE)
+        opened = Bundle.open(bundle)
+        spec = opened.spec
+        hilens = start(opened, log=no_log)
+        model = attached_model(hilens)
 
         def infer(rgb, prev):
             out = model.infer([hilens.cvt_color(rgb, hilens.RGB2YUV_NV21).flatten(), prev.ravel()])
@@ -286,8 +303,7 @@ def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundl
         from edgematte.runtime.pytorch import TorchRunner
 
         spec = resolve_spec(preset, size)
-        weights = load_weights(checkpoint, spec)
-        runner = TorchRunner(weights.model, spec)
+        runner = TorchRunner(load_weights(checkpoint, spec).model, spec)
 
         def infer(rgb, prev):
             feed = {spec.image_input: spec.normalize_rgb(rgb), spec.alpha_input: prev[None, None].astype(np.float32)}
@@ -297,12 +313,13 @@ def evaluate(pred: str | Path | None = None, gt: str | Path | None = None, bundl
     return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}")
 
 
-def train(data: str | Path, out: str | Path, kind: str = "video", backgrounds: str | Path | None = None,
+def train(*, data: str | Path, out: str | Path, kind: str = "video", backgrounds: str | Path | None = None,
           init: str | Path | None = None, align_corners: bool = False, preset: str = DEFAULT_PRESET,
           size: str | None = None, iterations: int = 1000, batch_size: int = 8, lr: float = 1e-4,
           optimizer: str = "adamw", seed: int = 0, save_every: int = 100, freeze_bn: bool = False,
           resume: bool = False, force: bool = False, log: Log = no_log, on_step=None):
-    """Fine-tune the 4-channel model (see :mod:`edgematte.train.trainer`); returns a TrainResult."""
+    """Fine-tune the 4-channel model (see :mod:`edgematte.train.trainer`); returns a TrainResult.
+    ``on_step(step, loss)`` is called after each step (``step`` counts from 1, or from the resumed step)."""
     from edgematte.train.trainer import TrainConfig
     from edgematte.train.trainer import train as run_training
 

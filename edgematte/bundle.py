@@ -1,25 +1,190 @@
-"""The output folder ("bundle"): built in a temporary folder beside the target and renamed into place,
-so a failed or interrupted export leaves nothing half-written; an existing folder is replaced only with
-``force``. ``manifest.json`` describes it: spec, weights, shapes, artifacts by role, checksums, tool
-versions and the verification numbers.
+"""The output folder ("bundle"), and the one module that knows its shape.
+
+Every file name a bundle can hold is written here once (:data:`LAYOUT`, by role). :class:`Bundle` opens a
+folder (``Bundle.open(path)``) and is the only code that reads ``manifest.json``: it gives the typed
+:class:`Manifest`, the spec, and ``path(role)``, the single place where a role becomes a path.
+:class:`BundleWriter` is the writing half: a scratch folder beside the target, renamed into place on
+:meth:`BundleWriter.commit`, so a failed or interrupted export leaves nothing half-written; an existing
+folder is replaced only with ``force``. Torch-free: ``edgematte verify`` runs without PyTorch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
 import shutil
 import tempfile
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from edgematte import __version__
+from edgematte.checksum import sha256_of
 from edgematte.errors import BundleError, OutputExistsError
-from edgematte.model.checkpoint import sha256_of
+from edgematte.spec import PipelineSpec
 
 MANIFEST = "manifest.json"
+FORMAT = 2  # manifest format; 1 (edgematte before the Bundle type) had no "format" key
+MODEL_STEM = "modnet4"
+
+# role -> path inside the bundle. Which roles a bundle has is decided by its route (export/routes.py).
+LAYOUT: dict[str, str] = {
+    "onnx": f"{MODEL_STEM}.onnx",
+    "onnx_int8": f"{MODEL_STEM}_int8.onnx",       # the CPU stand-in's INT8 model (export --int8)
+    "prototxt": f"{MODEL_STEM}.prototxt",
+    "caffemodel": f"{MODEL_STEM}.caffemodel",
+    "om": f"{MODEL_STEM}.om",                      # what omg/atc write, when the tool ran at export
+    "aipp": "aipp.cfg",
+    "convert_script": "convert.sh",
+    "convert_log": "convert.log",
+    "readme": "README.md",
+    "golden": "golden.npz",
+    "skill": "skill/main.py",
+    "skill_config": "skill/skill_config.json",
+}
 
 
+def file_name(role: str) -> str:
+    """The path of ``role`` inside any bundle (whether or not a given bundle has it)."""
+    return LAYOUT[role]
+
+
+# --- the manifest ------------------------------------------------------------------------------------------
+@dataclass
+class Manifest:
+    """``manifest.json``, typed. Field meanings: docs/bundle.md."""
+
+    edgematte: str
+    created: str
+    target: str                      # the --to value
+    spec: PipelineSpec
+    weights: dict
+    artifacts: dict[str, str]        # role -> path inside the bundle
+    files: dict[str, dict]           # path -> {"sha256", "bytes"}
+    tools: dict[str, str]
+    verification: dict               # {"passed", "atol", "checks": [...]}
+    via: str | None = None           # the --via value (om only)
+    device: str | None = None        # the device family (devices.py) the compiler command is for
+    convert: dict | None = None      # the device compiler: tool, argv, note, ran
+    int8: dict | None = None         # the INT8 model's record (export --int8)
+    onnx_graph: dict | None = None
+    caffe_graph: dict | None = None
+    format: int = FORMAT
+
+    REQUIRED = ("format", "edgematte", "created", "target", "spec", "weights", "artifacts", "files", "tools",
+                "verification")
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.verification.get("passed"))
+
+    @property
+    def export_flags(self) -> str:
+        """How the bundle was made, as the export flags that make it again (for messages)."""
+        return f"--to {self.target}" + (f" --via {self.via}" if self.via else "")
+
+    def to_dict(self) -> dict:
+        data = {"format": self.format, "edgematte": self.edgematte, "created": self.created,
+                "target": self.target, "via": self.via, "device": self.device, "spec": self.spec.to_dict(),
+                "weights": self.weights,
+                "inputs": {k: list(v) for k, v in self.spec.input_shapes.items()},
+                "outputs": {k: list(v) for k, v in self.spec.output_shapes.items()},
+                "artifacts": self.artifacts, "files": self.files, "tools": self.tools,
+                "onnx_graph": self.onnx_graph, "caffe_graph": self.caffe_graph, "int8": self.int8,
+                "convert": self.convert, "verification": self.verification}
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = MANIFEST) -> "Manifest":
+        if not isinstance(data, dict):
+            raise BundleError(f"{where} is not a JSON object; re-export the bundle")
+        if "format" not in data:
+            raise BundleError(f"{where} was written by an edgematte older than this one (manifest format 1); "
+                              f"re-export the bundle")
+        if data["format"] != FORMAT:
+            raise BundleError(f"{where} has manifest format {data['format']!r}, this edgematte reads {FORMAT}; "
+                              f"re-export the bundle or use the edgematte that wrote it ({data.get('edgematte')})")
+        missing = [k for k in cls.REQUIRED if k not in data]
+        if missing:
+            raise BundleError(f"{where} has no {', '.join(repr(k) for k in missing)} entry; re-export the bundle")
+        for key, kind in (("spec", dict), ("weights", dict), ("artifacts", dict), ("files", dict),
+                          ("tools", dict), ("verification", dict)):
+            if not isinstance(data[key], kind):
+                raise BundleError(f"{where}: {key!r} is not a JSON object; re-export the bundle")
+        unknown_roles = sorted(set(data["artifacts"]) - set(LAYOUT))
+        if unknown_roles:
+            raise BundleError(f"{where} lists artifacts this edgematte does not know ({', '.join(unknown_roles)}); "
+                              f"upgrade edgematte or re-export the bundle")
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["spec"] = PipelineSpec.from_dict(data["spec"])
+        return cls(**values)
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+class Bundle:
+    """An export folder opened for reading: its manifest, its spec, and its files by role."""
+
+    def __init__(self, folder: Path, manifest: Manifest):
+        self.folder = folder
+        self.manifest = manifest
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Bundle":
+        folder = Path(path)
+        if not folder.is_dir():
+            raise BundleError(f"{folder} is not a folder; give the --out folder of an edgematte export")
+        manifest_path = folder / MANIFEST
+        if not manifest_path.is_file():
+            raise BundleError(f"{folder} has no {MANIFEST}; it is not an edgematte export folder")
+        try:
+            data = json.loads(manifest_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise BundleError(f"{manifest_path} is not valid JSON ({e}); re-export the bundle") from None
+        return cls(folder, Manifest.from_dict(data, str(manifest_path)))
+
+    @property
+    def spec(self) -> PipelineSpec:
+        return self.manifest.spec
+
+    def has(self, role: str) -> bool:
+        return role in self.manifest.artifacts
+
+    def path(self, role: str) -> Path:
+        """Where the bundle's ``role`` file is. Every reader of a bundle file comes through here."""
+        if role not in self.manifest.artifacts:
+            raise BundleError(f"{self.folder} has no {role} (exported with {self.manifest.export_flags})")
+        rel = self.manifest.artifacts[role]
+        parts = PurePosixPath(rel).parts
+        if not rel or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel:
+            raise BundleError(f"{self.folder}/{MANIFEST} points {role} at {rel!r}, outside the bundle; "
+                              f"re-export the bundle")
+        path = self.folder / rel
+        if not path.resolve().is_relative_to(self.folder.resolve()):
+            raise BundleError(f"{self.folder}/{rel} ({role}) leads outside the bundle (a link?); re-export the bundle")
+        return path
+
+    def require(self, *roles: str, why: str) -> None:
+        """Raise :class:`BundleError` naming the missing roles and ``why`` they are needed (the fix)."""
+        missing = [r for r in roles if not self.has(r)]
+        if missing:
+            raise BundleError(f"{self.folder} has no {', '.join(missing)} (exported with "
+                              f"{self.manifest.export_flags}); {why}")
+
+    def file_problems(self) -> list[str]:
+        """Files listed in the manifest that are missing or whose checksum changed."""
+        problems = []
+        for rel, record in self.manifest.files.items():
+            path = self.folder / rel
+            if not path.is_file():
+                problems.append(f"{rel} is missing")
+            elif sha256_of(path) != record.get("sha256"):
+                problems.append(f"{rel} changed since export (sha256 differs)")
+        return problems
+
+
+# --- writing ---------------------------------------------------------------------------------------------
 def check_output_free(out: Path, force: bool) -> None:
     """Fail early, before any work, if ``out`` holds something and ``force`` is off."""
     if out.exists() and not out.is_dir():
@@ -50,6 +215,20 @@ class BundleWriter:
         if self.workdir is not None and self.workdir.exists():
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def path(self, role: str) -> Path:
+        """Where to write ``role`` in the scratch folder (its parent folder made)."""
+        path = self.workdir / LAYOUT[role]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        (self.workdir / MANIFEST).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
+
+    def file_records(self, roles) -> dict[str, dict]:
+        return {LAYOUT[r]: {"sha256": sha256_of(self.workdir / LAYOUT[r]),
+                            "bytes": (self.workdir / LAYOUT[r]).stat().st_size}
+                for r in sorted(roles, key=LAYOUT.__getitem__)}
+
     def commit(self) -> Path:
         check_output_free(self.out, self.force)  # nothing appeared meanwhile
         old = None
@@ -73,43 +252,3 @@ def tool_versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return versions
-
-
-def file_records(folder: Path, relpaths) -> dict[str, dict]:
-    return {rel: {"sha256": sha256_of(folder / rel), "bytes": (folder / rel).stat().st_size}
-            for rel in sorted(relpaths)}
-
-
-def write_manifest(folder: Path, manifest: dict) -> Path:
-    path = folder / MANIFEST
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
-    return path
-
-
-def read_manifest(folder: str | os.PathLike) -> dict:
-    folder = Path(folder)
-    path = folder / MANIFEST
-    if not folder.is_dir():
-        raise BundleError(f"{folder} is not a folder; give the --out folder of an edgematte export")
-    if not path.exists():
-        raise BundleError(f"{folder} has no {MANIFEST}; it is not an edgematte export folder")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{path} is not valid JSON ({e}); re-export the bundle") from None
-    for key in ("spec", "artifacts", "files"):
-        if key not in manifest:
-            raise BundleError(f"{path} has no {key!r} entry; re-export the bundle")
-    return manifest
-
-
-def check_files(folder: Path, manifest: dict) -> list[str]:
-    """Files listed in the manifest that are missing or whose checksum changed."""
-    problems = []
-    for rel, record in manifest["files"].items():
-        path = folder / rel
-        if not path.exists():
-            problems.append(f"{rel} is missing")
-        elif sha256_of(path) != record["sha256"]:
-            problems.append(f"{rel} changed since export (sha256 differs)")
-    return problems

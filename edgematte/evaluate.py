@@ -113,6 +113,20 @@ class EvalReport:
             out["trimap_protocol"] = {"protocol": TRIMAP_PROTOCOL, **self.trimap}
         return out
 
+    def lines(self) -> list[str]:
+        """The tables ``edgematte eval`` prints: per clip and overall, per method; then the trimap protocol."""
+        out = [self.source, f"protocol: {PROTOCOL}",
+               f"{'method':<28}{'latency':>8}{'clip':>24}" + "".join(f"{k:>9}" for k in METRICS)]
+        for m in self.methods:
+            rows = [(c.name, c.mean) for c in m.clips] + [("OVERALL", m.overall)]
+            out += [f"{m.name:<28}{m.latency_frames:>8}{name[-24:]:>24}" + "".join(f"{row[k]:>9.3f}" for k in METRICS)
+                    for name, row in rows]
+        if self.trimap is not None:
+            out += [f"protocol: {TRIMAP_PROTOCOL}", f"{'clip':>36}" + "".join(f"{k:>10}" for k in TRIMAP_METRICS)]
+            out += [f"{name[-36:]:>36}" + "".join(f"{row[k]:>10.4f}" for k in TRIMAP_METRICS)
+                    for name, row in [*self.trimap["clips"].items(), ("OVERALL", self.trimap["overall"])]]
+        return out
+
     def write_csv(self, path: Path) -> None:
         with open(path, "w", newline="") as f:
             w = csv.writer(f)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import runpy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +13,11 @@ from typing import Callable
 
 import cv2
 
-from edgematte.bundle import read_manifest
+from edgematte.bundle import Bundle
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
 from edgematte.video import has_audio
 
 MODES = ("composite", "alpha", "side-by-side")
-NEEDED_ROLES = ("skill", "onnx", "aipp")
 
 
 class RunError(EdgematteError):
@@ -54,6 +52,15 @@ class RunResult:
                 "height": self.height, "mode": self.mode, "seconds": round(self.seconds, 3), "audio": self.audio,
                 "skipped_frames": self.skipped_frames, "ms_per_frame": round(1000 * self.seconds / max(self.frames, 1), 2),
                 "stopped": self.stopped}
+
+    def log_tail(self) -> list[str]:
+        """The skill's last timing line and its closing lines."""
+        return [line for line in self.log if "ms/frame" in line][-1:] + self.log[-2:]
+
+    def summary(self) -> str:
+        return (f"Wrote {self.output}: {self.frames} frames, {self.width}x{self.height} at {self.fps:g} fps, "
+                f"{'with' if self.audio else 'no'} audio, mode {self.mode} "
+                f"({1000 * self.seconds / self.frames:.1f} ms per frame)")
 
 
 def parse_source(text: str) -> str | int:
@@ -95,18 +102,16 @@ def check_background(text: str) -> str:
     return str(path.resolve())
 
 
-def run_skill(bundle: str | Path, source: str, background: str = "blur", output: str | Path = "out.mp4",
-              mode: str = "composite", max_frames: int | None = None, force: bool = False,
-              rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
-              log: Callable[[str], None] | None = None, int8: bool = False) -> RunResult:
-    bundle = Path(bundle)
-    manifest = read_manifest(bundle)
-    missing = [r for r in NEEDED_ROLES if r not in manifest["artifacts"]]
-    if missing:
-        raise BundleError(f"{bundle} has no {', '.join(missing)} (exported with --to {manifest.get('target')}); "
-                          f"run needs a HiLens bundle: edgematte export --to om")
-    if int8 and "onnx_int8" not in manifest["artifacts"]:
-        raise BundleError(f"{bundle} has no INT8 model; export it with --int8")
+def run_bundle(bundle: str | Path, source: str, background: str = "blur", output: str | Path = "out.mp4",
+               mode: str = "composite", max_frames: int | None = None, force: bool = False,
+               rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
+               log: Callable[[str], None] | None = None, int8: bool = False) -> RunResult:
+    from edgematte.standin import run_skill, start
+
+    bundle = Bundle.open(bundle)
+    bundle.require("skill", "onnx", "aipp", why="run needs a HiLens bundle: edgematte export --to om")
+    if int8 and not bundle.has("onnx_int8"):
+        raise BundleError(f"{bundle.folder} has no INT8 model; export it with --int8")
     if mode not in MODES:
         raise RunError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     src = parse_source(source)
@@ -119,10 +124,6 @@ def run_skill(bundle: str | Path, source: str, background: str = "blur", output:
         raise OutputExistsError(f"{rgba_dir} is not empty; pass --force to write into it")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.partial{output.suffix or '.mp4'}")
-
-    from edgematte.standin import load_hilens
-
-    hilens = load_hilens()
     lines: list[str] = []
 
     def record(line: str) -> None:
@@ -130,26 +131,14 @@ def run_skill(bundle: str | Path, source: str, background: str = "blur", output:
         if log:
             log(line)
 
-    session = hilens.configure(hilens.StandinSession(
-        source=src, model_dir=bundle.resolve(), output=tmp, skill_config={"background": background, "mode": mode},
-        max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
-        rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record, int8=int8,
-        workspace=Path(os.environ.get("TMPDIR", "/tmp")) / "edgematte-workspace"))
-    stopped = None
-    start = time.perf_counter()
-    try:
-        runpy.run_path(str(bundle / manifest["artifacts"]["skill"]), run_name="__main__")
-    except Exception as e:  # the skill is user-editable code: report, but still close the output
-        stopped = f"the skill stopped with {type(e).__name__}: {e}"
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-    finally:
-        seconds = time.perf_counter() - start
-        for display in session.displays:
-            try:
-                display.close()
-            except RuntimeError as e:
-                stopped = stopped or str(e)
+    hilens = start(bundle, source=src, output=tmp, skill_config={"background": background, "mode": mode},
+                   max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
+                   rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record, int8=int8,
+                   workspace=Path(os.environ.get("TMPDIR", "/tmp")) / "edgematte-workspace")
+    began = time.perf_counter()
+    stopped = run_skill(hilens)
+    seconds = time.perf_counter() - began
+    session = hilens.session()
     if session.frames_shown == 0:
         tmp.unlink(missing_ok=True)
         raise RunError(f"no frame was shown ({stopped or 'the skill ended at once'}); nothing written. "

@@ -10,6 +10,8 @@ import numpy as np
 
 from edgematte.verification.golden import portrait_rgb
 
+SAMPLE_FPS = 25
+
 
 def _texture(width: int, height: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -37,7 +39,7 @@ def sample_frames(width: int = 1280, height: int = 720, frames: int = 125, seed:
         yield frame.astype(np.uint8)
 
 
-def write_sample_clip(path: str | Path, seconds: float = 5.0, fps: int = 25, width: int = 1280, height: int = 720,
+def write_sample_clip(path: str | Path, seconds: float = 5.0, fps: int = SAMPLE_FPS, width: int = 1280, height: int = 720,
                       tone_hz: float | None = 440.0) -> Path:
     """Encode the sample as H.264 mp4, with an AAC tone unless ``tone_hz`` is None."""
     from edgematte.video import H264Writer

@@ -9,16 +9,19 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from string import Template
+from typing import TYPE_CHECKING
 
 from edgematte import __version__
+from edgematte.bundle import file_name
 from edgematte.spec import PipelineSpec
 
+if TYPE_CHECKING:
+    from edgematte.bundle import BundleWriter
+
 TEMPLATE_NAME = "matting"
-SKILL_DIR = "skill"
-MAIN_FILE = "main.py"
-CONFIG_FILE = "skill_config.json"
+MAIN_FILE = PurePosixPath(file_name("skill")).name  # the template's file is the skill's entry file
 DEVICE_IMPORTS = {"hilens", "numpy", "cv2"}  # besides the standard library
 
 
@@ -43,21 +46,19 @@ def template_dir() -> Path:
     raise FileNotFoundError(f"the skill template {TEMPLATE_NAME!r} is missing from this installation")
 
 
-def render_main(spec: PipelineSpec, model_file: str, defaults: SkillDefaults = SkillDefaults()) -> str:
+def render_main(spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> str:
     text = (template_dir() / MAIN_FILE).read_text()
-    values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name, "model_file": model_file,
-              "width": spec.width, "height": spec.height}
+    values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name,
+              "model_file": file_name("om"), "width": spec.width, "height": spec.height}
     return Template(text).substitute(values)
 
 
-def write_skill(folder: Path, spec: PipelineSpec, model_file: str, defaults: SkillDefaults = SkillDefaults()) -> dict:
-    """Write ``skill/main.py`` and ``skill/skill_config.json`` (the default runtime settings); role -> relpath."""
-    skill = folder / SKILL_DIR
-    skill.mkdir(parents=True, exist_ok=True)
-    (skill / MAIN_FILE).write_text(render_main(spec, model_file, defaults))
+def write_skill(bundle: "BundleWriter", spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> list[str]:
+    """Write the skill's main file and its default runtime settings into ``bundle``; returns their roles."""
+    bundle.path("skill").write_text(render_main(spec, defaults))
     config = {k: v for k, v in asdict(defaults).items() if k != "check_value"}
-    (skill / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    return {"skill": f"{SKILL_DIR}/{MAIN_FILE}", "skill_config": f"{SKILL_DIR}/{CONFIG_FILE}"}
+    bundle.path("skill_config").write_text(json.dumps(config, indent=2) + "\n")
+    return ["skill", "skill_config"]
 
 
 def device_problems(source: str) -> list[str]:

@@ -27,8 +27,8 @@ class PipelineSpec:
 
     Attributes:
         name: preset name, ``<target>-<width>x<height>``.
-        target: the device family the preset is for (``hilens``: HiLens Kit through DDK omg + Caffe;
-            ONNX + atc serves other Ascend 310 boards from the same spec).
+        target: what the preset is named for (``hilens``: the HiLens Kit's camera). The device family, its
+            compiler and ``--soc_version`` come from the export route (export/routes.py, devices.py).
         width, height: the network input size in pixels (multiples of 32).
         camera_width, camera_height: the camera frame the skill reads (the Kit's camera is 720p).
         camera_format: the camera's pixel format (``NV21`` on the Kit, ``NV12`` on some IPCs).
@@ -37,7 +37,6 @@ class PipelineSpec:
         norm_mean, norm_std: ``image = (rgb_u8 - norm_mean) / norm_std`` per channel, giving [-1, 1].
         image_input, alpha_input, alpha_output: graph tensor names.
         opset: ONNX opset (11: the widest atc support).
-        soc_version: the ``--soc_version`` given to atc.
         atol: the largest abs error on alpha an exported artifact may have against PyTorch.
         rollout_frames: frames in the verification rollout (each alpha fed back as the next input).
         seed: seed for the embedded default weights and the verification inputs.
@@ -57,7 +56,6 @@ class PipelineSpec:
     alpha_input: str = "prev_alpha"
     alpha_output: str = "alpha"
     opset: int = 11
-    soc_version: str = "Ascend310"
     atol: float = 1e-4
     rollout_frames: int = 5
     seed: int = 0

@@ -1,7 +1,8 @@
 """The device toolchains' command lines, rendered from the spec, and the ``convert.sh`` that runs them.
 
 - HiLens Kit: DDK ``omg`` with Caffe (``--framework=0``); the Kit accepts neither ONNX nor CANN models.
-- Other Ascend 310 boards: CANN ``atc`` with ONNX (``--framework=5``, opset 11).
+- Other Ascend 310 boards: CANN ``atc`` with ONNX (``--framework=5``, opset 11), ``--soc_version`` from the
+  device family's record (:mod:`edgematte.devices`).
 
 Both convert the ``image`` input through AIPP (``--insert_op_conf``) and keep the output FP32, which is
 what ``hilens.Model.infer`` decodes. Facts: ../shared/docs/ascend-hilens-facts.md §1-2.
@@ -15,6 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgematte.bundle import file_name
+from edgematte.devices import DEVICES, DeviceFamily
 from edgematte.errors import EdgematteError
 from edgematte.spec import PipelineSpec
 
@@ -39,25 +42,38 @@ def input_shape_flag(spec: PipelineSpec) -> str:
     return ";".join(f"{name}:{','.join(map(str, shape))}" for name, shape in spec.input_shapes.items())
 
 
-def omg_command(spec: PipelineSpec, prototxt: str, caffemodel: str, aipp: str, output: str) -> ToolCommand:
+def _output_stem() -> str:
+    return Path(file_name("om")).stem  # omg/atc append ".om" to --output
+
+
+def omg_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["hilens-kit"]) -> ToolCommand:
+    prototxt, caffemodel, aipp = file_name("prototxt"), file_name("caffemodel"), file_name("aipp")
     argv = ("omg", f"--model={prototxt}", f"--weight={caffemodel}", "--framework=0",
-            f"--insert_op_conf={aipp}", "--output_type=FP32", "--fp16_high_prec=1", f"--output={output}")
+            f"--insert_op_conf={aipp}", "--output_type=FP32", "--fp16_high_prec=1", f"--output={_output_stem()}")
     where = ("Run it in a HiLens Studio terminal (omg, or /opt/ddk/bin/aarch64-linux-gcc7.3.0/omg) or on a DDK host.",
              f"Console alternative: upload {prototxt}, {caffemodel} and {aipp} (one of each) to OBS and import them",
              "in the HiLens console as \"Caffe to Ascend\" (Caffe 转 Ascend); it returns the .om and job_log.txt.",
              "--fp16_high_prec=1 builds the high-precision FP16 model: the InstanceNorm chain sums squares.")
-    return ToolCommand("omg", argv, f"HiLens Kit (DDK omg, Caffe): writes {output}.om", where)
+    return ToolCommand("omg", argv, f"{device.title} (DDK omg, Caffe): writes {file_name('om')}", where)
 
 
-def atc_command(spec: PipelineSpec, onnx: str, aipp: str, output: str) -> ToolCommand:
-    argv = ("atc", f"--model={onnx}", "--framework=5", f"--output={output}", f"--soc_version={spec.soc_version}",
-            "--input_format=NCHW", f"--input_shape={input_shape_flag(spec)}", f"--insert_op_conf={aipp}",
-            "--output_type=FP32", "--precision_mode=force_fp16", "--op_select_implmode=high_precision",
-            "--optypelist_for_implmode=Sigmoid", "--log=error")
-    where = ("Run it on a host with CANN <= 8.0 (newer CANN no longer lists Ascend310).",
-             "The .om it writes is for Atlas/Ascend 310 boards; the HiLens Kit loads only omg (DDK) models.")
-    return ToolCommand("atc", argv, f"Ascend 310 boards (CANN atc, ONNX opset {spec.opset}): writes {output}.om",
+def atc_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["ascend310"]) -> ToolCommand:
+    argv = ("atc", f"--model={file_name('onnx')}", "--framework=5", f"--output={_output_stem()}",
+            f"--soc_version={device.soc_version}", "--input_format=NCHW", f"--input_shape={input_shape_flag(spec)}",
+            f"--insert_op_conf={file_name('aipp')}", "--output_type=FP32", "--precision_mode=force_fp16",
+            "--op_select_implmode=high_precision", "--optypelist_for_implmode=Sigmoid", "--log=error")
+    where = (f"Run it on a host with {device.toolchain}.",
+             "The HiLens Kit loads only omg (DDK) models, not this .om.")
+    return ToolCommand("atc", argv, f"{device.title} (CANN atc, ONNX opset {spec.opset}): writes {file_name('om')}",
                        where)
+
+
+COMPILERS = {"omg": omg_command, "atc": atc_command}
+
+
+def compiler_command(spec: PipelineSpec, device: DeviceFamily) -> ToolCommand:
+    """The command that compiles a bundle for ``device``, from its family record."""
+    return COMPILERS[device.compiler](spec, device)
 
 
 def convert_script(commands: list[ToolCommand], spec: PipelineSpec) -> str:
@@ -77,12 +93,13 @@ class ConversionError(EdgematteError):
     pass
 
 
-def run_convert_script(folder: Path, script: str, command: ToolCommand, log_name: str, tail: int = 15) -> None:
-    """Run ``convert.sh`` in ``folder`` (only call it when the tool is on PATH); its output goes to
-    ``log_name``. A failure raises :class:`ConversionError` with the command and the log's last lines."""
-    log_path = folder / log_name
+def run_convert_script(folder: Path, command: ToolCommand, tail: int = 15) -> None:
+    """Run ``convert.sh`` in ``folder`` (only call it when the tool is on PATH); its output goes to the
+    convert log. A failure raises :class:`ConversionError` with the command and the log's last lines."""
+    log_path = folder / file_name("convert_log")
     with open(log_path, "w") as log:
-        code = subprocess.run(["bash", script], cwd=folder, stdout=log, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(["bash", file_name("convert_script")], cwd=folder, stdout=log,
+                              stderr=subprocess.STDOUT).returncode
     if code != 0:
         lines = log_path.read_text(errors="replace").strip().splitlines()[-tail:]
         raise ConversionError(f"{command.tool} failed with exit status {code}: {' '.join(command.argv)}\n"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
+from edgematte.bundle import MANIFEST, file_name
 from edgematte.export.commands import ToolCommand
 from edgematte.spec import PipelineSpec
 
@@ -11,32 +14,32 @@ FILE_NOTES = {
     "onnx": "the network as ONNX (opset {opset}): for atc, and for the CPU stand-in (onnxruntime)",
     "aipp": "AIPP: camera {camera} {w}x{h} -> RGB ({matrix}) -> (x - {mean:g}) / {std:g} on the chip, input `{image}` only",
     "convert_script": "the exact {tool} command; run it where {tool} is installed",
-    "om": "the compiled model, made by convert.sh at export time",
+    "om": "the compiled model, made by {convert} at export time",
     "convert_log": "what {tool} printed",
     "golden": "verification inputs and the PyTorch outputs for them",
-    "skill": "the HiLens skill (Python 3.7): camera -> matte -> composite -> HDMI; upload skill/ as the skill code, "
-             "entry file main.py, attach {om} as its model, and set the check value to the one in main.py",
+    "skill": "the HiLens skill (Python 3.7): camera -> matte -> composite -> HDMI; upload {skill_dir}/ as the skill "
+             "code, entry file {skill_main}, attach {om} as its model, and set the check value to the one in "
+             "{skill_main}",
     "skill_config": "the skill's runtime settings and their defaults (background, mode, reset threshold)",
 }
 
 
-def device_readme(spec: PipelineSpec, artifacts: dict[str, str], command: ToolCommand) -> str:
+def device_readme(spec: PipelineSpec, roles: list[str], command: ToolCommand) -> str:
+    skill = PurePosixPath(file_name("skill"))
     facts = dict(opset=spec.opset, camera=spec.camera_format, w=spec.width, h=spec.height, matrix=spec.color_matrix,
                  mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool,
-                 om=command.argv[-1].split("=", 1)[1] + ".om")
-    from edgematte.api import GOLDEN_FILE
-
-    artifacts = {**artifacts, "golden": GOLDEN_FILE}
-    files = [f"- `{path}`: {FILE_NOTES[role].format(**facts)}" for role, path in artifacts.items() if role in FILE_NOTES]
+                 om=file_name("om"), skill_dir=skill.parent, skill_main=skill.name,
+                 convert=file_name("convert_script"))
+    files = [f"- `{file_name(role)}`: {FILE_NOTES[role].format(**facts)}" for role in roles if role in FILE_NOTES]
     return "\n".join([
         f"# MODNet (RGB + previous alpha), {spec.width}x{spec.height}, for {command.note.split(':')[0]}",
         "",
         *files,
-        "- `manifest.json`: spec, checksums, tool versions, and the max/mean abs error of every check",
+        f"- `{MANIFEST}`: spec, checksums, tool versions, and the max/mean abs error of every check",
         "",
         "## Convert",
         "",
-        f"Run `./convert.sh` in this folder. {' '.join(command.where)}",
+        f"Run `./{file_name('convert_script')}` in this folder. {' '.join(command.where)}",
         "",
         "```",
         command.shell(),

@@ -12,7 +12,6 @@ Every file is read with ``torch.load(..., weights_only=True)``: no code in a che
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import pickle
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from edgematte.checksum import sha256_of
 from edgematte.errors import CheckpointError
 from edgematte.model.modnet4 import ALPHA_CHANNELS, IMAGE_CHANNELS, IMAGE_INPUT_SLOTS, IN_CHANNELS, MODNet4
 
@@ -61,14 +61,6 @@ class LoadedCheckpoint:
         return {"source": self.source, "path": self.path, "sha256": self.sha256, "inflated": self.inflated,
                 "trained": self.trained, "meta": dataclasses.asdict(self.meta), "file_keys": self.file_keys,
                 "file_in_channels": self.file_in_channels}
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def default_model(seed: int, align_corners: bool = False) -> LoadedCheckpoint:

@@ -7,13 +7,16 @@ It behaves as the device does where a skill can tell (facts: ascend-hilens-facts
 input 0, and returns a list of flat float32 arrays, or the int 17 when an input's size is wrong;
 ``cvt_color`` knows only the four RGB/BGR -> NV12/NV21 codes; ``Display`` writes a video file.
 
-A run is described by a :class:`StandinSession` given to :func:`configure` before the skill starts.
+A run is described by a :class:`StandinSession` given to :func:`configure` before the skill starts
+(:func:`edgematte.standin.start` does both). The session times each device call per frame
+(:attr:`StandinSession.frame_ms`), which is how ``edgematte bench`` times the skill's loop.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,14 +40,15 @@ class StandinSession:
     """What the device would provide: the camera, the attached model, the config, the display."""
 
     source: str | int                      # video file, or webcam index
-    model_dir: Path                        # where get_model_dir() points: the bundle folder
+    bundle: object                         # the edgematte.bundle.Bundle; get_model_dir() is its folder
     output: Path | None = None             # what Display(HDMI) writes (mp4, via ffmpeg)
     skill_config: dict = field(default_factory=dict)
     workspace: Path | None = None
     max_frames: int | None = None
     audio_from: str | None = None          # a file whose audio track is copied into the output
     fps: float = 25.0
-    int8: bool = False                     # Model runs <stem>_int8.onnx instead of <stem>.onnx
+    int8: bool = False                     # Model runs the bundle's INT8 ONNX instead of its FP32 one
+    runner: object = None                  # Model runs this (infer(feed) -> outputs) instead of the bundle's ONNX
     rgba_dir: Path | None = None           # also write each frame as an RGBA PNG (frame + alpha)
     on_frame: Callable[[], None] | None = None  # called after each Display.show (progress bars)
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
@@ -57,6 +61,30 @@ class StandinSession:
     last_frame: np.ndarray | None = None
     last_alpha: np.ndarray | None = None
     displays: list = field(default_factory=list)
+    frame_ms: list = field(default_factory=list)  # per frame: device call -> ms, and "frame": read start to show end
+    _frame_start: float = 0.0
+
+
+def _timed(stage: str):
+    """Add the call's duration to the current frame's record under ``stage`` (a new frame starts at read)."""
+    def wrap(method):
+        def timed(*args, **kwargs):
+            s = session()
+            start = time.perf_counter()
+            if stage == "read":
+                s._frame_start = start
+                s.frame_ms.append({})
+            try:
+                return method(*args, **kwargs)
+            finally:
+                end = time.perf_counter()
+                if s.frame_ms:
+                    record = s.frame_ms[-1]
+                    record[stage] = record.get(stage, 0.0) + 1000 * (end - start)
+                    if stage == "show":
+                        record["frame"] = 1000 * (end - s._frame_start)
+        return timed
+    return wrap
 
 
 _session: StandinSession | None = None
@@ -107,12 +135,12 @@ trace, debug, info, warning, error, fatal = (_logger(i, n) for i, n in enumerate
 
 
 def get_model_dir() -> str:
-    return str(session().model_dir) + os.sep
+    return str(session().bundle.folder.resolve()) + os.sep
 
 
 def get_workspace_path() -> str:
     s = session()
-    path = s.workspace or (s.model_dir / "workspace")
+    path = s.workspace or (s.bundle.folder / "workspace")
     path.mkdir(parents=True, exist_ok=True)
     return str(path) + os.sep
 
@@ -154,6 +182,7 @@ class VideoCapture:
         self._total = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(self._source, str) else 0
         self._index = 0
 
+    @_timed("read")
     def read(self) -> np.ndarray:
         s = session()
         if s.max_frames is not None and s.frames_read >= s.max_frames:
@@ -199,6 +228,7 @@ def _to_format(nv21: np.ndarray, t: int) -> np.ndarray:
 
 
 class Preprocessor:
+    @_timed("resize")
     def resize(self, src: np.ndarray, w: int, h: int, t: int = 0) -> np.ndarray:
         sw, sh = _check_nv21(src)
         _check_size(w, h)
@@ -222,28 +252,32 @@ class Model:
 
     def __init__(self, path: str):
         from edgematte.aipp import AippEmulator, parse_aipp
+        from edgematte.bundle import file_name
         from edgematte.runtime.ort import OrtRunner
 
+        s = session()
         if not os.path.dirname(path):
             raise CreateError(f"model path {path!r} must not be a bare file name (use get_model_dir() + name)")
-        stem = os.path.splitext(path)[0]
-        onnx = Path(stem + ("_int8.onnx" if session().int8 else ".onnx"))
-        aipp = Path(os.path.dirname(path)) / "aipp.cfg"
-        if not onnx.exists():
-            raise CreateError(f"no model at {path!r} (the stand-in runs {onnx.name} beside it)")
-        self._runner = OrtRunner(onnx)
-        configs = parse_aipp(aipp.read_text()) if aipp.exists() else []
-        self._aipp = {c.related_input_rank: AippEmulator(c) for c in configs}
-        inputs = self._runner.session.get_inputs()
-        self._names = [i.name for i in inputs]
+        if os.path.realpath(path) != os.path.realpath(s.bundle.folder / file_name("om")):
+            raise CreateError(f"no model at {path!r} (the stand-in stands in for the bundle's "
+                              f"{file_name('om')} only)")
+        role = "onnx_int8" if s.int8 else "onnx"
+        s.bundle.require(role, "aipp", why="export it with --to om" + (" --int8" if s.int8 else ""))
+        self._runner = s.runner or OrtRunner(s.bundle.path(role))
+        self._aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(s.bundle.path("aipp").read_text())}
+        spec = s.bundle.spec
+        self._names = [spec.image_input, spec.alpha_input]
+        self._shapes = [spec.image_shape, spec.alpha_shape]
+        self._output = spec.alpha_output
         self._sizes = []
-        for rank, i in enumerate(inputs):
-            n = int(np.prod(i.shape))
+        for rank, shape in enumerate(self._shapes):
+            n = int(np.prod(shape))
             if rank in self._aipp:
                 c = self._aipp[rank].cfg
                 n = c.src_image_size_w * c.src_image_size_h * 3 // 2
             self._sizes.append(n)
 
+    @_timed("infer")
     def infer(self, inputs: list):
         if len(inputs) != len(self._names):
             error(f"infer: {len(inputs)} inputs given, the model has {len(self._names)}")
@@ -258,14 +292,17 @@ class Model:
                       f"got {array.nbytes}")
                 return INPUT_SIZE_MISMATCH
             if rank in self._aipp:
-                feed[name] = self._aipp[rank](array.view(np.uint8))
+                feed[name] = self._emulate_aipp(rank, array.view(np.uint8))
             else:
-                shape = self._runner.session.get_inputs()[rank].shape
-                feed[name] = array.view(np.float32).reshape(shape)
+                feed[name] = array.view(np.float32).reshape(self._shapes[rank])
         outputs = self._runner.infer(feed)
-        first = outputs[self._runner.output_names[0]]
-        session().last_alpha = first.reshape(first.shape[-2:])  # the matte at model size, for RGBA frames
-        return [np.ascontiguousarray(outputs[n], np.float32).reshape(-1) for n in self._runner.output_names]
+        alpha = outputs[self._output]
+        session().last_alpha = alpha.reshape(alpha.shape[-2:])  # the matte at model size, for RGBA frames
+        return [np.ascontiguousarray(alpha, np.float32).reshape(-1)]
+
+    @_timed("aipp")
+    def _emulate_aipp(self, rank: int, frame: np.ndarray) -> np.ndarray:
+        return self._aipp[rank](frame)
 
 
 # -- display -----------------------------------------------------------------------------------------------
@@ -292,6 +329,7 @@ class Display:
         self._writer = H264Writer(self._path, w, h, s.fps, "nv21", audio, raw=self._raw_h264)
         self._size = (w, h)
 
+    @_timed("show")
     def show(self, frame: np.ndarray) -> int:
         s = session()
         frame = np.ascontiguousarray(frame, np.uint8)

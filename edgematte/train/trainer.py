@@ -57,6 +57,12 @@ class TrainResult:
     checkpoint: Path
     seconds_per_step: float
 
+    def summary(self) -> str:
+        first, last = self.losses[:5], self.losses[-5:]
+        return (f"Trained to step {self.steps}: loss {sum(first) / len(first):.4f} (first 5) -> "
+                f"{sum(last) / len(last):.4f} (last 5), {self.seconds_per_step:.2f} s per step. "
+                f"Checkpoint: {self.checkpoint}")
+
 
 class _TrainForward(torch.nn.Module):
     """Makes ``forward_train`` the module's forward, so DistributedDataParallel can wrap it."""

@@ -16,29 +16,29 @@ from edgematte.verification.compare import CheckResult, compare_runner
 from edgematte.verification.golden import GoldenSet
 
 
-def _onnxruntime(folder: Path, artifacts: dict[str, str]):
+def _onnxruntime(files: dict[str, Path]):
     from edgematte.runtime.ort import OrtRunner
 
-    return OrtRunner(folder / artifacts["onnx"])
+    return OrtRunner(files["onnx"])
 
 
-def _caffe_numpy(folder: Path, artifacts: dict[str, str]):
+def _caffe_numpy(files: dict[str, Path]):
     from edgematte.runtime.caffe_ref import CaffeRefRunner
 
-    return CaffeRefRunner(folder / artifacts["prototxt"], folder / artifacts["caffemodel"])
+    return CaffeRefRunner(files["prototxt"], files["caffemodel"])
 
 
-def _opencv_dnn(folder: Path, artifacts: dict[str, str]):
+def _opencv_dnn(files: dict[str, Path]):
     from edgematte.runtime.opencv_caffe import OpenCvCaffeRunner
 
-    return OpenCvCaffeRunner(folder / artifacts["prototxt"], folder / artifacts["caffemodel"])
+    return OpenCvCaffeRunner(files["prototxt"], files["caffemodel"])
 
 
 @dataclass(frozen=True)
 class Reader:
     name: str
     roles: tuple[str, ...]  # the artifact roles it needs
-    make_runner: Callable[[Path, dict], object]
+    make_runner: Callable[[dict[str, Path]], object]  # role -> path of the bundle's files
 
 
 READERS: tuple[Reader, ...] = (
@@ -48,16 +48,17 @@ READERS: tuple[Reader, ...] = (
 )
 
 
-def run_readers(folder: Path, artifacts: dict[str, str], spec: PipelineSpec, golden: GoldenSet,
+def run_readers(files: dict[str, Path], spec: PipelineSpec, golden: GoldenSet,
                 log: Callable[[str], None] = lambda _: None) -> list[CheckResult]:
+    """Every reader that has the files it needs (``files``: role -> path) against the golden outputs."""
     results: list[CheckResult] = []
     for reader in READERS:
-        if not all(role in artifacts for role in reader.roles):
+        if not all(role in files for role in reader.roles):
             continue
         log(f"verifying with {reader.name}")
         runner = None
         try:
-            runner = reader.make_runner(folder, artifacts)
+            runner = reader.make_runner(files)
             results += compare_runner(runner, golden, spec)
         except RunnerError as e:
             results.append(CheckResult("load", reader.name, float("inf"), float("inf"), spec.atol, error=str(e)))

@@ -75,7 +75,8 @@ def test_verify_catches_a_model_that_does_not_match_its_golden_outputs(tmp_path,
     """Golden outputs edited (and re-checksummed): the ONNX no longer matches them and verify says so."""
     import numpy as np
 
-    from edgematte.bundle import file_records, write_manifest
+    from bundletools import reseal
+
     from edgematte.verification.golden import GoldenSet
 
     folder = tmp_path / "copy"
@@ -83,9 +84,7 @@ def test_verify_catches_a_model_that_does_not_match_its_golden_outputs(tmp_path,
     golden = GoldenSet.load(folder / "golden.npz")
     golden.arrays["rollout.alpha"][3] += np.float32(0.01)
     golden.save(folder / "golden.npz")
-    m = json.loads((folder / "manifest.json").read_text())
-    m["files"] = file_records(folder, m["files"])
-    write_manifest(folder, m)
+    reseal(folder)
     r = run("verify", folder)
     assert r.exit_code == 1
     assert "FAILED | onnxruntime  | rollout" in r.stdout and "PASSED | onnxruntime  | random" in r.stdout
@@ -149,7 +148,9 @@ def test_a_corrupt_manifest_is_named(tmp_path, exported_bundle):
     (folder / "manifest.json").write_text("{ not json")
     assert_user_error(run("verify", folder), "manifest.json is not valid JSON", "re-export")
     (folder / "manifest.json").write_text("{}")
-    assert_user_error(run("info", folder), "has no 'spec' entry")
+    assert_user_error(run("info", folder), "older than this one (manifest format 1)", "re-export")
+    (folder / "manifest.json").write_text('{"format": 2}')
+    assert_user_error(run("info", folder), "has no 'edgematte', 'created'", "re-export")
 
 
 def test_info_on_a_missing_path(tmp_path):

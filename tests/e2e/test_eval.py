@@ -129,3 +129,8 @@ def test_trimap_protocol_is_reported_apart(dataset, predictions, tmp_path):
     (trimaps / "synthetic" / "clip01" / "trimap" / "0002.png").unlink()
     assert_user_error(run("eval", "--pred", predictions, "--gt", dataset, "--trimap", trimaps),
                       "0002.png is missing", "one trimap per ground-truth frame")
+
+
+def test_a_bundle_the_stand_in_cannot_run_is_refused(dataset, exported_bundle):
+    assert_user_error(run("eval", "--bundle", exported_bundle.out, "--data", dataset),
+                      "has no aipp (exported with --to onnx)", "edgematte export --to om")

@@ -10,7 +10,9 @@ import numpy as np
 import onnx
 
 from edgematte.aipp import aipp_from_spec, parse_aipp
-from edgematte.bundle import file_records, read_manifest, write_manifest
+from bundletools import reseal
+
+from edgematte.bundle import Bundle
 from clitools import run
 from edgematte.export.commands import convert_script, omg_command
 from edgematte.export.caffe.lowering import lower_onnx
@@ -23,7 +25,7 @@ READERS = {"onnxruntime", "caffe-numpy", "opencv-dnn"}
 
 
 def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bundle):
-    out, m = om_bundle.out, om_bundle.manifest
+    out, m = om_bundle.out, om_bundle.manifest.to_dict()
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
                                                       "manifest.json", "modnet4.caffemodel", "modnet4.onnx",
                                                       "modnet4.prototxt", "skill"]
@@ -47,12 +49,12 @@ def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bun
 def test_convert_script_calls_omg_with_the_bundle_files(om_bundle, tmp_path):
     script = om_bundle.out / "convert.sh"
     assert script.stat().st_mode & 0o111
-    spec = PipelineSpec.from_dict(om_bundle.manifest["spec"])
-    expected = omg_command(spec, "modnet4.prototxt", "modnet4.caffemodel", "aipp.cfg", "modnet4")
+    spec = om_bundle.manifest.spec
+    expected = omg_command(spec)
     assert script.read_text() == convert_script([expected], spec)  # the golden-tested renderer, same arguments
     readme = (om_bundle.out / "README.md").read_text()
     assert "prev_alpha" in readme and "float32 1x1x64x64" in readme and "    --model=modnet4.prototxt" in readme
-    assert om_bundle.manifest["convert"]["argv"][0] == "omg"
+    assert om_bundle.manifest.convert["argv"][0] == "omg"
     r = subprocess.run(["bash", str(script)], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert r.returncode == 127 and "omg is not on PATH" in r.stderr
 
@@ -82,9 +84,9 @@ def test_omg_on_path_is_run_and_its_om_joins_the_bundle(tmp_path, monkeypatch):
     out = tmp_path / "hilens"
     r = run("export", *TINY, "--out", out)
     assert r.exit_code == 0, r.output
-    m = read_manifest(out)
-    assert m["convert"]["ran"] is True
-    assert m["artifacts"]["om"] == "modnet4.om" and (out / "modnet4.om").read_text() == "fake-om\n"
+    m = Bundle.open(out).manifest
+    assert m.convert["ran"] is True
+    assert m.artifacts["om"] == "modnet4.om" and (out / "modnet4.om").read_text() == "fake-om\n"
     assert "--weight=modnet4.caffemodel" in (out / "convert.log").read_text()
     assert "omg ran: " in r.stdout and "modnet4.om is ready" in r.stdout
 
@@ -149,9 +151,7 @@ def copy_bundle(bundle, tmp_path):
 
 def rewrite(out, name, data: bytes):
     (out / name).write_bytes(data)
-    m = read_manifest(out)
-    m["files"] = file_records(out, m["files"])
-    write_manifest(out, m)
+    reseal(out)
 
 
 def test_verify_catches_wrong_caffe_weights_even_with_matching_checksums(om_bundle, tmp_path):

@@ -14,7 +14,7 @@ def test_preset_exports_and_matches_pytorch(tmp_path, preset, official_ckpt):
     """With an official-architecture checkpoint: random weights and random BatchNorm statistics."""
     spec = PRESETS[preset]
     result = api.export(to="om", checkpoint=official_ckpt, preset=preset, out=tmp_path / preset)
-    m = result.manifest
+    m = result.manifest.to_dict()
     assert m["spec"]["name"] == preset
     graph = m["onnx_graph"]
     assert graph["opset"] == 11

@@ -58,7 +58,7 @@ def test_a_clip_without_audio_gives_a_video_without_audio(om_bundle, tmp_path):
     from edgematte import api
 
     clip = api.sample_clip(tmp_path / "quiet.mp4", seconds=0.4, audio=False)
-    result = api.run(om_bundle.out, str(clip), output=tmp_path / "out.mp4")
+    result = api.run(om_bundle.out, input=str(clip), output=tmp_path / "out.mp4")
     assert result.frames == 10 and not result.audio
 
 
@@ -117,36 +117,36 @@ def test_a_scene_cut_resets_the_previous_alpha(om_bundle, tmp_path):
     for frame in [scenes[0]] * 10 + [scenes[1]] * 10:
         writer.write(frame)
     writer.release()
-    result = api.run(om_bundle.out, str(clip), output=tmp_path / "o.mp4")
+    result = api.run(om_bundle.out, input=str(clip), output=tmp_path / "o.mp4")
     assert result.frames == 20
     assert any("done: 20 frames, 1 alpha resets" in line for line in result.log), result.log
 
 
 def test_int8_model_for_the_stand_in(sample_clip, tmp_path):
     from edgematte import api
-    from edgematte.bundle import read_manifest
+    from edgematte.bundle import Bundle
 
     bundle = tmp_path / "b"
     r = run("export", "--size", "64x64", "--int8", "--out", bundle)
     assert r.exit_code == 0, r.output
-    m = read_manifest(bundle)
+    m = Bundle.open(bundle).manifest.to_dict()
     assert m["artifacts"]["onnx_int8"] == "modnet4_int8.onnx" and "modnet4_int8.onnx" in m["files"]
     err, floor = m["int8"]["alpha_vs_fp32"], m["int8"]["camera_rounding_floor"]
     assert 0 < err["portrait"]["mean_abs"] <= err["portrait"]["max_abs"] <= 1
     assert 0 < floor["clip"]["mean_abs"] <= floor["clip"]["max_abs"] <= 1 and "mixed_precision" not in m["int8"]
     assert "INT8 vs FP32 alpha, mean abs: portrait" in r.stdout and "camera rounding of the input alone" in r.stdout
-    result = api.run(bundle, str(sample_clip), output=tmp_path / "o.mp4", max_frames=3, int8=True)
+    result = api.run(bundle, input=str(sample_clip), output=tmp_path / "o.mp4", max_frames=3, int8=True)
     assert result.frames == 3
     assert_user_error(run("run", bundle.parent / "nope", "--input", sample_clip, "--output", tmp_path / "x.mp4"),
                "nope")
 
 
 def test_int8_with_an_error_budget(tmp_path):
-    from edgematte.bundle import read_manifest
+    from edgematte.bundle import Bundle
 
     r = run("export", "--to", "onnx", "--size", "64x64", "--int8-max-error", "0.9", "--out", tmp_path / "b")
     assert r.exit_code == 0, r.output
-    int8 = read_manifest(tmp_path / "b")["int8"]
+    int8 = Bundle.open(tmp_path / "b").manifest.int8
     plan = int8["mixed_precision"]
     assert plan["met"] and plan["nodes_fp32"] == [] and plan["int8_mac_fraction"] == 1 and plan["max_error"] == 0.9
     # the plan is held to the error the manifest reports

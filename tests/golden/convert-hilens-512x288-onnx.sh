@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Ascend 310 boards (CANN atc, ONNX opset 11): writes modnet4.om
-# Run it on a host with CANN <= 8.0 (newer CANN no longer lists Ascend310).
-# The .om it writes is for Atlas/Ascend 310 boards; the HiLens Kit loads only omg (DDK) models.
+# Atlas 200 DK / 300 / 500, first-generation Ascend 310 (CANN atc, ONNX opset 11): writes modnet4.om
+# Run it on a host with CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310).
+# The HiLens Kit loads only omg (DDK) models, not this .om.
 command -v atc >/dev/null || { echo "atc is not on PATH: run this script where the toolchain is installed" >&2; exit 127; }
 atc \
     --model=modnet4.onnx \

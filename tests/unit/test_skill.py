@@ -1,11 +1,13 @@
 """The rendered skill: device-valid Python 3.7, settings in both value shapes, and the NV21 composite's bound."""
 
 import importlib.util
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 
+from edgematte.bundle import BundleWriter
 from edgematte.skill import SkillDefaults, device_problems, render_main, write_skill
 from edgematte.standin import load_hilens
 
@@ -14,16 +16,18 @@ from edgematte.standin import load_hilens
 def skill_module(tmp_path, tiny_spec):
     """The rendered main.py imported as a module, with the stand-in configured (no model needed)."""
     hilens = load_hilens()
-    session = hilens.configure(hilens.StandinSession(source="none", model_dir=tmp_path))
-    write_skill(tmp_path, tiny_spec, "modnet4.om")
-    spec = importlib.util.spec_from_file_location("skill_main", tmp_path / "skill" / "main.py")
+    with BundleWriter(tmp_path / "b") as writer:
+        assert write_skill(writer, tiny_spec) == ["skill", "skill_config"]
+        writer.commit()
+    session = hilens.configure(hilens.StandinSession(source="none", bundle=SimpleNamespace(folder=tmp_path / "b")))
+    spec = importlib.util.spec_from_file_location("skill_main", tmp_path / "b" / "skill" / "main.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module, session
 
 
 def test_main_py_is_python37_and_imports_only_what_the_kit_has(tiny_spec):
-    source = render_main(tiny_spec, "modnet4.om")
+    source = render_main(tiny_spec)
     assert device_problems(source) == []
     assert "NET_W, NET_H = 64, 64" in source and 'MODEL_FILE = "modnet4.om"' in source
     assert device_problems(source + "\nimport torch\n") == ["line %d: imports torch, which the Kit does not have"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edgematte.export.commands import atc_command, convert_script, input_shape_flag, omg_command
+from edgematte.devices import DEVICES
+from edgematte.export.commands import atc_command, compiler_command, convert_script, input_shape_flag, omg_command
 from edgematte.spec import get_preset
 
 GOLDEN = Path(__file__).parents[2] / "golden"
@@ -19,8 +20,7 @@ def spec():
 
 
 def commands(spec):
-    return [omg_command(spec, "modnet4.prototxt", "modnet4.caffemodel", "aipp.cfg", "modnet4"),
-            atc_command(spec, "modnet4.onnx", "aipp.cfg", "modnet4")]
+    return [omg_command(spec), atc_command(spec)]
 
 
 @pytest.mark.parametrize("route", ["caffe", "onnx"])
@@ -42,10 +42,20 @@ def test_flags_match_the_facts_sheet(spec):
 def test_commands_read_the_spec():
     spec = get_preset("hilens-384x384")
     assert input_shape_flag(spec) == "image:1,3,384,384;prev_alpha:1,1,384,384"
-    atc = atc_command(spec, "m.onnx", "aipp.cfg", "m").argv
-    assert "--soc_version=Ascend310" in atc and "--framework=5" in atc and "--output_type=FP32" in atc
-    omg = omg_command(spec, "m.prototxt", "m.caffemodel", "aipp.cfg", "m").argv
-    assert "--framework=0" in omg and "--weight=m.caffemodel" in omg
+    atc = atc_command(spec).argv
+    assert "--input_shape=image:1,3,384,384;prev_alpha:1,1,384,384" in atc and "--framework=5" in atc
+    omg = omg_command(spec).argv
+    assert "--framework=0" in omg and "--weight=modnet4.caffemodel" in omg
+
+
+def test_each_device_family_gets_its_own_compiler_and_soc_version():
+    spec = get_preset("hilens-512x288")
+    for device in DEVICES.values():
+        command = compiler_command(spec, device)
+        assert command.tool == device.compiler and command.note.startswith(device.title)
+        if device.compiler == "atc":
+            assert f"--soc_version={device.soc_version}" in command.argv
+            assert any(device.toolchain in line for line in command.where)
 
 
 def _fake_tool(folder: Path, name: str) -> None:

@@ -10,7 +10,7 @@ from edgematte.spec import PipelineSpec
 
 @pytest.fixture(scope="module")
 def proto(exported_bundle):
-    return onnx.load(str(exported_bundle.out / exported_bundle.manifest["artifacts"]["onnx"]))
+    return onnx.load(str(exported_bundle.out / exported_bundle.manifest.artifacts["onnx"]))
 
 
 def test_graph_has_exactly_the_contract_inputs_and_output(proto, tiny_spec):
@@ -25,7 +25,7 @@ def test_graph_has_exactly_the_contract_inputs_and_output(proto, tiny_spec):
 def test_spec_travels_inside_the_model(proto, tiny_spec, exported_bundle):
     meta = {p.key: p.value for p in proto.metadata_props}
     assert PipelineSpec.from_dict(json.loads(meta[SPEC_METADATA_KEY])) == tiny_spec
-    path = exported_bundle.out / exported_bundle.manifest["artifacts"]["onnx"]
+    path = exported_bundle.out / exported_bundle.manifest.artifacts["onnx"]
     assert read_spec_metadata(path) == tiny_spec.to_dict()
 
 

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 
-from edgematte.standin import load_hilens
+from edgematte.bundle import Bundle
+from edgematte.standin import start
 
 
 @pytest.fixture
 def hilens(om_bundle):
-    module = load_hilens()
-    module.configure(module.StandinSession(source="none", model_dir=om_bundle.out))
-    return module
+    return start(Bundle.open(om_bundle.out))
 
 
 def test_only_the_device_colour_codes_exist(hilens):
@@ -47,6 +46,8 @@ def test_model_returns_flat_float32_outputs_or_17_on_a_size_mismatch(hilens, om_
         model.infer([image.flatten(), prev.astype(np.float64).ravel()])
     with pytest.raises(hilens.CreateError, match="bare file name"):
         hilens.Model("modnet4.om")
+    with pytest.raises(hilens.CreateError, match="stands in for the bundle's modnet4.om only"):
+        hilens.Model(hilens.get_model_dir() + "other.om")
 
 
 def test_the_stand_in_model_is_the_aipp_emulator_plus_the_bundle_onnx(hilens, om_bundle):

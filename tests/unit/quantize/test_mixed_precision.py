@@ -4,8 +4,8 @@ import numpy as np
 import onnx
 import pytest
 
-from edgematte.perf.mixed_precision import budget_error, plan_mixed_precision
-from edgematte.perf.quantize import QuantUnit
+from edgematte.quantize.mixed_precision import budget_error, plan_mixed_precision
+from edgematte.quantize.quantizer import QuantUnit
 
 
 class AdditiveQuantizer:
@@ -67,8 +67,8 @@ def test_budget_error_is_the_worse_of_portrait_and_clip():
 
 def test_quant_units_cover_every_conv_and_count_the_models_macs(exported_bundle, tiny_spec):
     from edgematte.model.checkpoint import default_model
-    from edgematte.perf.cost import count_macs
-    from edgematte.perf.quantize import Int8Quantizer
+    from edgematte.bench.cost import count_macs
+    from edgematte.quantize.quantizer import Int8Quantizer
 
     feeds = [{tiny_spec.image_input: np.zeros(tiny_spec.image_shape, np.float32),
               tiny_spec.alpha_input: np.zeros(tiny_spec.alpha_shape, np.float32)}]

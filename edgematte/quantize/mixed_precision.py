@@ -1,14 +1,14 @@
 """INT8 with an accuracy budget: keep the convolutions the alpha is most sensitive to in FP32.
 
 0. The fully quantized model is measured; if it meets ``max_error``, that is the plan.
-1. Sensitivity: each :class:`~edgematte.perf.quantize.QuantUnit` is quantized alone (the rest of the
+1. Sensitivity: each :class:`~edgematte.quantize.quantizer.QuantUnit` is quantized alone (the rest of the
    graph FP32) and the alpha error that causes is measured.
 2. Plan: units are kept in FP32 from the most sensitive down, and the smallest such prefix whose fully
    quantized rest meets ``max_error`` is found by bisection (error falls, nearly monotonically, as more
    is kept in FP32). If even one unit in INT8 misses the budget, everything stays FP32 and the plan says so.
 
 The error is the larger of the portrait's and the clip rollout's mean abs alpha error against FP32
-(:class:`~edgematte.perf.accuracy.AlphaErrorProbe`).
+(:class:`~edgematte.quantize.accuracy.AlphaErrorProbe`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgematte.perf.accuracy import AlphaErrorProbe
-from edgematte.perf.quantize import QuantUnit, Int8Quantizer
+from edgematte.quantize.accuracy import AlphaErrorProbe
+from edgematte.quantize.quantizer import QuantUnit, Int8Quantizer
 
 
 def budget_error(measured: dict) -> float:
@@ -80,3 +80,23 @@ def plan_mixed_precision(quantizer: Int8Quantizer, probe: AlphaErrorProbe, max_e
             errors[mid] = error_of(keep_fp32=order[:mid])
             lo, hi = (lo, mid) if errors[mid] <= max_error else (mid, hi)
         return MixedPrecisionPlan(max_error, errors[hi], order[:hi], units, sensitivity, True, errors[0])
+
+
+def plan_summary(plan: dict) -> str:
+    """One line on a plan's record (as the manifest and the bench report hold it)."""
+    head = (f"INT8 mixed precision: {len(plan['nodes_fp32'])} of {plan['units']} units kept FP32, "
+            f"{100 * plan['int8_mac_fraction']:.0f}% of the MACs in INT8; ")
+    if plan["met"]:
+        return head + (f"alpha error {plan['error']:.4f} <= budget {plan['max_error']:g} "
+                       f"(all INT8: {plan['error_all_int8']:.4f})")
+    return head + (f"no unit can be INT8 within the budget {plan['max_error']:g}: the model is FP32 "
+                   f"(the budget is below what one quantized convolution costs)")
+
+
+def int8_summary(record: dict) -> list[str]:
+    """The lines export prints about its INT8 model: the plan, then its error beside the floor."""
+    e, floor = record["alpha_vs_fp32"], record["camera_rounding_floor"]
+    lines = [plan_summary(record["mixed_precision"])] if "mixed_precision" in record else []
+    return lines + [f"INT8 vs FP32 alpha, mean abs: portrait {e['portrait']['mean_abs']:.4f}, clip "
+                    f"{e['clip']['mean_abs']:.4f} (camera rounding of the input alone: "
+                    f"{floor['portrait']['mean_abs']:.4f}, {floor['clip']['mean_abs']:.4f})"]

@@ -1,5 +1,5 @@
 """``edgematte bench``: model latency (edgematte's graph, MODNet's original-style export, INT8), timed
-alternately in one run, and the per-stage latency of the whole stand-in loop on 720p frames.
+alternately in one run, and the per-stage latency of the bundle's skill running on the stand-in on 720p frames.
 
 Medians and p90/p99 over warmed-up runs. Timing does not depend on weight values, so without a
 checkpoint the embedded default is timed (accuracy numbers then describe an untrained network).
@@ -7,7 +7,6 @@ checkpoint the embedded default is timed (accuracy numbers then describe an untr
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 import time
 from dataclasses import dataclass
@@ -16,15 +15,17 @@ from typing import Callable
 
 import numpy as np
 
-from edgematte.perf.accuracy import alpha_error, fp16_simulation
-from edgematte.perf.stats import LatencyStats
-from edgematte.spec import PipelineSpec
+from edgematte.quantize.accuracy import alpha_error
+from edgematte.bench.stats import LatencyStats
 
-SCHEMA_ID = "edgematte.bench/1"
+SCHEMA_ID = "edgematte.bench/2"  # 2: the loop is the bundle's skill on the stand-in, with the skill's stage names
 # Ascend 310 FP16 peak, 8 TFLOPS (ascend-hilens-facts.md §6): a lower bound on inference time, not a measurement.
 ASCEND310_FP16_FLOPS = 8e12
 RUNTIMES = ("onnxruntime", "onnxruntime-int8", "torch")
-LOOP_STAGES = ("decode", "resize", "aipp", "infer", "composite", "encode")
+# The skill's stages (skills/matting/main.py logs the same names): the stand-in's VideoCapture.read,
+# Preprocessor.resize, Model.infer split into the AIPP emulation and the network, the skill's own code
+# between the calls (the composite, the scene-cut check), and Display.show (H.264 encoding here).
+LOOP_STAGES = ("read", "resize", "aipp", "infer", "composite", "show")
 
 
 @dataclass
@@ -67,99 +68,79 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
     return samples
 
 
-def _skill_module(spec: PipelineSpec, folder: Path):
-    """The rendered skill's main.py as a module (its composite code is what the loop times)."""
-    from edgematte.skill import write_skill
-
-    roles = write_skill(folder, spec, "modnet4.om")
-    mod_spec = importlib.util.spec_from_file_location("edgematte_bench_skill", folder / roles["skill"])
-    module = importlib.util.module_from_spec(mod_spec)
-    mod_spec.loader.exec_module(module)
-    return module
-
-
-def _loop(spec: PipelineSpec, runner, clip: Path, frames: int, warmup: int, workdir: Path, log) -> dict:
+def _loop(bundle, runner, clip: Path, frames: int, warmup: int, workdir: Path, log) -> dict:
+    """The bundle's own skill on the stand-in (as ``edgematte run`` runs it), ``runner`` as its model;
+    each device call timed per frame by the stand-in, the skill's own code (composite) as the rest."""
     import cv2
 
-    from edgematte.aipp import AippEmulator, aipp_from_spec
-    from edgematte.standin import load_hilens
-    from edgematte.video import H264Writer
+    from edgematte.errors import EdgematteError
+    from edgematte.standin import run_skill, start
 
-    hilens = load_hilens()
-    hilens.configure(hilens.StandinSession(source=str(clip), model_dir=workdir))
-    skill = _skill_module(spec, workdir)
-    pre, aipp = hilens.Preprocessor(), AippEmulator(aipp_from_spec(spec))
     cap = cv2.VideoCapture(str(clip))
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    background = skill.Background("blur", w, h)
-    encoder = H264Writer(workdir / "loop.mp4", w, h, cap.get(cv2.CAP_PROP_FPS) or 25.0)
-    prev = np.zeros(spec.alpha_shape, np.float32)
+    w, h, fps = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    shown = 0
+
+    def progress():
+        nonlocal shown
+        shown += 1
+        if shown % 20 == 0:
+            log(f"loop: {shown}/{warmup + frames} frames")
+
+    hilens = start(bundle, source=str(clip), output=workdir / "loop.mp4", runner=runner, max_frames=warmup + frames,
+                   fps=fps or 25.0, skill_config={"mode": "composite", "background": "blur"}, on_frame=progress,
+                   log=lambda _: None, workspace=workdir / "workspace")
+    stopped = run_skill(hilens)
+    if stopped:
+        raise EdgematteError(f"bench's loop: {stopped}")
+    records = [r for r in hilens.session().frame_ms if "frame" in r][warmup:]
+    if len(records) < 3:
+        raise EdgematteError(f"bench's loop: {clip} gave {len(records)} timed frames after {warmup} warm-up frames; "
+                             f"give a longer --input or fewer --warmup frames")
     samples = {stage: [] for stage in LOOP_STAGES}
-    try:
-        for i in range(warmup + frames):
-            t0 = time.perf_counter()
-            ok, bgr = cap.read()
-            if not ok:  # loop the clip
-                cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, bgr = cap.read()
-            frame = hilens.cvt_color(bgr, hilens.BGR2YUV_NV21)
-            t1 = time.perf_counter()
-            small = pre.resize(frame, spec.width, spec.height, 0)
-            t2 = time.perf_counter()
-            image = aipp(small)
-            t3 = time.perf_counter()
-            prev = runner.infer({spec.image_input: image, spec.alpha_input: prev})[spec.alpha_output]
-            t4 = time.perf_counter()
-            out = skill.blend_nv21(frame, background.frame(frame), prev[0, 0], w, h)
-            t5 = time.perf_counter()
-            encoder.write(out)
-            t6 = time.perf_counter()
-            if i >= warmup:
-                for stage, a, b in zip(LOOP_STAGES, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
-                    samples[stage].append(1000 * (b - a))
-            if (i + 1) % 20 == 0:
-                log(f"loop: {i + 1}/{warmup + frames} frames")
-    finally:
-        encoder.close()
-        cap.release()
+    for r in records:
+        calls = {"read": r["read"], "resize": r["resize"], "aipp": r["aipp"], "infer": r["infer"] - r["aipp"],
+                 "show": r["show"]}
+        calls["composite"] = r["frame"] - sum(calls.values())
+        for stage in LOOP_STAGES:
+            samples[stage].append(calls[stage])
     stats = {stage: LatencyStats.of(v) for stage, v in samples.items()}
-    total = LatencyStats.of(np.sum([samples[s] for s in LOOP_STAGES], axis=0))
+    total = LatencyStats.of([r["frame"] for r in records])
     non_infer = sum(stats[s].p50 for s in LOOP_STAGES if s != "infer")
     on_chip = stats["aipp"].p50  # AIPP runs on the chip on the device; here it is emulated on the CPU
-    return {"input": {"source": str(clip.name), "width": w, "height": h}, "frames": frames,
+    return {"input": {"source": str(clip.name), "width": w, "height": h}, "frames": len(records),
             "stages": {k: v.to_dict() for k, v in stats.items()}, "total": total.to_dict(),
             "non_infer_fraction": round(non_infer / total.p50, 4),
             "non_infer_fraction_without_aipp": round((non_infer - on_chip) / (total.p50 - on_chip), 4)}
 
 
-def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtime: str = "onnxruntime",
-              threads: int | None = None, frames: int = 50, warmup: int = 5, loop_frames: int | None = None,
-              clip: Path | None = None, fp16: bool = False, int8_max_error: float | None = None,
-              log: Callable[[str], None] = lambda _: None) -> dict:
+def run_bench(bundle, weights, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
+              warmup: int = 5, loop_frames: int | None = None, clip: Path | None = None, fp16: bool = False,
+              int8_max_error: float | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md)."""
+    import math
+
     import torch
 
     from edgematte import __version__
+    from edgematte.bench.baseline import export_original_style
+    from edgematte.bench.cost import count_macs, machine
+    from edgematte.bench.fp16 import fp16_simulation
     from edgematte.bundle import tool_versions
-    from edgematte.export.onnx import OnnxExporter
-    from edgematte.perf.baseline import export_original_style
-    from edgematte.perf.cost import count_macs, machine
-    from edgematte.perf.int8 import write_int8
+    from edgematte.quantize.int8 import write_int8
     from edgematte.runtime.pytorch import TorchRunner
-    from edgematte.sample import write_sample_clip
+    from edgematte.sample import SAMPLE_FPS, write_sample_clip
 
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
+    spec, onnx_path = bundle.spec, bundle.path("onnx")
     model = weights.model.eval()
     threads = threads or machine()["cores"]
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if onnx_path is None:
-            log("exporting edgematte's ONNX")
-            onnx_path = OnnxExporter(spec).export(model, tmp / "modnet4.onnx")
         log("exporting the original-style baseline (one 3-channel input, upstream forward)")
-        original = tmp / "original.onnx"
+        original = tmp / "original-style.onnx"
         original.write_bytes(export_original_style(model, spec.width, spec.height))
         ours = _ort(onnx_path, threads)
         int8_record = write_int8(onnx_path, tmp / "int8.onnx", spec, int8_max_error, threads, log)
@@ -190,12 +171,13 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
             report_variants.append(entry)
         p50 = {v["name"]: v["infer_ms"]["p50"] for v in report_variants}
         loop_runner = {"onnxruntime": ours, "onnxruntime-int8": int8}.get(runtime) or variants[-1].runner
+        loop_frames = loop_frames or frames
         if clip is None:
             log("writing the sample clip for the loop")
-            clip = write_sample_clip(tmp / "sample.mp4", seconds=4, width=spec.camera_width,
-                                     height=spec.camera_height, tone_hz=None)
-        log(f"timing the whole loop on {spec.camera_width}x{spec.camera_height} frames ({runtime})")
-        loop = _loop(spec, loop_runner, Path(clip), loop_frames or frames, warmup, tmp, log)
+            clip = write_sample_clip(tmp / "sample.mp4", seconds=math.ceil((warmup + loop_frames + 1) / SAMPLE_FPS),
+                                     width=spec.camera_width, height=spec.camera_height, tone_hz=None)
+        log(f"timing the skill's loop on {spec.camera_width}x{spec.camera_height} frames ({runtime})")
+        loop = _loop(bundle, loop_runner, Path(clip), loop_frames, warmup, tmp, log)
     bound_ms = 2 * macs / ASCEND310_FP16_FLOPS * 1000
     extra = {}
     if fp16:
@@ -209,7 +191,7 @@ def run_bench(spec: PipelineSpec, weights, onnx_path: Path | None = None, runtim
         "model": {"preset": spec.name, "width": spec.width, "height": spec.height,
                   "parameters": int(sum(p.numel() for p in model.parameters())), "macs": macs,
                   "weights": weights.describe()["source"], "trained": bool(weights.trained)},
-        "settings": {"runtime": runtime, "frames": frames, "warmup": warmup, "loop_frames": loop_frames or frames},
+        "settings": {"runtime": runtime, "frames": frames, "warmup": warmup, "loop_frames": loop_frames},
         "variants": report_variants,
         "ratios": {"original_over_edgematte_fp32": round(p50["original-fp32"] / p50["edgematte-fp32"], 3),
                    "original_over_edgematte_int8": round(p50["original-fp32"] / p50["edgematte-int8"], 3)},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from edgematte.bench.report import LOOP_STAGES
+
 _NUM = {"type": "number"}
 _STATS = {"type": "object", "required": ["n", "p50", "p90", "p99", "mean", "fps"],
           "properties": {k: ({"type": "integer"} if k == "n" else _NUM) for k in ("n", "p50", "p90", "p99", "mean", "fps")}}
@@ -44,7 +46,7 @@ BENCH_SCHEMA = {
         "loop": {"type": "object", "required": ["input", "frames", "stages", "total", "non_infer_fraction",
                                                 "non_infer_fraction_without_aipp"],
                  "properties": {"stages": {"type": "object",
-                                           "required": ["decode", "resize", "aipp", "infer", "composite", "encode"],
+                                           "required": list(LOOP_STAGES),
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
         "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],

@@ -14,9 +14,9 @@ def write_int8(fp32_path: Path, out_path: Path, spec: PipelineSpec, max_error: f
                threads: int | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
     """Write the INT8 ONNX of ``fp32_path`` to ``out_path`` and return its record: the alpha error against
     FP32, the camera-rounding floor, and with ``max_error`` the mixed-precision plan."""
-    from edgematte.perf.accuracy import AlphaErrorProbe
-    from edgematte.perf.mixed_precision import plan_mixed_precision
-    from edgematte.perf.quantize import Int8Quantizer, calibration_feeds
+    from edgematte.quantize.accuracy import AlphaErrorProbe
+    from edgematte.quantize.mixed_precision import plan_mixed_precision
+    from edgematte.quantize.quantizer import Int8Quantizer, calibration_feeds
     from edgematte.runtime.ort import OrtRunner
 
     fp32 = OrtRunner(fp32_path, threads=threads)

@@ -8,10 +8,10 @@ import torch
 from click.testing import CliRunner
 
 from edgematte.cli import main
-from edgematte.perf.baseline import OriginalStyleMODNet, rgb_part
-from edgematte.perf.cost import count_macs
-from edgematte.perf.schema import BENCH_SCHEMA, schema_problems
-from edgematte.perf.stats import LatencyStats
+from edgematte.bench.baseline import OriginalStyleMODNet, rgb_part
+from edgematte.bench.cost import count_macs
+from edgematte.bench.schema import BENCH_SCHEMA, schema_problems
+from edgematte.bench.stats import LatencyStats
 from edgematte.model.checkpoint import default_model
 from edgematte.model.modnet4 import MODNet4
 
@@ -32,7 +32,7 @@ def report(tmp_path_factory):
 
 def test_report_follows_the_documented_schema(report):
     assert schema_problems(report) == []
-    assert report["schema"] == "edgematte.bench/1"
+    assert report["schema"] == "edgematte.bench/2"
 
 
 def test_report_numbers_are_consistent(report):
@@ -46,7 +46,10 @@ def test_report_numbers_are_consistent(report):
         assert s["n"] == 4 and 0 < s["p50"] <= s["p90"] <= s["p99"]
         assert v["gflops_per_s"] == pytest.approx(2 * report["model"]["macs"] / (s["p50"] / 1000) / 1e9, rel=1e-2)
     loop = report["loop"]
-    assert set(loop["stages"]) == {"decode", "resize", "aipp", "infer", "composite", "encode"}
+    # the bundle's own skill ran on the stand-in: its stages, one record per timed frame
+    assert list(loop["stages"]) == ["read", "resize", "aipp", "infer", "composite", "show"]
+    assert loop["frames"] == 4 and all(s["n"] == 4 and s["p50"] > 0 for s in loop["stages"].values())
+    assert loop["total"]["p50"] >= loop["stages"]["infer"]["p50"]
     assert (loop["input"]["width"], loop["input"]["height"]) == (1280, 720)
     assert 0 < loop["non_infer_fraction"] < 1
     assert report["device_bound"]["min_infer_ms"] == pytest.approx(2 * report["model"]["macs"] / 8e12 * 1000, abs=1e-3)
@@ -92,11 +95,13 @@ def test_the_baseline_is_modnets_forward_on_the_same_weights():
         assert np.abs(w[:, 3].numpy()).max() > 0
 
 
-def test_bench_refuses_what_it_cannot_time(tmp_path):
+def test_bench_refuses_what_it_cannot_time(tmp_path, exported_bundle):
     from clitools import assert_user_error, run
 
     from edgematte import api
 
     api.export(to="caffe", size="64x64", out=tmp_path / "caffe")
-    assert_user_error(run("bench", tmp_path / "caffe"), "has no ONNX model", "--to om or --to onnx")
+    assert_user_error(run("bench", tmp_path / "caffe"), "has no onnx, aipp, skill (exported with --to caffe)",
+                      "give a --to om bundle")
+    assert_user_error(run("bench", exported_bundle.out), "has no aipp, skill (exported with --to onnx)")
     assert_user_error(run("bench", "--size", "64x64", "--input", tmp_path / "none.mp4"), "none.mp4 does not exist")

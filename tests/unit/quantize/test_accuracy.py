@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edgematte.perf.accuracy import AlphaErrorProbe, CameraRounding, alpha_error
+from edgematte.quantize.accuracy import AlphaErrorProbe, CameraRounding, alpha_error
 from edgematte.spec import get_preset
 
 

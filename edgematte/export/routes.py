@@ -1,0 +1,121 @@
+"""The export routes: one table, read by the CLI (``--to``/``--via`` choices and help), the API's checks,
+the writer (:mod:`edgematte.export.writer`), README's route table and the tests.
+
+A route says what the bundle holds and for which device: whether it carries the ONNX, whether it lowers
+to the HiLens Kit's Caffe subset, which device family's compiler command it carries (that family's
+record in :mod:`edgematte.devices` gives the compiler, ``--soc_version`` and toolchain), whether the
+CPU stand-in's INT8 model applies, and whether it carries AIPP and the app. Adding a route is one
+record here; adding a device family is one record in ``devices.py`` named by a route.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from edgematte.bundle import file_name
+from edgematte.devices import DEVICES, DeviceFamily
+from edgematte.errors import SpecError
+from edgematte.spec import PipelineSpec
+
+# MODNet's IBNorm runs at these fractions of the input size (InstanceNorm means over each map).
+IN_MAP_SCALES = (1, 2, 4, 8, 16)
+
+
+@dataclass(frozen=True)
+class Route:
+    to: str                      # --to
+    via: str | None              # --via (routes to a device compiler), None where there is no choice
+    summary: str
+    onnx: bool                   # the bundle carries the ONNX (for atc, onnxruntime and the stand-in)
+    caffe: bool                  # lowered to Caffe in the HiLens Kit's operator subset
+    devices: tuple[str, ...] = ()  # device families whose compiler command (convert.sh) and AIPP it carries
+    int8: bool = False           # --int8 applies (an INT8 ONNX for the CPU stand-in)
+    default: bool = False        # the route --to picks without --via
+
+    @property
+    def name(self) -> str:
+        return self.to + (f" --via {self.via}" if self.via else "")
+
+    @property
+    def device(self) -> DeviceFamily | None:
+        """The family the bundle's compiler command is for (the first it serves)."""
+        return DEVICES[self.devices[0]] if self.devices else None
+
+    @property
+    def compiler(self) -> str | None:
+        return self.device.compiler if self.device else None
+
+    @property
+    def stand_in(self) -> bool:
+        """The bundle runs in the CPU stand-in (``edgematte run``, ``eval --bundle``, bench's loop)."""
+        return self.onnx and self.device is not None
+
+    def size_problems(self, spec: PipelineSpec) -> list[str]:
+        """What in the spec this route's device rules reject, found before any work is done."""
+        from edgematte.aipp import aipp_from_spec, aipp_problems
+        from edgematte.export.caffe.lowering import exact_mean_kernel
+        from edgematte.export.caffe.rules import GLOBAL_POOL_MAX_PIXELS
+
+        problems = []
+        if self.device is not None:
+            problems += [f"AIPP: {p}" for p in aipp_problems(aipp_from_spec(spec), spec)]
+        if self.caffe:
+            for s in IN_MAP_SCALES:
+                h, w = spec.height // s, spec.width // s
+                if exact_mean_kernel(h, w) is None:
+                    problems.append(f"the InstanceNorm mean over the {w}x{h} map (1/{s} of the input) cannot be "
+                                    f"split into exact average poolings under the HiLens Kit's "
+                                    f"{GLOBAL_POOL_MAX_PIXELS}-pixel global-pooling limit")
+                    break
+        return problems
+
+
+_AIPP, _CONVERT = file_name("aipp"), file_name("convert_script")
+ROUTES: tuple[Route, ...] = (
+    Route("om", "caffe", f"HiLens Kit: Caffe in the Kit's operator subset + {_AIPP} + {_CONVERT} for DDK omg, "
+                         f"and the HiLens skill", onnx=True, caffe=True, devices=("hilens-kit",), int8=True,
+          default=True),
+    Route("om", "onnx", f"first-generation Ascend 310 boards: ONNX + {_AIPP} + {_CONVERT} for CANN atc",
+          onnx=True, caffe=False, devices=("ascend310",), int8=True),
+    Route("onnx", None, "the static two-input ONNX alone (onnxruntime, or your own atc command)",
+          onnx=True, caffe=False, int8=True),
+    Route("caffe", None, "the prototxt + caffemodel in the HiLens Kit's Caffe subset alone",
+          onnx=False, caffe=True),
+)
+
+TARGETS: tuple[str, ...] = tuple(dict.fromkeys(r.to for r in ROUTES))
+VIAS: tuple[str, ...] = tuple(dict.fromkeys(r.via for r in ROUTES if r.via))
+DEFAULT_TARGET = next(r.to for r in ROUTES if r.default)
+
+
+def find_route(to: str, via: str | None = None) -> Route:
+    """The route for ``--to to [--via via]``; a combination the table lacks is a one-line error."""
+    if to not in TARGETS:
+        close = difflib.get_close_matches(to, TARGETS, n=1)
+        raise SpecError(f"unknown target {to!r}; {f'did you mean {close[0]}? ' if close else ''}"
+                        f"valid targets: {', '.join(TARGETS)}")
+    routes = [r for r in ROUTES if r.to == to]
+    if via is None:
+        return next((r for r in routes if r.default or r.via is None), routes[0])
+    chosen = [r for r in routes if r.via == via]
+    if not chosen:
+        vias = [r.via for r in routes if r.via]
+        if not vias:
+            raise SpecError(f"--via chooses the route to the device compiler and applies to "
+                            f"--to {' / --to '.join(sorted({r.to for r in ROUTES if r.via}))} only, not {to!r}")
+        raise SpecError(f"unknown route {via!r} for --to {to}; use one of {', '.join(vias)}")
+    return chosen[0]
+
+
+def routes_table() -> str:
+    """The route table as Markdown (README.md shows it; a test keeps the two equal)."""
+    rows = ["| export flags | device family | compiler | its toolchain | INT8 for the stand-in | the bundle holds |",
+            "|---|---|---|---|---|---|"]
+    for r in ROUTES:
+        d = r.device
+        family = f"{d.title} (`{d.name}`)" if d else "-"
+        rows.append(f"| `--to {r.name}`{' (default)' if r.default else ''} | {family} | "
+                    f"{f'`{d.compiler}`' if d else '-'} | {d.toolchain if d else '-'} | {'yes' if r.int8 else 'no'} | "
+                    f"{r.summary} |")
+    return "\n".join(rows)

@@ -1,1 +1,0 @@
-"""Performance: timing statistics, model cost, the original-style baseline, INT8 quantization, and ``bench``."""
