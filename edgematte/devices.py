@@ -7,37 +7,20 @@ Facts and their sources: ../shared/docs/ascend-boards-2026.md (CANN support per 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
-
-from edgematte.errors import SpecError
 
 
 @dataclass(frozen=True)
 class DeviceFamily:
-    name: str             # what --device will take (issue 15), and the manifest's "device"
+    name: str             # the manifest's "device" (and what a --device option will take)
     title: str            # what users call the boards
-    chip: str
     soc_version: str      # the compiler's --soc_version (omg: the chip the DDK targets)
-    compiler: str         # "omg" (HiLens DDK) or "atc" (CANN)
-    toolchain: str        # which releases of the compiler list this chip
-    camera_format: str    # what the board's app feeds the image input
-    python: str           # the Python of the board's image, which its app must run on
-    app: str | None       # the app edgematte generates for it ("hilens-skill"), None while there is none
+    compiler: str         # "omg" (HiLens DDK) or "atc" (CANN): export/commands.py renders its command
+    toolchain: str        # which releases of the compiler list this chip, and where it runs
 
 
 DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
-    DeviceFamily("hilens-kit", "HiLens Kit", "Ascend 310", "Ascend310", "omg",
-                 "HiLens DDK (HiLens Studio terminal or a DDK host)", "NV21", "3.7", "hilens-skill"),
-    DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend 310", "Ascend310",
-                 "atc", "CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310)", "NV21", "3.7", None),
+    DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", "omg", "HiLens DDK (HiLens Studio terminal or a DDK host)"),
+    DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", "atc",
+                 "CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310)"),
 )}
-
-
-def get_device(name: str) -> DeviceFamily:
-    try:
-        return DEVICES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, DEVICES, n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise SpecError(f"unknown device {name!r}; {hint}valid devices: {', '.join(DEVICES)}") from None

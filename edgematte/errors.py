@@ -32,3 +32,15 @@ class BundleError(EdgematteError):
 
 class VerificationError(EdgematteError):
     """An exported artifact does not compute what the PyTorch model computes."""
+
+
+def lookup(table, name: str, kind: str):
+    """``table[name]``, or a :class:`SpecError` naming the nearest valid ``kind`` and all valid ones."""
+    import difflib
+
+    try:
+        return table[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(table), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise SpecError(f"unknown {kind} {name!r}; {hint}valid {kind}s: {', '.join(table)}") from None

@@ -8,13 +8,12 @@ Presets are named ``<target>-<width>x<height>``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from edgematte.errors import SpecError
+from edgematte.errors import SpecError, lookup
 
 # Every MODNet resize chain ends at 1/32 of the input (the backbone's last stride); a size that is not a
 # multiple of it fails at a concat deep inside the network.
@@ -134,12 +133,7 @@ DEFAULT_PRESET = "hilens-512x288"
 
 def get_preset(name: str) -> PipelineSpec:
     """The preset called ``name``; an unknown name gets the nearest valid one suggested."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, PRESETS, n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise SpecError(f"unknown preset {name!r}; {hint}valid presets: {', '.join(PRESETS)}") from None
+    return lookup(PRESETS, name, "preset")
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -58,6 +58,20 @@ def om_bundle(tmp_path_factory, tiny_spec):
 
 
 @pytest.fixture(scope="session")
+def route_bundles(tmp_path_factory, om_bundle, exported_bundle):
+    """One tiny export (ExportResult) per route of the route table, the two shared bundles among them (read-only)."""
+    from edgematte import api
+    from edgematte.export.routes import ROUTES
+
+    made = {"om --via caffe": om_bundle, "onnx": exported_bundle}
+    for route in ROUTES:
+        if route.name not in made:
+            made[route.name] = api.export(to=route.to, via=route.via, size=f"{TINY[0]}x{TINY[1]}",
+                                          out=tmp_path_factory.mktemp("route") / route.to)
+    return made
+
+
+@pytest.fixture(scope="session")
 def sample_clip(tmp_path_factory):
     """The 5-second 720p sample clip with its tone (made here, nothing downloaded)."""
     from edgematte import api

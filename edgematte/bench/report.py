@@ -15,17 +15,14 @@ from typing import Callable
 
 import numpy as np
 
-from edgematte.quantize.accuracy import alpha_error
+from edgematte.bench.loop import time_skill_loop
 from edgematte.bench.stats import LatencyStats
+from edgematte.quantize.accuracy import alpha_error
 
 SCHEMA_ID = "edgematte.bench/2"  # 2: the loop is the bundle's skill on the stand-in, with the skill's stage names
 # Ascend 310 FP16 peak, 8 TFLOPS (ascend-hilens-facts.md §6): a lower bound on inference time, not a measurement.
 ASCEND310_FP16_FLOPS = 8e12
 RUNTIMES = ("onnxruntime", "onnxruntime-int8", "torch")
-# The skill's stages (skills/matting/main.py logs the same names): the stand-in's VideoCapture.read,
-# Preprocessor.resize, Model.infer split into the AIPP emulation and the network, the skill's own code
-# between the calls (the composite, the scene-cut check), and Display.show (H.264 encoding here).
-LOOP_STAGES = ("read", "resize", "aipp", "infer", "composite", "show")
 
 
 @dataclass
@@ -66,52 +63,6 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
         if (i + 1) % 10 == 0:
             log(f"model timing: {i + 1}/{frames} rounds")
     return samples
-
-
-def _loop(bundle, runner, clip: Path, frames: int, warmup: int, workdir: Path, log) -> dict:
-    """The bundle's own skill on the stand-in (as ``edgematte run`` runs it), ``runner`` as its model;
-    each device call timed per frame by the stand-in, the skill's own code (composite) as the rest."""
-    import cv2
-
-    from edgematte.errors import EdgematteError
-    from edgematte.standin import run_skill, start
-
-    cap = cv2.VideoCapture(str(clip))
-    w, h, fps = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    shown = 0
-
-    def progress():
-        nonlocal shown
-        shown += 1
-        if shown % 20 == 0:
-            log(f"loop: {shown}/{warmup + frames} frames")
-
-    hilens = start(bundle, source=str(clip), output=workdir / "loop.mp4", runner=runner, max_frames=warmup + frames,
-                   fps=fps or 25.0, skill_config={"mode": "composite", "background": "blur"}, on_frame=progress,
-                   log=lambda _: None, workspace=workdir / "workspace")
-    stopped = run_skill(hilens)
-    if stopped:
-        raise EdgematteError(f"bench's loop: {stopped}")
-    records = [r for r in hilens.session().frame_ms if "frame" in r][warmup:]
-    if len(records) < 3:
-        raise EdgematteError(f"bench's loop: {clip} gave {len(records)} timed frames after {warmup} warm-up frames; "
-                             f"give a longer --input or fewer --warmup frames")
-    samples = {stage: [] for stage in LOOP_STAGES}
-    for r in records:
-        calls = {"read": r["read"], "resize": r["resize"], "aipp": r["aipp"], "infer": r["infer"] - r["aipp"],
-                 "show": r["show"]}
-        calls["composite"] = r["frame"] - sum(calls.values())
-        for stage in LOOP_STAGES:
-            samples[stage].append(calls[stage])
-    stats = {stage: LatencyStats.of(v) for stage, v in samples.items()}
-    total = LatencyStats.of([r["frame"] for r in records])
-    non_infer = sum(stats[s].p50 for s in LOOP_STAGES if s != "infer")
-    on_chip = stats["aipp"].p50  # AIPP runs on the chip on the device; here it is emulated on the CPU
-    return {"input": {"source": str(clip.name), "width": w, "height": h}, "frames": len(records),
-            "stages": {k: v.to_dict() for k, v in stats.items()}, "total": total.to_dict(),
-            "non_infer_fraction": round(non_infer / total.p50, 4),
-            "non_infer_fraction_without_aipp": round((non_infer - on_chip) / (total.p50 - on_chip), 4)}
 
 
 def run_bench(bundle, weights, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
@@ -177,7 +128,7 @@ def run_bench(bundle, weights, runtime: str = "onnxruntime", threads: int | None
             clip = write_sample_clip(tmp / "sample.mp4", seconds=math.ceil((warmup + loop_frames + 1) / SAMPLE_FPS),
                                      width=spec.camera_width, height=spec.camera_height, tone_hz=None)
         log(f"timing the skill's loop on {spec.camera_width}x{spec.camera_height} frames ({runtime})")
-        loop = _loop(bundle, loop_runner, Path(clip), loop_frames, warmup, tmp, log)
+        loop = time_skill_loop(bundle, loop_runner, Path(clip), loop_frames, warmup, tmp, log)
     bound_ms = 2 * macs / ASCEND310_FP16_FLOPS * 1000
     extra = {}
     if fp16:

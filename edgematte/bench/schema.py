@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgematte.bench.report import LOOP_STAGES
+from edgematte.bench.loop import LOOP_STAGES
 
 _NUM = {"type": "number"}
 _STATS = {"type": "object", "required": ["n", "p50", "p90", "p99", "mean", "fps"],

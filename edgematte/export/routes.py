@@ -10,12 +10,11 @@ record here; adding a device family is one record in ``devices.py`` named by a r
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from edgematte.bundle import file_name
 from edgematte.devices import DEVICES, DeviceFamily
-from edgematte.errors import SpecError
+from edgematte.errors import SpecError, lookup
 from edgematte.spec import PipelineSpec
 
 # MODNet's IBNorm runs at these fractions of the input size (InstanceNorm means over each map).
@@ -91,10 +90,7 @@ DEFAULT_TARGET = next(r.to for r in ROUTES if r.default)
 
 def find_route(to: str, via: str | None = None) -> Route:
     """The route for ``--to to [--via via]``; a combination the table lacks is a one-line error."""
-    if to not in TARGETS:
-        close = difflib.get_close_matches(to, TARGETS, n=1)
-        raise SpecError(f"unknown target {to!r}; {f'did you mean {close[0]}? ' if close else ''}"
-                        f"valid targets: {', '.join(TARGETS)}")
+    lookup(dict.fromkeys(TARGETS), to, "target")
     routes = [r for r in ROUTES if r.to == to]
     if via is None:
         return next((r for r in routes if r.default or r.via is None), routes[0])

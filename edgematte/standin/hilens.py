@@ -8,8 +8,8 @@ input 0, and returns a list of flat float32 arrays, or the int 17 when an input'
 ``cvt_color`` knows only the four RGB/BGR -> NV12/NV21 codes; ``Display`` writes a video file.
 
 A run is described by a :class:`StandinSession` given to :func:`configure` before the skill starts
-(:func:`edgematte.standin.start` does both). The session times each device call per frame
-(:attr:`StandinSession.frame_ms`), which is how ``edgematte bench`` times the skill's loop.
+(:func:`edgematte.standin.start` does both). With ``time_calls`` the session times each device call per
+frame (:attr:`StandinSession.frame_ms`), which is how ``edgematte bench`` times the skill's loop.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class StandinSession:
     last_frame: np.ndarray | None = None
     last_alpha: np.ndarray | None = None
     displays: list = field(default_factory=list)
+    time_calls: bool = False               # record frame_ms (bench's loop)
     frame_ms: list = field(default_factory=list)  # per frame: device call -> ms, and "frame": read start to show end
     _frame_start: float = 0.0
 
@@ -70,6 +71,8 @@ def _timed(stage: str):
     def wrap(method):
         def timed(*args, **kwargs):
             s = session()
+            if not s.time_calls:
+                return method(*args, **kwargs)
             start = time.perf_counter()
             if stage == "read":
                 s._frame_start = start

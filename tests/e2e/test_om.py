@@ -59,14 +59,13 @@ def test_convert_script_calls_omg_with_the_bundle_files(om_bundle, tmp_path):
     assert r.returncode == 127 and "omg is not on PATH" in r.stderr
 
 
-def test_via_onnx_targets_atc_and_has_no_caffe(tmp_path):
-    out = tmp_path / "atc"
-    r = run("export", "--to", "om", "--via", "onnx", *TINY, "--out", out)
-    assert r.exit_code == 0, r.output
+def test_via_onnx_targets_atc_and_has_no_caffe(route_bundles):
+    result = route_bundles["om --via onnx"]
+    out = result.out
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
                                                       "manifest.json", "modnet4.onnx", "skill"]
     assert "atc \\\n    --model=modnet4.onnx" in (out / "convert.sh").read_text()
-    assert "where atc is installed" in r.stdout
+    assert "where atc is installed" in result.lines()[-1]
 
 
 def fake_tool(bindir, name, body):
@@ -102,13 +101,11 @@ def test_a_failing_omg_is_reported_with_its_command_and_log_and_nothing_is_writt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin"]
 
 
-def test_to_caffe_writes_the_caffe_pair_alone(tmp_path):
-    out = tmp_path / "caffe"
-    r = run("export", "--to", "caffe", *TINY, "--out", out, "--json")
-    assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["golden.npz", "manifest.json", "modnet4.caffemodel",
-                                                      "modnet4.prototxt"]
-    assert {c["reader"] for c in json.loads(r.stdout)["verification"]["checks"]} == {"caffe-numpy", "opencv-dnn"}
+def test_to_caffe_writes_the_caffe_pair_alone(route_bundles):
+    result = route_bundles["caffe"]
+    assert sorted(p.name for p in result.out.iterdir()) == ["golden.npz", "manifest.json", "modnet4.caffemodel",
+                                                             "modnet4.prototxt"]
+    assert {c.reader for c in result.checks} == {"caffe-numpy", "opencv-dnn"}
 
 
 def test_a_size_the_kit_cannot_pool_exactly_is_refused_before_any_work(tmp_path):

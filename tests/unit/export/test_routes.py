@@ -31,22 +31,9 @@ def test_every_route_names_known_device_families_and_the_cli_offers_the_tables_c
     assert list(params["to"].type.choices) == list(TARGETS) and list(params["via"].type.choices) == list(VIAS)
 
 
-@pytest.fixture(scope="module")
-def bundles(om_bundle, exported_bundle, tmp_path_factory):
-    """One tiny bundle per route: the shared fixtures where they exist, a fresh export otherwise."""
-    from edgematte import api
-
-    made = {"om --via caffe": om_bundle.out, "onnx": exported_bundle.out}
-    for route in ROUTES:
-        if route.name not in made:
-            made[route.name] = api.export(to=route.to, via=route.via, size="64x64",
-                                          out=tmp_path_factory.mktemp("route") / route.to).out
-    return made
-
-
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
-def test_each_bundle_holds_what_its_route_record_says(route, bundles):
-    bundle = Bundle.open(bundles[route.name])
+def test_each_bundle_holds_what_its_route_record_says(route, route_bundles):
+    bundle = Bundle.open(route_bundles[route.name].out)
     m = bundle.manifest
     assert (m.target, m.via, m.device) == (route.to, route.via, route.device.name if route.device else None)
     want = {"golden"} | ({"onnx"} if route.onnx else set()) | ({"prototxt", "caffemodel"} if route.caffe else set())

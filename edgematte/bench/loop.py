@@ -1,0 +1,58 @@
+"""bench's loop: the bundle's own skill on the stand-in, each device call timed per frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgematte.bench.stats import LatencyStats
+
+# The skill's stages (skills/matting/main.py logs the same names): the stand-in's VideoCapture.read,
+# Preprocessor.resize, Model.infer split into the AIPP emulation and the network, the skill's own code
+# between the calls (the composite, the scene-cut check), and Display.show (H.264 encoding here).
+LOOP_STAGES = ("read", "resize", "aipp", "infer", "composite", "show")
+
+
+def time_skill_loop(bundle, runner, clip: Path, frames: int, warmup: int, workdir: Path, log) -> dict:
+    """The bundle's own skill on the stand-in (as ``edgematte run`` runs it), ``runner`` as its model;
+    each device call timed per frame by the stand-in, the skill's own code (composite) as the rest."""
+    import cv2
+
+    from edgematte.errors import EdgematteError
+    from edgematte.standin import run_skill, start
+
+    cap = cv2.VideoCapture(str(clip))
+    w, h, fps = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    shown = 0
+
+    def progress():
+        nonlocal shown
+        shown += 1
+        if shown % 20 == 0:
+            log(f"loop: {shown}/{warmup + frames} frames")
+
+    hilens = start(bundle, source=str(clip), output=workdir / "loop.mp4", runner=runner, max_frames=warmup + frames,
+                   fps=fps or 25.0, skill_config={"mode": "composite", "background": "blur"}, on_frame=progress,
+                   log=lambda _: None, workspace=workdir / "workspace", time_calls=True)
+    stopped = run_skill(hilens)
+    if stopped:
+        raise EdgematteError(f"bench's loop: {stopped}")
+    records = [r for r in hilens.session().frame_ms if "frame" in r][warmup:]
+    if len(records) < 3:
+        raise EdgematteError(f"bench's loop: {clip} gave {len(records)} timed frames after {warmup} warm-up frames; "
+                             f"give a longer --input or fewer --warmup frames")
+    samples = {stage: [] for stage in LOOP_STAGES}
+    for r in records:
+        calls = {"read": r["read"], "resize": r["resize"], "aipp": r["aipp"], "infer": r["infer"] - r["aipp"],
+                 "show": r["show"]}
+        calls["composite"] = r["frame"] - sum(calls.values())
+        for stage in LOOP_STAGES:
+            samples[stage].append(calls[stage])
+    stats = {stage: LatencyStats.of(v) for stage, v in samples.items()}
+    total = LatencyStats.of([r["frame"] for r in records])
+    non_infer = sum(stats[s].p50 for s in LOOP_STAGES if s != "infer")
+    on_chip = stats["aipp"].p50  # AIPP runs on the chip on the device; here it is emulated on the CPU
+    return {"input": {"source": str(clip.name), "width": w, "height": h}, "frames": len(records),
+            "stages": {k: v.to_dict() for k, v in stats.items()}, "total": total.to_dict(),
+            "non_infer_fraction": round(non_infer / total.p50, 4),
+            "non_infer_fraction_without_aipp": round((non_infer - on_chip) / (total.p50 - on_chip), 4)}
