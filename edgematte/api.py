@@ -209,7 +209,8 @@ def run(bundle: str | Path, *, input: str, output: str | Path, background: str =
     writing what the Kit would show on HDMI to ``output`` (H.264 mp4, the input's fps and audio)."""
     from edgematte.run import run_bundle
 
-    return run_bundle(bundle, input, background, output, mode, max_frames, force, rgba_dir, on_frame, log, int8)
+    return run_bundle(bundle, input, background=background, output=output, mode=mode, max_frames=max_frames,
+                      force=force, rgba_dir=rgba_dir, on_frame=on_frame, log=log, int8=int8)
 
 
 def input_frames(input: str, max_frames: int | None = None) -> int:
@@ -263,8 +264,9 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
         if checkpoint is None and recorded and Path(recorded).is_file():
             checkpoint = recorded
         weights = load_weights(checkpoint, opened.spec)
-        return run_bench(opened, weights, runtime, threads, frames, warmup, loop_frames,
-                         Path(clip) if clip else None, fp16, int8_max_error, log)
+        return run_bench(opened, weights, runtime=runtime, threads=threads, frames=frames, warmup=warmup,
+                         loop_frames=loop_frames, clip=Path(clip) if clip else None, fp16=fp16,
+                         int8_max_error=int8_max_error, log=log)
 
 
 def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,

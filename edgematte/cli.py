@@ -1,7 +1,7 @@
 """``edgematte``: export MODNet (RGB + previous alpha) for Ascend 310 / HiLens Kit, and prove it matches.
 
 Each command parses its options, calls :mod:`edgematte.api` with keywords, and prints what the result
-renders. Options shared by several commands are declared once below. Heavy libraries are imported by
+renders. Options shared by several commands are declared once, in :mod:`edgematte.cli_options`. Heavy libraries are imported by
 the API, never here, so ``edgematte --help`` is instant and ``verify`` runs without PyTorch.
 """
 
@@ -55,7 +55,7 @@ def main() -> None:
 @preset_options("The exported network")
 @click.option("--align-corners/--half-pixel", "align_corners", default=None,
               help="Resize semantics the weights were trained with. Default: what the checkpoint records "
-              "(official MODNet: half-pixel, i.e. align_corners=False).")
+                   "(official MODNet: half-pixel, i.e. align_corners=False).")
 @click.option("--out", type=FOLDER, help="Output folder (default: out/<preset>-<to>). Must not exist unless --force.")
 @click.option("--int8", is_flag=True, help="Also write an INT8 ONNX for the CPU stand-in (edgematte run --int8); "
                                          "its error against FP32 goes into the manifest. Not for the device.")
@@ -221,7 +221,7 @@ def bench(bundle, json_path, plot_path, **options):
 @preset_options("With --checkpoint, the model")
 @click.option("--trimap", type=FOLDER,
               help="With --pred/--gt: trimaps (<set>/<clip>/trimap/<frame>.png) for the DIM trimap protocol, "
-              "reported in its own table.")
+                   "reported in its own table.")
 @click.option("--json", "json_path", type=FILE, help="Write the full report.")
 @click.option("--csv", "csv_path", type=FILE, help="Write per-frame rows.")
 @click.option("--plot", "plot_path", type=FILE, help="Write a plot of per-frame MAD and dtSSD (PNG).")

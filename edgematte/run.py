@@ -102,7 +102,7 @@ def check_background(text: str) -> str:
     return str(path.resolve())
 
 
-def run_bundle(bundle: str | Path, source: str, background: str = "blur", output: str | Path = "out.mp4",
+def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", output: str | Path = "out.mp4",
                mode: str = "composite", max_frames: int | None = None, force: bool = False,
                rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
                log: Callable[[str], None] | None = None, int8: bool = False) -> RunResult:

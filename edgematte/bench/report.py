@@ -65,7 +65,7 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
     return samples
 
 
-def run_bench(bundle, weights, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
+def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
               warmup: int = 5, loop_frames: int | None = None, clip: Path | None = None, fp16: bool = False,
               int8_max_error: float | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md)."""
