@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgematte.bundle import MANIFEST, Bundle, BundleWriter, Manifest, file_name, tool_versions
+from edgematte.bundle import Bundle, BundleWriter, Manifest, file_name, tool_versions
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, find_route
 from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
 from edgematte.verification.compare import CheckResult
+from edgematte.verification.tolerance import check_atol
 
 Log = Callable[[str], None]
 
@@ -100,7 +101,7 @@ def check_int8_max_error(value: float | None) -> None:
 def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str | Path | None = None,
            preset: str = DEFAULT_PRESET, size: str | None = None, out: str | Path | None = None,
            force: bool = False, align_corners: bool | None = None, int8: bool = False,
-           int8_max_error: float | None = None, log: Log = no_log) -> ExportResult:
+           int8_max_error: float | None = None, atol: float | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for the route ``to`` [``via``] (export/routes.py), verify every artifact against
     PyTorch, and write the bundle.
 
@@ -108,16 +109,21 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
     (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32 until the mean abs alpha
     error against FP32 is at most this (:mod:`edgematte.quantize.mixed_precision`).
 
-    Raises :class:`VerificationError` after writing the bundle if an artifact does not match.
+    ``atol``: the tolerance against PyTorch, instead of the one measured from the network's own FP32 noise
+    (:mod:`edgematte.verification.tolerance`). An export that does not match is not written under ``out``
+    (:class:`VerificationError` says where it is kept for a report).
     """
     from edgematte.export.writer import ExportContext, write_route
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.verification.golden import make_golden
     from edgematte.verification.readers import run_readers
+    from edgematte.verification.tolerance import CEILING, NOISE_FACTOR, Tolerance, fp32_noise
 
     route = find_route(to, via)
     int8 = int8 or int8_max_error is not None
     check_int8_max_error(int8_max_error)
+    if atol is not None:
+        check_atol(atol)
     if int8 and not route.int8:
         raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
                         f"{' or '.join(f'--to {r}' for r in _int8_routes())}")
@@ -137,24 +143,31 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
         golden = make_golden(TorchRunner(weights.model, spec), spec)
         golden.save(writer.path("golden"))
         roles.append("golden")
-        artifacts = {role: file_name(role) for role in roles}
-        checks = run_readers({role: writer.path(role) for role in roles}, spec, golden, log)
+        log("measuring PyTorch's own FP32 noise (the same weights in float64 on the golden inputs)")
+        tolerance = Tolerance.from_noise(fp32_noise(weights.model, spec, golden), atol)
+        checks = run_readers({role: writer.path(role) for role in roles}, spec, golden, tolerance.atol, log)
+        passed = bool(checks) and all(c.passed for c in checks)
         manifest = Manifest(
             edgematte=tool_versions()["edgematte"],
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             target=route.to, via=route.via, device=route.device.name if route.device else None, spec=spec,
-            weights=weights.describe(), artifacts=artifacts, files=writer.file_records(roles), tools=tool_versions(),
-            verification={"passed": bool(checks) and all(c.passed for c in checks), "atol": spec.atol,
-                          "checks": [c.to_dict() for c in checks]},
+            weights=weights.describe(), artifacts={role: file_name(role) for role in roles},
+            files=writer.file_records(roles), tools=tool_versions(),
+            verification={"passed": passed, **tolerance.to_dict(), "checks": [c.to_dict() for c in checks]},
             **ctx.records)
         writer.write_manifest(manifest)
-        writer.commit()
-    result = ExportResult(out, manifest, checks)
-    if not result.passed:
-        failed = [f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks if not c.passed]
-        raise VerificationError(f"{out} was written but does not match PyTorch within {spec.atol:.0e}: "
-                                f"{', '.join(failed)}; do not deploy it, and report this with its {MANIFEST}")
-    return result
+        if passed:
+            writer.commit()
+            return ExportResult(out, manifest, checks)
+        kept = writer.commit_failed()
+    failed = ", ".join(f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks if not c.passed)
+    unstable = (f"; PyTorch's own FP32 result is {tolerance.noise:.1e} from float64 on the same inputs: the weights "
+                f"are numerically unstable (e.g. a BatchNorm variance near zero)"
+                if tolerance.noise is not None and tolerance.noise * NOISE_FACTOR > CEILING else "")
+    where = (f"the failed bundle is kept in {kept} for a report (do not deploy it)" if kept else
+             f"the failed bundle was not kept ({writer.failed_path} holds files edgematte did not write)")
+    raise VerificationError(f"{out} was not written: the export does not match PyTorch within {tolerance.atol:.1e} "
+                            f"({tolerance.describe()}): {failed}{unstable}; {where}")
 
 
 def _int8_routes() -> list[str]:
@@ -177,7 +190,8 @@ def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
             golden = GoldenSet.load(golden_path)
         except (OSError, ValueError) as e:
             raise BundleError(f"{golden_path} cannot be read ({e}); re-export the bundle") from None
-        checks = run_readers({role: bundle.path(role) for role in bundle.manifest.artifacts}, bundle.spec, golden, log)
+        checks = run_readers({role: bundle.path(role) for role in bundle.manifest.artifacts}, bundle.spec, golden,
+                             bundle.manifest.atol, log)
     return VerifyResult(bundle.folder, checks, problems)
 
 

@@ -27,6 +27,7 @@ from edgematte.spec import PipelineSpec
 MANIFEST = "manifest.json"
 FORMAT = 2  # manifest format; 1 (edgematte before the Bundle type) had no "format" key
 MODEL_STEM = "modnet4"
+FAILED_SUFFIX = ".failed-verification"  # where a bundle that does not match PyTorch is kept for a report
 
 # role -> path inside the bundle. Which roles a bundle has is decided by its route (export/routes.py).
 LAYOUT: dict[str, str] = {
@@ -63,7 +64,7 @@ class Manifest:
     artifacts: dict[str, str]        # role -> path inside the bundle
     files: dict[str, dict]           # path -> {"sha256", "bytes"}
     tools: dict[str, str]
-    verification: dict               # {"passed", "atol", "checks": [...]}
+    verification: dict               # {"passed", "atol", "noise", "source", "checks": [...]}
     via: str | None = None           # the --via value (om only)
     device: str | None = None        # the device family (devices.py) the compiler command is for
     convert: dict | None = None      # the device compiler: tool, argv, note, ran
@@ -78,6 +79,17 @@ class Manifest:
     @property
     def passed(self) -> bool:
         return bool(self.verification.get("passed"))
+
+    @property
+    def atol(self) -> float:
+        """The tolerance the bundle was verified with; ``verify`` holds it to the same ceiling export does."""
+        from edgematte.verification.tolerance import CEILING
+
+        atol = self.verification.get("atol")
+        if not isinstance(atol, (int, float)) or isinstance(atol, bool) or not 0 < atol <= CEILING:
+            raise BundleError(f"{MANIFEST}: verification atol {atol!r} is not a tolerance in (0, {CEILING:.2e}]; "
+                              f"re-export the bundle")
+        return float(atol)
 
     @property
     def export_flags(self) -> str:
@@ -231,15 +243,30 @@ class BundleWriter:
 
     def commit(self) -> Path:
         check_output_free(self.out, self.force)  # nothing appeared meanwhile
+        return self._move_to(self.out)
+
+    @property
+    def failed_path(self) -> Path:
+        return self.out.with_name(self.out.name + FAILED_SUFFIX)
+
+    def commit_failed(self) -> Path | None:
+        """Keep a bundle that failed verification under :attr:`failed_path`, never under ``out``; an earlier
+        failed edgematte bundle there is replaced, anything else is left alone (and None is returned)."""
+        target = self.failed_path
+        if target.exists() and not (target.is_dir() and (target / MANIFEST).is_file()):
+            return None
+        return self._move_to(target)
+
+    def _move_to(self, target: Path) -> Path:
         old = None
-        if self.out.exists():
-            old = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.old-"))
-            os.replace(self.out, old / "bundle")
-        os.replace(self.workdir, self.out)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+            os.replace(target, old / "bundle")
+        os.replace(self.workdir, target)
         self.workdir = None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        return self.out
+        return target
 
 
 def tool_versions() -> dict[str, str]:

@@ -60,6 +60,9 @@ def main() -> None:
 @click.option("--int8", is_flag=True, help="Also write an INT8 ONNX for the CPU stand-in (edgematte run --int8); "
                                          "its error against FP32 goes into the manifest. Not for the device.")
 @int8_max_error_option
+@click.option("--atol", type=float, metavar="ERR", help="Largest alpha error an artifact may have against PyTorch. "
+              "Default: 4x the network's own FP32 noise (measured in float64), at least 1e-4, at most half an 8-bit "
+              "level.")
 @force_option("an existing output folder")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 def export(as_json, **options):

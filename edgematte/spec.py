@@ -36,7 +36,6 @@ class PipelineSpec:
         norm_mean, norm_std: ``image = (rgb_u8 - norm_mean) / norm_std`` per channel, giving [-1, 1].
         image_input, alpha_input, alpha_output: graph tensor names.
         opset: ONNX opset (11: the widest atc support).
-        atol: the largest abs error on alpha an exported artifact may have against PyTorch.
         rollout_frames: frames in the verification rollout (each alpha fed back as the next input).
         seed: seed for the embedded default weights and the verification inputs.
     """
@@ -55,7 +54,6 @@ class PipelineSpec:
     alpha_input: str = "prev_alpha"
     alpha_output: str = "alpha"
     opset: int = 11
-    atol: float = 1e-4
     rollout_frames: int = 5
     seed: int = 0
 

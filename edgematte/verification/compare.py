@@ -32,7 +32,7 @@ class CheckResult:
             return f"{status} | {self.reader:<12} | {self.check:<8} | {self.error}"
         frames = f" over {len(self.frames)} frames" if self.frames else ""
         return (f"{status} | {self.reader:<12} | {self.check:<8} | alpha max abs {self.max_abs:.2e}, "
-                f"mean abs {self.mean_abs:.2e}{frames} (atol {self.atol:.0e})")
+                f"mean abs {self.mean_abs:.2e}{frames} (atol {self.atol:.1e})")
 
     def to_dict(self) -> dict:
         return {**asdict(self), "passed": self.passed}
@@ -43,25 +43,26 @@ def _errors(got: np.ndarray, want: np.ndarray) -> tuple[float, float]:
     return float(d.max()), float(d.mean())
 
 
-def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec) -> list[CheckResult]:
-    """Run every golden case through ``runner`` and compare its alpha with PyTorch's."""
+def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec, atol: float) -> list[CheckResult]:
+    """Run every golden case through ``runner`` and compare its alpha with PyTorch's (``atol``: see
+    :mod:`edgematte.verification.tolerance`)."""
     results = []
     for case in SINGLE_CASES:
         want = golden.expected(spec, case)
         got = runner.infer(golden.feed(spec, case))[spec.alpha_output]
         if got.shape != want.shape:
-            results.append(CheckResult(case, runner.name, float("inf"), float("inf"), spec.atol,
+            results.append(CheckResult(case, runner.name, float("inf"), float("inf"), atol,
                                        error=f"alpha shape {got.shape}, expected {want.shape}"))
             continue
-        results.append(CheckResult(case, runner.name, *_errors(got, want), spec.atol))
+        results.append(CheckResult(case, runner.name, *_errors(got, want), atol))
     feed = golden.feed(spec, "rollout")
     want = golden.expected(spec, "rollout")
     got = rollout(runner, spec, feed[spec.image_input], feed[spec.alpha_input])
     if got.shape != want.shape:
-        results.append(CheckResult("rollout", runner.name, float("inf"), float("inf"), spec.atol,
+        results.append(CheckResult("rollout", runner.name, float("inf"), float("inf"), atol,
                                    error=f"alpha shape {got.shape[1:]}, expected {want.shape[1:]}"))
     else:
         frames = [dict(zip(("max_abs", "mean_abs"), _errors(g, w))) for g, w in zip(got, want)]
         results.append(CheckResult("rollout", runner.name, max(f["max_abs"] for f in frames),
-                                   float(np.mean([f["mean_abs"] for f in frames])), spec.atol, frames))
+                                   float(np.mean([f["mean_abs"] for f in frames])), atol, frames))
     return results

@@ -48,7 +48,7 @@ READERS: tuple[Reader, ...] = (
 )
 
 
-def run_readers(files: dict[str, Path], spec: PipelineSpec, golden: GoldenSet,
+def run_readers(files: dict[str, Path], spec: PipelineSpec, golden: GoldenSet, atol: float,
                 log: Callable[[str], None] = lambda _: None) -> list[CheckResult]:
     """Every reader that has the files it needs (``files``: role -> path) against the golden outputs."""
     results: list[CheckResult] = []
@@ -59,9 +59,9 @@ def run_readers(files: dict[str, Path], spec: PipelineSpec, golden: GoldenSet,
         runner = None
         try:
             runner = reader.make_runner(files)
-            results += compare_runner(runner, golden, spec)
+            results += compare_runner(runner, golden, spec, atol)
         except RunnerError as e:
-            results.append(CheckResult("load", reader.name, float("inf"), float("inf"), spec.atol, error=str(e)))
+            results.append(CheckResult("load", reader.name, float("inf"), float("inf"), atol, error=str(e)))
         finally:
             if hasattr(runner, "close"):
                 runner.close()

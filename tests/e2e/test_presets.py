@@ -1,5 +1,5 @@
 """Every preset at full size, through the HiLens route, with an official-format checkpoint: the ONNX and the Kit-subset Caffe files match
-PyTorch within the spec's atol (1e-4) in every check and every rollout frame, in all three readers;
+PyTorch within 1e-4 (the tolerance's floor) in every check and every rollout frame, in all three readers;
 the ONNX graph has the contract's inputs, static shapes, opset and no shape ops."""
 
 import pytest
