@@ -101,7 +101,9 @@ class AippConfig:
         if self.padding:
             fields += [("padding", True)] + [(k, getattr(self, k)) for k in (
                 "left_padding_size", "right_padding_size", "top_padding_size", "bottom_padding_size")]
-            fields += [("padding_value", float(self.padding_value))]
+            # The DDK-era and GE schemas name it cpadding_value (GE's insert_op conversion reads cpadding_value;
+            # "padding_value" appears only in later docs), so every toolchain parses this spelling.
+            fields += [("cpadding_value", float(self.padding_value))]
         lines += [f"  {k}: {fmt(v)}" for k, v in fields]
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -174,6 +176,10 @@ def parse_aipp(text: str) -> list[AippConfig]:
         else:
             if current is None:
                 raise AippError(f"AIPP config: {key} outside an aipp_op block")
+            if key in current:  # protobuf's text parser rejects a second value for a non-repeated field
+                line = text.count("\n", 0, m.start(2)) + 1
+                raise AippError(f"AIPP config line {line}: {key} is given twice (a non-repeated field: protobuf, "
+                                f"and so omg/atc, reject the file)")
             current[key] = _value(value)
     if current is not None:
         raise AippError("AIPP config: an aipp_op block is not closed")

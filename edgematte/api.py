@@ -11,6 +11,8 @@ functions that use them.
 from __future__ import annotations
 
 import datetime
+import json
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Callable
 from edgematte.bundle import Bundle, BundleWriter, Manifest, file_name, tool_versions
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, find_route
+from edgematte.output_files import check_output_file, written_atomically
 from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
 from edgematte.verification.compare import CheckResult
 from edgematte.verification.tolerance import check_atol
@@ -133,7 +136,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
         raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")
     out = Path(out) if out is not None else default_out(spec, route.to)
-    writer = BundleWriter(out, force)  # fails now, before any work, if out is taken
+    writer = BundleWriter(out, force, inputs=[checkpoint])  # fails now, before any work, if out is taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners)
     with writer:
@@ -177,17 +180,20 @@ def _int8_routes() -> list[str]:
 
 
 def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
-    """Re-check an export folder: file checksums, then every reader against the golden outputs."""
+    """Re-check an export folder: checksums and unlisted files, then the files as the device tools parse
+    them, then every reader against the golden outputs (only when the files are sound)."""
+    from edgematte.verification.device_files import device_file_problems
     from edgematte.verification.golden import GoldenSet
     from edgematte.verification.readers import run_readers
 
     bundle = Bundle.open(folder)
     problems = bundle.file_problems()
+    problems = problems or device_file_problems(bundle)
     checks: list[CheckResult] = []
     if not problems:
         golden_path = bundle.path("golden")
         try:
-            golden = GoldenSet.load(golden_path)
+            golden = GoldenSet.load(golden_path, bundle.spec)
         except (OSError, ValueError) as e:
             raise BundleError(f"{golden_path} cannot be read ({e}); re-export the bundle") from None
         checks = run_readers({role: bundle.path(role) for role in bundle.manifest.artifacts}, bundle.spec, golden,
@@ -237,27 +243,28 @@ def input_frames(input: str, max_frames: int | None = None) -> int:
 
 def sample_clip(path: str | Path, *, seconds: float = 5.0, audio: bool = True, force: bool = False) -> Path:
     """Write the sample clip (the astronaut moving over a texture, 1280x720, 25 fps, a 440 Hz tone)."""
-    from edgematte.sample import write_sample_clip
+    from edgematte.sample import MAX_SECONDS, write_sample_clip
 
-    path = Path(path)
-    if path.exists() and not force:
-        raise EdgematteError(f"{path} already exists; pass --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial.mp4")
-    write_sample_clip(tmp, seconds, tone_hz=440.0 if audio else None)
-    tmp.replace(path)
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and 0.2 <= seconds <= MAX_SECONDS):
+        raise SpecError(f"--seconds {seconds} is not a clip length: give 0.2 to {MAX_SECONDS:g} seconds")
+    path = check_output_file(Path(path), force, suffixes=(".mp4",), what="clip")
+    with written_atomically(path) as tmp:
+        write_sample_clip(tmp, seconds, tone_hz=440.0 if audio else None)
     return path
 
 
 def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = None, preset: str = DEFAULT_PRESET,
           size: str | None = None, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
-          int8_max_error: float | None = None, log: Log = no_log) -> dict:
+          int8_max_error: float | None = None, json_path: str | Path | None = None, plot_path: str | Path | None = None,
+          force: bool = False, log: Log = no_log) -> dict:
     """Benchmark a device bundle (or a fresh ``--to om --via onnx`` export of ``checkpoint``/the default at
     ``preset``): see :mod:`edgematte.bench.report` and docs/performance.md for the report.
-    ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget."""
+    ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget.
+    ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``)."""
     from edgematte.bench.report import RUNTIMES, run_bench
 
+    outputs = _report_outputs(force, json_path=(json_path, (".json",)), plot_path=(plot_path, (".png",)))
     check_int8_max_error(int8_max_error)
     if runtime not in RUNTIMES:
         raise SpecError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
@@ -278,17 +285,45 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
         if checkpoint is None and recorded and Path(recorded).is_file():
             checkpoint = recorded
         weights = load_weights(checkpoint, opened.spec)
-        return run_bench(opened, weights, runtime=runtime, threads=threads, frames=frames, warmup=warmup,
-                         loop_frames=loop_frames, clip=Path(clip) if clip else None, fp16=fp16,
-                         int8_max_error=int8_max_error, log=log)
+        report = run_bench(opened, weights, runtime=runtime, threads=threads, frames=frames, warmup=warmup,
+                           loop_frames=loop_frames, clip=Path(clip) if clip else None, fp16=fp16,
+                           int8_max_error=int8_max_error, log=log)
+    if "json_path" in outputs:
+        with written_atomically(outputs["json_path"]) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
+    if "plot_path" in outputs:
+        from edgematte.bench.plot import plot_report
+
+        with written_atomically(outputs["plot_path"]) as tmp:
+            plot_report(report, tmp)
+    return report
+
+
+def _report_outputs(force: bool, **wanted) -> dict[str, Path]:
+    """The report files asked for (name -> (path or None, allowed suffixes)), each checked before any work."""
+    return {name: check_output_file(Path(path), force, suffixes=suffixes, what=f"--{name.split('_')[0]}")
+            for name, (path, suffixes) in wanted.items() if path is not None}
 
 
 def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bundle: str | Path | None = None,
              checkpoint: str | Path | None = None, data: str | Path | None = None, preset: str = DEFAULT_PRESET,
-             size: str | None = None, trimap: str | Path | None = None, log: Log = no_log):
+             size: str | None = None, trimap: str | Path | None = None, json_path: str | Path | None = None,
+             csv_path: str | Path | None = None, plot_path: str | Path | None = None, force: bool = False,
+             log: Log = no_log):
     """Score predictions on disk (``pred`` vs ``gt``; with ``trimap`` also the trimap protocol), or run a model
     (``bundle`` through the stand-in, or ``checkpoint`` in PyTorch) over ``data`` beside the temporal
-    baselines. Returns an EvalReport."""
+    baselines. Returns an EvalReport; ``json_path``/``csv_path``/``plot_path`` also write it (not over an
+    existing file without ``force``)."""
+    outputs = _report_outputs(force, json_path=(json_path, (".json",)), csv_path=(csv_path, (".csv",)),
+                              plot_path=(plot_path, (".png",)))
+    report = _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log)
+    for name, path in outputs.items():
+        with written_atomically(path) as tmp:
+            report.save(tmp, name.split("_")[0])
+    return report
+
+
+def _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
     import numpy as np
 
     from edgematte.evaluate import EvalError, EvalReport, evaluate_folders, evaluate_model

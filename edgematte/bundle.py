@@ -46,6 +46,10 @@ LAYOUT: dict[str, str] = {
 }
 
 
+AFTER_EXPORT_ROLES = ("om", "convert_log")  # convert.sh writes them where the compiler runs, after export
+EXECUTABLE_SUFFIXES = {".py", ".pyc", ".sh", ".so", ".dylib", ".dll", ".exe", ".bash"}
+
+
 def file_name(role: str) -> str:
     """The path of ``role`` inside any bundle (whether or not a given bundle has it)."""
     return LAYOUT[role]
@@ -167,14 +171,17 @@ class Bundle:
         """Where the bundle's ``role`` file is. Every reader of a bundle file comes through here."""
         if role not in self.manifest.artifacts:
             raise BundleError(f"{self.folder} has no {role} (exported with {self.manifest.export_flags})")
-        rel = self.manifest.artifacts[role]
-        parts = PurePosixPath(rel).parts
-        if not rel or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel:
-            raise BundleError(f"{self.folder}/{MANIFEST} points {role} at {rel!r}, outside the bundle; "
+        return self._inside(self.manifest.artifacts[role], role)
+
+    def _inside(self, rel, what: str) -> Path:
+        """``rel`` as a path in the folder; anything that could lead out of it is a :class:`BundleError`."""
+        parts = PurePosixPath(rel).parts if isinstance(rel, str) else ()
+        if not rel or not isinstance(rel, str) or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel:
+            raise BundleError(f"{self.folder}/{MANIFEST} points {what} at {rel!r}, outside the bundle; "
                               f"re-export the bundle")
         path = self.folder / rel
         if not path.resolve().is_relative_to(self.folder.resolve()):
-            raise BundleError(f"{self.folder}/{rel} ({role}) leads outside the bundle (a link?); re-export the bundle")
+            raise BundleError(f"{self.folder}/{rel} ({what}) leads outside the bundle (a link?); re-export the bundle")
         return path
 
     def require(self, *roles: str, why: str) -> None:
@@ -185,25 +192,61 @@ class Bundle:
                               f"{self.manifest.export_flags}); {why}")
 
     def file_problems(self) -> list[str]:
-        """Files listed in the manifest that are missing or whose checksum changed."""
+        """What ``verify`` fails on before running anything: a listed file missing or changed, an artifact
+        without a checksum, and an unlisted file where it could be executed (the skill's folder, scripts,
+        Python, libraries). What convert.sh writes after export (the .om and its log) may be unlisted."""
         problems = []
+        listed = set()
         for rel, record in self.manifest.files.items():
-            path = self.folder / rel
+            path = self._inside(rel, "a checksummed file")
+            listed.add(path.resolve())
             if not path.is_file():
                 problems.append(f"{rel} is missing")
-            elif sha256_of(path) != record.get("sha256"):
+            elif not isinstance(record, dict) or sha256_of(path) != record.get("sha256"):
                 problems.append(f"{rel} changed since export (sha256 differs)")
+        for role, rel in self.manifest.artifacts.items():
+            if rel not in self.manifest.files:
+                problems.append(f"{rel} ({role}) has no checksum in {MANIFEST}; re-export the bundle")
+        produced_later = {(self.folder / LAYOUT[r]).resolve() for r in AFTER_EXPORT_ROLES}
+        skill_dir = (self.folder / LAYOUT["skill"]).parent.resolve()
+        for path in sorted(p for p in self.folder.rglob("*") if p.is_file() or p.is_symlink()):
+            resolved = path.resolve()
+            if resolved in listed or resolved in produced_later or path.name == MANIFEST and path.parent == self.folder:
+                continue
+            if resolved.is_relative_to(skill_dir) or path.suffix in EXECUTABLE_SUFFIXES or _is_executable(path):
+                problems.append(f"{path.relative_to(self.folder)} is not listed in {MANIFEST} and could be executed "
+                                f"(skill code, a script or a library); remove it or re-export the bundle")
         return problems
 
 
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
 # --- writing ---------------------------------------------------------------------------------------------
-def check_output_free(out: Path, force: bool) -> None:
-    """Fail early, before any work, if ``out`` holds something and ``force`` is off."""
+def check_output_free(out: Path, force: bool, inputs=()) -> None:
+    """Fail early, before any work, unless ``out`` can become the bundle: absent or empty, or (with
+    ``force``) an edgematte bundle to replace. Never a file, a link, the current folder or one holding it,
+    or a folder holding one of ``inputs`` (e.g. the checkpoint)."""
+    out = Path(out)
+    resolved = out.resolve()
+    if not out.name or Path.cwd().resolve().is_relative_to(resolved):
+        raise OutputExistsError(f"--out {out} is the current folder or holds it; give a new folder, e.g. out/bundle")
+    for source in inputs:
+        if source is not None and Path(source).resolve().is_relative_to(resolved):
+            raise OutputExistsError(f"--out {out} holds the input {source}, which replacing it would delete; "
+                                    f"choose another --out")
+    if out.is_symlink():
+        raise OutputExistsError(f"output {out} is a symbolic link; choose another --out")
     if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"output {out} exists and is a file; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputExistsError(f"output folder {out} already exists; pass --force to replace it "
-                                "or choose another --out")
+        raise OutputExistsError(f"output {out} exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise OutputExistsError(f"output folder {out} already exists; pass --force to replace it "
+                                    "or choose another --out")
+        if not (out / MANIFEST).is_file():
+            raise OutputExistsError(f"output folder {out} holds files edgematte did not write (no {MANIFEST}); "
+                                    f"--force replaces only an edgematte export folder: choose another --out")
 
 
 class BundleWriter:
@@ -212,10 +255,11 @@ class BundleWriter:
     Leaving the block without committing (an error, Ctrl-C) deletes the scratch folder.
     """
 
-    def __init__(self, out: str | os.PathLike, force: bool = False):
+    def __init__(self, out: str | os.PathLike, force: bool = False, inputs=()):
         self.out = Path(out)
         self.force = force
-        check_output_free(self.out, force)
+        self.inputs = tuple(inputs)
+        check_output_free(self.out, force, self.inputs)
         self.workdir: Path | None = None
 
     def __enter__(self) -> "BundleWriter":
@@ -242,7 +286,7 @@ class BundleWriter:
                 for r in sorted(roles, key=LAYOUT.__getitem__)}
 
     def commit(self) -> Path:
-        check_output_free(self.out, self.force)  # nothing appeared meanwhile
+        check_output_free(self.out, self.force, self.inputs)  # nothing appeared meanwhile
         return self._move_to(self.out)
 
     @property

@@ -189,7 +189,8 @@ def sample_clip(path, seconds, no_audio, force):
 @click.option("--plot", "plot_path", type=FILE, help="Write a bar chart (PNG).")
 @click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow).")
 @int8_max_error_option
-def bench(bundle, json_path, plot_path, **options):
+@force_option("existing --json/--plot files")
+def bench(bundle, json_path, **options):
     """Latency of the model and of the skill's whole camera loop on this machine.
 
     \b
@@ -200,19 +201,15 @@ def bench(bundle, json_path, plot_path, **options):
     """
     from edgematte import api
 
-    report = api.bench(bundle, **options, log=_log)
-    if json_path is not None:
-        text = json.dumps(report, indent=2)
-        click.echo(text) if str(json_path) == "-" else json_path.write_text(text + "\n")
-    if plot_path is not None:
-        from edgematte.bench.plot import plot_report
+    to_stdout = str(json_path) == "-"
+    report = api.bench(bundle, **options, json_path=None if to_stdout else json_path, log=_log)
+    if to_stdout:
+        _echo_json(report)
+        return
+    from edgematte.bench.summary import summary_lines
 
-        plot_report(report, plot_path)
-    if str(json_path) != "-":
-        from edgematte.bench.summary import summary_lines
-
-        for line in summary_lines(report):
-            click.echo(line)
+    for line in summary_lines(report):
+        click.echo(line)
 
 
 @main.command("eval")
@@ -228,7 +225,8 @@ def bench(bundle, json_path, plot_path, **options):
 @click.option("--json", "json_path", type=FILE, help="Write the full report.")
 @click.option("--csv", "csv_path", type=FILE, help="Write per-frame rows.")
 @click.option("--plot", "plot_path", type=FILE, help="Write a plot of per-frame MAD and dtSSD (PNG).")
-def evaluate(json_path, csv_path, plot_path, **options):
+@force_option("existing --json/--csv/--plot files")
+def evaluate(**options):
     """Matting error and temporal stability, in the units papers use (RVM's whole-frame video protocol).
 
     \b
@@ -240,17 +238,8 @@ def evaluate(json_path, csv_path, plot_path, **options):
     """
     from edgematte import api
 
-    report = api.evaluate(**options, log=_log)
-    for line in report.lines():
+    for line in api.evaluate(**options, log=_log).lines():
         click.echo(line)
-    if json_path:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    if csv_path:
-        report.write_csv(csv_path)
-    if plot_path:
-        from edgematte.evaluate import plot_report
-
-        plot_report(report, plot_path)
 
 
 @main.command()

@@ -9,6 +9,7 @@ ground truth); the state is reset per clip and frame 0 gets a previous alpha of 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -126,6 +127,15 @@ class EvalReport:
             out += [f"{name[-36:]:>36}" + "".join(f"{row[k]:>10.4f}" for k in TRIMAP_METRICS)
                     for name, row in [*self.trimap["clips"].items(), ("OVERALL", self.trimap["overall"])]]
         return out
+
+    def save(self, path: Path, kind: str) -> None:
+        """Write the report as ``kind``: "json" (everything), "csv" (per-frame rows) or "plot" (PNG)."""
+        if kind == "json":
+            Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        elif kind == "csv":
+            self.write_csv(path)
+        else:
+            plot_report(self, path)
 
     def write_csv(self, path: Path) -> None:
         with open(path, "w", newline="") as f:

@@ -15,6 +15,7 @@ import cv2
 
 from edgematte.bundle import Bundle
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
+from edgematte.output_files import check_output_file, partial_name
 from edgematte.video import has_audio
 
 MODES = ("composite", "alpha", "side-by-side")
@@ -117,13 +118,15 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
     src = parse_source(source)
     info = probe_input(src)
     background = check_background(background)
-    output = Path(output)
-    if output.exists() and not force:
-        raise OutputExistsError(f"{output} already exists; pass --force to replace it")
+    output = check_output_file(Path(output), force, inputs=[src if isinstance(src, str) else None,
+                                                            background if background != "blur" else None],
+                               suffixes=(".mp4",), what="--output")
+    if rgba_dir is not None and Path(rgba_dir).exists() and not Path(rgba_dir).is_dir():
+        raise OutputExistsError(f"--rgba-dir {rgba_dir} exists and is not a folder; choose another name")
     if rgba_dir is not None and Path(rgba_dir).exists() and any(Path(rgba_dir).iterdir()) and not force:
         raise OutputExistsError(f"{rgba_dir} is not empty; pass --force to write into it")
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.stem}.partial{output.suffix or '.mp4'}")
+    tmp = partial_name(output)
     lines: list[str] = []
 
     def record(line: str) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from edgematte.verification.golden import portrait_rgb
 
 SAMPLE_FPS = 25
+MAX_SECONDS = 600.0  # ten minutes of 720p frames is already ~1 GB of raw RGB through the encoder
 
 
 def _texture(width: int, height: int, seed: int) -> np.ndarray:

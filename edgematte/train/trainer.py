@@ -126,7 +126,7 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
         if not state_path.exists() or not ckpt_path.exists():
             raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")
         model = load_checkpoint(ckpt_path).model
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        state = _read_state(state_path)
         start, losses = int(state["step"]), list(state["losses"])
     elif cfg.init:
         model = load_checkpoint(cfg.init, align_corners=cfg.align_corners).model
@@ -185,6 +185,21 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
         torch.distributed.barrier()
     steps = cfg.iterations - start
     return TrainResult(out, cfg.iterations, losses, ckpt_path, (time.perf_counter() - t0) / max(steps, 1))
+
+
+def _read_state(path: Path) -> dict:
+    """The trainer's state file, loaded weights-only (no code runs), with the keys resume needs."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError or EOFError for what it cannot read
+        reason = " ".join(str(e).split())[:300]
+        raise TrainError(f"{path} cannot be read as a training state ({type(e).__name__}: {reason}); "
+                         f"start over with --force instead of --resume") from None
+    needed = ("step", "losses", "optimizer")  # "scheduler" only with --optimizer sgd
+    if not isinstance(state, dict) or any(k not in state for k in needed) or not isinstance(state["step"], int):
+        raise TrainError(f"{path} is not an edgematte training state (needs {', '.join(needed)}); "
+                         f"start over with --force instead of --resume")
+    return state
 
 
 def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:

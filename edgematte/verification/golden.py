@@ -55,9 +55,23 @@ class GoldenSet:
         np.savez_compressed(path, **self.arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "GoldenSet":
-        with np.load(path) as z:
-            return cls({k: z[k] for k in z.files})
+    def load(cls, path: str | Path, spec: PipelineSpec | None = None) -> "GoldenSet":
+        """Read golden.npz (never pickles); with ``spec``, check it holds every case for that spec (ValueError)."""
+        with np.load(path, allow_pickle=False) as z:
+            golden = cls({k: z[k] for k in z.files})
+        if spec is not None:
+            frames = (spec.rollout_frames,)
+            want = {f"{case}.{name}": shape for case in SINGLE_CASES
+                    for name, shape in {**spec.input_shapes, **spec.output_shapes}.items()}
+            want.update({f"rollout.{spec.image_input}": frames + spec.image_shape,
+                         f"rollout.{spec.alpha_input}": spec.alpha_shape,
+                         f"rollout.{spec.alpha_output}": frames + spec.alpha_shape})
+            for key, shape in want.items():
+                got = golden.arrays.get(key)
+                if got is None or got.shape != tuple(shape) or got.dtype != np.float32:
+                    what = "missing" if got is None else f"{got.dtype} {got.shape}"
+                    raise ValueError(f"{key} is {what}, expected float32 {tuple(shape)}")
+        return golden
 
 
 def rollout(runner, spec: PipelineSpec, images: np.ndarray, first_alpha: np.ndarray) -> np.ndarray:

@@ -90,17 +90,21 @@ def test_verify_catches_a_model_that_does_not_match_its_golden_outputs(tmp_path,
     assert "FAILED | onnxruntime  | rollout" in r.stdout and "PASSED | onnxruntime  | random" in r.stdout
 
 
-def test_existing_out_is_kept_without_force_and_replaced_with_it(tmp_path, exported_bundle):
+def test_existing_out_is_kept_without_force_and_only_an_edgematte_bundle_is_replaced_with_it(tmp_path,
+                                                                                            exported_bundle):
     out = tmp_path / "taken"
     out.mkdir()
     (out / "precious.txt").write_text("mine")
     assert_user_error(run("export", *TINY, "--out", out), "already exists", "--force")
+    assert_user_error(run("export", *TINY, "--out", out, "--force"), "holds files edgematte did not write",
+                      "choose another --out")
     assert leftovers(out) == ["precious.txt"] and leftovers(tmp_path) == ["taken"]
 
-    r = run("export", "--to", "onnx", *TINY, "--out", out, "--force")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(exported_bundle.out, bundle)
+    r = run("export", "--to", "om", "--via", "onnx", *TINY, "--out", bundle, "--force")
     assert r.exit_code == 0, r.output
-    assert leftovers(out) == ["golden.npz", "manifest.json", "modnet4.onnx"]
-    assert leftovers(tmp_path) == ["taken"]
+    assert "skill" in leftovers(bundle) and leftovers(tmp_path) == ["bundle", "taken"]
 
 
 def _random_pickle(p):

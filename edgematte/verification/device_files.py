@@ -1,0 +1,58 @@
+"""What the device toolchains would refuse in a bundle's files, read the way they read them: the AIPP
+config as protobuf text (repeated scalar fields, unknown fields and unclosed blocks are errors) with
+the chip's rules, the ONNX through the ONNX checker with shape inference, the prototxt through our
+text-format parser. ``verify`` runs this after the checksums, so an edited file fails by name."""
+
+from __future__ import annotations
+
+
+def device_file_problems(bundle) -> list[str]:
+    """Problems in ``bundle``'s (an :class:`edgematte.bundle.Bundle`) AIPP config, ONNX models and prototxt."""
+    problems = []
+    if bundle.has("aipp"):
+        problems += _aipp(bundle)
+    for role in ("onnx", "onnx_int8"):
+        if bundle.has(role):
+            problems += _onnx(bundle, role)
+    if bundle.has("prototxt"):
+        problems += _prototxt(bundle)
+    return problems
+
+
+def _aipp(bundle) -> list[str]:
+    from edgematte.aipp import AippError, aipp_problems, parse_aipp
+
+    path = bundle.path("aipp")
+    try:
+        configs = parse_aipp(path.read_text())
+    except (AippError, UnicodeDecodeError) as e:
+        return [f"{path.name}: {e}"]
+    problems = [f"{path.name}: {p}" for c in configs for p in aipp_problems(c, bundle.spec)]
+    ranks = [c.related_input_rank for c in configs]
+    if sorted(ranks) != [0]:
+        problems.append(f"{path.name}: expected one aipp_op block for input 0 ({bundle.spec.image_input}), "
+                        f"found blocks for inputs {ranks}")
+    return problems
+
+
+def _onnx(bundle, role: str) -> list[str]:
+    import onnx
+
+    path = bundle.path(role)
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as e:  # the checker raises ValidationError, InferenceError, or a protobuf DecodeError
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return [f"{path.name}: the ONNX checker rejects it ({first})"]
+    return []
+
+
+def _prototxt(bundle) -> list[str]:
+    from edgematte.runtime.caffe_files import CaffeFileError, parse_prototxt
+
+    path = bundle.path("prototxt")
+    try:
+        parse_prototxt(path.read_text())
+    except (CaffeFileError, UnicodeDecodeError) as e:
+        return [f"{path.name}: {e}"]
+    return []
