@@ -116,6 +116,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
     (:mod:`edgematte.verification.tolerance`). An export that does not match is not written under ``out``
     (:class:`VerificationError` says where it is kept for a report).
     """
+    from edgematte.export.memory import memory_problems
     from edgematte.export.writer import ExportContext, write_route
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.verification.golden import make_golden
@@ -131,7 +132,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
         raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
                         f"{' or '.join(f'--to {r}' for r in _int8_routes())}")
     spec = resolve_spec(preset, size)
-    problems = route.size_problems(spec)
+    problems = route.size_problems(spec) + memory_problems(spec)
     if problems:
         raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")

@@ -190,6 +190,8 @@ class Bundle:
         if missing:
             raise BundleError(f"{self.folder} has no {', '.join(missing)} (exported with "
                               f"{self.manifest.export_flags}); {why}")
+        for role in roles:
+            self.path(role)  # and each resolves inside the bundle, before any work
 
     def file_problems(self) -> list[str]:
         """What ``verify`` fails on before running anything: a listed file missing or changed, an artifact

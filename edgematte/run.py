@@ -19,6 +19,7 @@ from edgematte.output_files import check_output_file, partial_name
 from edgematte.video import has_audio
 
 MODES = ("composite", "alpha", "side-by-side")
+MIN_FRAME = 64  # hilens.Preprocessor takes sizes from 64 (HiLens Framework; the stand-in enforces it)
 
 
 class RunError(EdgematteError):
@@ -81,9 +82,13 @@ def probe_input(source: str | int) -> VideoInfo:
             what = f"webcam {source}" if isinstance(source, int) else f"video {source}"
             raise RunError(f"cannot open {what}: no frame could be decoded (not a video, an unsupported codec, "
                            f"or no camera at that index)")
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width < MIN_FRAME or height < MIN_FRAME:
+            raise RunError(f"{source} has {width}x{height} frames; the camera path (hilens.Preprocessor) needs "
+                           f"at least {MIN_FRAME}x{MIN_FRAME}")
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        return VideoInfo(source, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-                         fps if 1 <= fps <= 240 else 25.0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(source, str) else 0)
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(source, str) else 0
+        return VideoInfo(source, width, height, fps if 1 <= fps <= 240 else 25.0, frames)
     finally:
         cap.release()
 

@@ -18,6 +18,9 @@ from edgematte.errors import SpecError, lookup
 # Every MODNet resize chain ends at 1/32 of the input (the backbone's last stride); a size that is not a
 # multiple of it fails at a concat deep inside the network.
 SIZE_MULTIPLE = 32
+# AIPP takes images of at most 4096 per side (CANN's AIPP configuration template: src_image_size_w in
+# [2, 4096], src_image_size_h in [1, 4096]); no route can feed a larger network from a camera.
+MAX_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class PipelineSpec:
 
 def check_size(width: int, height: int) -> None:
     """Raise :class:`SpecError` unless width and height are positive multiples of 32."""
+    big = [f"{label} {v}" for label, v in (("width", width), ("height", height)) if v > MAX_SIDE]
+    if big:
+        raise SpecError(f"{' and '.join(big)} is above {MAX_SIDE}, the largest image AIPP takes; use a smaller size")
     bad = [f"{label} {v}" for label, v in (("width", width), ("height", height))
            if v <= 0 or v % SIZE_MULTIPLE]
     if bad:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import re
 import tempfile
 import warnings
 import zipfile
@@ -84,16 +85,23 @@ def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
             AttributeError, TypeError, ImportError, IndexError, KeyError) as e:
-        reason = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        text = " ".join(str(e).split())
+        # torch's weights-only unpickler met a Python object to construct: "Unsupported global: GLOBAL x.y was
+        # not an allowed global", or "unsupported GLOBAL posix.system whose module posix is blocked"
+        found = re.search(r"(?i)unsupported(?: global:)? (GLOBAL [\w.]+)", text)
+        if found:
+            blocked = found.group(1)
+            raise CheckpointError(f"{path} holds pickled Python objects besides tensors ({blocked[:120]}); "
+                                  f"edgematte loads checkpoints weights-only, so that code was blocked and never "
+                                  f"ran. Give a plain state_dict, re-saved from the file where you trust it") from None
+        if "WeightsUnpickler error:" in text:
+            text = "the weights-only loader refused it: " + text.split("WeightsUnpickler error:", 1)[1].strip()
+        reason = text[:200] if text else type(e).__name__
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({reason}); "
                               "give the MODNet .ckpt file (a state_dict saved with torch.save)") from None
     meta = None
-    if isinstance(obj, dict) and isinstance(obj.get("edgematte"), dict):
-        try:
-            meta = CheckpointMeta(**obj["edgematte"])
-        except TypeError:
-            raise CheckpointError(f"{path} has an edgematte record this version cannot read: "
-                                  f"{obj['edgematte']}") from None
+    if isinstance(obj, dict) and "edgematte" in obj:
+        meta = _read_meta(path, obj["edgematte"])
         obj = obj.get("state_dict")
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
@@ -101,6 +109,37 @@ def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
         raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict of tensors; "
                               "give the MODNet .ckpt file")
     return {_strip_prefix(k): v for k, v in obj.items()}, meta
+
+
+def _read_meta(path: Path, record) -> CheckpointMeta:
+    """The edgematte record, checked field by field: a record that lies would build the wrong network."""
+    types = {"in_channels": int, "align_corners": bool, "preset": (str, type(None)), "format": str, "version": int}
+    if not isinstance(record, dict) or set(record) - set(types):
+        extra = sorted(set(record) - set(types)) if isinstance(record, dict) else type(record).__name__
+        raise CheckpointError(f"{path} has an edgematte record this version cannot read ({extra}); "
+                              f"upgrade edgematte or give the plain state_dict")
+    bad = [f"{k}={v!r}" for k, v in record.items()
+           if not isinstance(v, types[k]) or (types[k] is int and isinstance(v, bool))]
+    if record.get("format", FORMAT) != FORMAT or record.get("version", 1) != 1:
+        bad.append(f"format {record.get('format')!r} version {record.get('version')!r}")
+    if record.get("in_channels", IN_CHANNELS) != IN_CHANNELS:
+        bad.append(f"in_channels={record.get('in_channels')!r} (edgematte checkpoints have {IN_CHANNELS})")
+    if bad:
+        raise CheckpointError(f"{path} has a malformed edgematte record: {', '.join(bad)}; "
+                              f"re-save it with edgematte train, or give the plain state_dict")
+    return CheckpointMeta(**record)
+
+
+def _check_values(path: Path, state: dict[str, torch.Tensor]) -> None:
+    """Weights must be floating point and finite (integer counters aside); name the ones that are not."""
+    bad = [f"{k} ({'not float: ' + str(v.dtype) if not v.is_floating_point() else 'NaN or inf'})"
+           for k, v in state.items() if not k.endswith("num_batches_tracked")
+           and (not v.is_floating_point() or not bool(torch.isfinite(v).all()))]
+    if bad:
+        more = f", +{len(bad) - _SHOW} more" if len(bad) > _SHOW else ""
+        raise CheckpointError(f"{path} has {len(bad)} tensors that are not finite floating-point weights: "
+                              f"{', '.join(bad[:_SHOW])}{more}; the training run that wrote it diverged or the "
+                              f"file is damaged")
 
 
 def _strip_prefix(key: str) -> str:
@@ -158,6 +197,7 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
     # built on the meta device: shapes only, no memory, no init.
     with torch.device("meta"):
         _check_keys(path, state, MODNet4(in_channels=IMAGE_CHANNELS if inflated else IN_CHANNELS))
+    _check_values(path, state)
     if inflated:
         state = inflate_state_dict(state)
     recorded = meta is not None

@@ -115,18 +115,18 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()) and not (resume or force) and rank == 0:
         raise OutputExistsError(f"{out} already has a run; pass --resume to continue it or --force to start over")
+    state_path, ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
+    if resume and (not state_path.exists() or not ckpt_path.exists()):
+        raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")
+    state = _read_state(state_path) if resume else None  # before any work: a bad state file fails at once
     source = open_source(cfg.data, cfg.backgrounds, cfg.kind)
     builder = SampleBuilder(spec, cfg.augment)
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
 
     start, losses = 0, []
-    state_path, ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
     if resume:
-        if not state_path.exists() or not ckpt_path.exists():
-            raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")
         model = load_checkpoint(ckpt_path).model
-        state = _read_state(state_path)
         start, losses = int(state["step"]), list(state["losses"])
     elif cfg.init:
         model = load_checkpoint(cfg.init, align_corners=cfg.align_corners).model

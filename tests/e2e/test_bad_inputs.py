@@ -1,0 +1,254 @@
+"""The table of bad inputs: one row per class of mistake or attack. Each row gets exit status 1, exactly one
+`Error:` line naming the problem (or, for verify, a FAILED line), no traceback, and leaves every file the
+user had exactly as it was, with no `.partial` leftovers."""
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+from bundletools import edit_manifest, reseal
+from clitools import assert_user_error, run
+
+
+@dataclass
+class Case:
+    args: list                 # the command line
+    fragments: list[str]       # words the Error line (or verify's FAILED lines) must hold
+    kept: list[Path] = field(default_factory=list)  # files that must be byte-for-byte unchanged
+    absent: list[Path] = field(default_factory=list)  # paths that must not exist afterwards
+    verify_fails: bool = False  # verify reports FAILED lines (exit 1) instead of an Error line
+
+
+def copy(bundle, tmp: Path, name="b") -> Path:
+    out = tmp / name
+    shutil.copytree(bundle.out, out)
+    return out
+
+
+def escape_path(b, tmp):
+    folder = copy(b["om"], tmp)
+    edit_manifest(folder, lambda m: m["artifacts"].update(skill="../evil.py"))
+    return Case(["run", folder, "--input", b["clip"], "--output", tmp / "o.mp4"], ["outside the bundle"],
+                absent=[tmp / "o.mp4"])
+
+
+def escape_files_record(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    edit_manifest(folder, lambda m: m["files"].update({"/etc/hostname": {"sha256": "0", "bytes": 1}}))
+    return Case(["verify", folder], ["outside the bundle"])
+
+
+def unlisted_skill_code(b, tmp):
+    folder = copy(b["om"], tmp)
+    (folder / "skill" / "helper.py").write_text("import os\n")
+    return Case(["verify", folder], ["skill/helper.py is not listed", "could be executed"], verify_fails=True)
+
+
+def artifact_without_checksum(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    edit_manifest(folder, lambda m: m["files"].pop("modnet4.onnx"))
+    return Case(["verify", folder], ["modnet4.onnx (onnx) has no checksum"], verify_fails=True)
+
+
+def aipp_field_twice(b, tmp):
+    folder = copy(b["om"], tmp)
+    text = (folder / "aipp.cfg").read_text().replace("  crop: false\n", "  crop: false\n  crop: true\n")
+    (folder / "aipp.cfg").write_text(text)
+    reseal(folder)
+    return Case(["verify", folder], ["aipp.cfg", "crop is given twice"], verify_fails=True)
+
+
+def onnx_garbage(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    (folder / "modnet4.onnx").write_bytes(b"\x08\x07garbage" * 50)
+    reseal(folder)
+    return Case(["verify", folder], ["modnet4.onnx: the ONNX checker rejects it"], verify_fails=True)
+
+
+def golden_missing_a_case(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    with np.load(folder / "golden.npz") as z:
+        arrays = {k: z[k] for k in z.files if not k.startswith("portrait.")}
+    np.savez(folder / "golden.npz", **arrays)
+    reseal(folder)
+    return Case(["verify", folder], ["golden.npz cannot be read", "portrait.image is missing"])
+
+
+def old_manifest(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    edit_manifest(folder, lambda m: m.pop("format"))
+    return Case(["info", folder], ["manifest format 1", "re-export"])
+
+
+def atol_edited_up(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    edit_manifest(folder, lambda m: m["verification"].update(atol=0.5))
+    return Case(["verify", folder], ["verification atol 0.5 is not a tolerance"])
+
+
+def force_on_a_foreign_folder(b, tmp):
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "thesis.tex").write_text("years of work")
+    return Case(["export", "--size", "64x64", "--out", tmp / "mine", "--force"],
+                ["holds files edgematte did not write"], kept=[tmp / "mine" / "thesis.tex"])
+
+
+def out_holds_the_checkpoint(b, tmp):
+    folder = copy(b["onnx"], tmp)
+    shutil.copy(b["ckpt"], folder / "weights.ckpt")
+    return Case(["export", "--checkpoint", folder / "weights.ckpt", "--size", "64x64", "--out", folder, "--force"],
+                ["holds the input", "weights.ckpt"], kept=[folder / "weights.ckpt", folder / "manifest.json"])
+
+
+def out_is_the_current_folder(b, tmp):
+    return Case(["export", "--size", "64x64", "--out", ".", "--force"], ["is the current folder"])
+
+
+def output_is_the_input(b, tmp):
+    clip = tmp / "clip.mp4"
+    shutil.copy(b["clip"], clip)
+    return Case(["run", b["om"].out, "--input", clip, "--output", clip, "--force"], ["is also an input"],
+                kept=[clip])
+
+
+def output_is_not_a_regular_file(b, tmp):
+    os.mkfifo(tmp / "pipe.mp4")
+    return Case(["run", b["om"].out, "--input", b["clip"], "--output", tmp / "pipe.mp4", "--force"],
+                ["exists and is not a regular file"])
+
+
+def output_with_the_wrong_extension(b, tmp):
+    return Case(["run", b["om"].out, "--input", b["clip"], "--output", tmp / "out.avi"], ["must end in .mp4"],
+                absent=[tmp / "out.avi"])
+
+
+def report_over_an_existing_file(b, tmp):
+    (tmp / "report.json").write_text('{"mine": true}')
+    return Case(["eval", "--pred", tmp / "p", "--gt", tmp / "g", "--json", tmp / "report.json"],
+                ["report.json already exists", "--force"], kept=[tmp / "report.json"])
+
+
+def plot_with_the_wrong_extension(b, tmp):
+    return Case(["bench", "--size", "64x64", "--plot", tmp / "chart.txt"], ["--plot", "must end in .png"],
+                absent=[tmp / "chart.txt"])
+
+
+def tiny_video(b, tmp):
+    import cv2
+
+    writer = cv2.VideoWriter(str(tmp / "dot.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (8, 8))
+    for _ in range(3):
+        writer.write(np.zeros((8, 8, 3), np.uint8))
+    writer.release()
+    return Case(["run", b["om"].out, "--input", tmp / "dot.avi", "--output", tmp / "o.mp4"],
+                ["8x8 frames", "at least 64x64"], absent=[tmp / "o.mp4"])
+
+
+def seconds_not_a_number(b, tmp):
+    return Case(["sample-clip", tmp / "c.mp4", "--seconds", "nan"], ["--seconds nan is not a clip length"],
+                absent=[tmp / "c.mp4"])
+
+
+def size_beyond_aipp(b, tmp):
+    return Case(["export", "--size", "8192x4096", "--out", tmp / "x"], ["width 8192 is above 4096"],
+                absent=[tmp / "x"])
+
+
+def size_beyond_memory(b, tmp):
+    return Case(["export", "--to", "onnx", "--size", "4096x4096", "--out", tmp / "x"], ["GB of memory"],
+                absent=[tmp / "x"])
+
+
+def size_beyond_the_kit_camera_path(b, tmp):
+    return Case(["export", "--size", "2048x1024", "--out", tmp / "x"], ["resize of at most 1920x1080"],
+                absent=[tmp / "x"])
+
+
+def corrupt_train_state(b, tmp):
+    run_dir = tmp / "run"
+    run_dir.mkdir()
+    shutil.copy(b["ckpt"], run_dir / "checkpoint.ckpt")
+    (run_dir / "train_state.pt").write_bytes(b"PK\x03\x04 not a zip")
+    return Case(["train", "--data", tmp, "--out", run_dir, "--resume", "--size", "64x64"],
+                ["train_state.pt cannot be read as a training state", "--force"],
+                kept=[run_dir / "train_state.pt", run_dir / "checkpoint.ckpt"])
+
+
+def malformed_checkpoint_record(b, tmp):
+    state = torch.load(b["ckpt"], weights_only=True)
+    torch.save({"edgematte": {"in_channels": "four", "align_corners": False}, "state_dict": state},
+               tmp / "lying.ckpt")
+    return Case(["export", "--checkpoint", tmp / "lying.ckpt", "--size", "64x64", "--out", tmp / "x"],
+                ["malformed edgematte record", "in_channels='four'"], absent=[tmp / "x"])
+
+
+def non_finite_weights(b, tmp):
+    state = torch.load(b["ckpt"], weights_only=True)
+    key = next(k for k in state if k.endswith("conv_lr.layers.0.weight"))
+    state[key] = state[key].clone()
+    state[key][0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp / "nan.ckpt")
+    return Case(["export", "--checkpoint", tmp / "nan.ckpt", "--size", "64x64", "--out", tmp / "x"],
+                ["1 tensors that are not finite", "conv_lr.layers.0.weight (NaN or inf)"], absent=[tmp / "x"])
+
+
+def code_in_a_checkpoint(b, tmp):
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("touch pwned",))
+
+    torch.save({"x": Payload()}, tmp / "evil.ckpt")
+    return Case(["info", tmp / "evil.ckpt"], ["code was blocked and never ran"], absent=[Path("pwned")])
+
+
+def atol_above_the_ceiling(b, tmp):
+    return Case(["export", "--size", "64x64", "--atol", "0.01", "--out", tmp / "x"], ["--atol 0.01 is outside"],
+                absent=[tmp / "x"])
+
+
+ROWS: list[Callable] = [
+    escape_path, escape_files_record, unlisted_skill_code, artifact_without_checksum, aipp_field_twice, onnx_garbage,
+    golden_missing_a_case, old_manifest, atol_edited_up, force_on_a_foreign_folder, out_holds_the_checkpoint,
+    out_is_the_current_folder, output_is_the_input, output_is_not_a_regular_file, output_with_the_wrong_extension,
+    report_over_an_existing_file, plot_with_the_wrong_extension, tiny_video, seconds_not_a_number, size_beyond_aipp,
+    size_beyond_memory, size_beyond_the_kit_camera_path, corrupt_train_state, malformed_checkpoint_record,
+    non_finite_weights, code_in_a_checkpoint, atol_above_the_ceiling,
+]
+
+
+@pytest.fixture(scope="module")
+def made(om_bundle, exported_bundle, sample_clip, official_ckpt):
+    return {"om": om_bundle, "onnx": exported_bundle, "clip": sample_clip, "ckpt": official_ckpt}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda f: f.__name__)
+def test_bad_input(row, made, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    case = row(made, tmp_path)
+    kept = {p: p.read_bytes() for p in case.kept}
+    before = snapshot(tmp_path)
+    result = run(*case.args)
+    if case.verify_fails:
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+        assert failed and all(any(f in line for line in failed) for f in case.fragments), result.stdout
+    else:
+        assert_user_error(result, *case.fragments)
+    assert {p: p.read_bytes() for p in case.kept} == kept
+    for path in case.absent:
+        assert not path.exists(), path
+    after = snapshot(tmp_path)
+    assert not [name for name in after if ".partial" in name or ".failed-verification" in name]
+    assert {k: v for k, v in after.items() if k in before} == before  # nothing the user had was changed
+    json.dumps([str(a) for a in case.args])  # the row is printable for the closing note
