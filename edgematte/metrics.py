@@ -79,7 +79,10 @@ def _largest_component(binary: np.ndarray) -> np.ndarray:
 
 def conn(p, g, mask=None, step: float = CONN_STEP, theta: float = CONN_THETA) -> float:
     p, g, m = _region(p, g, mask)
-    thresholds = np.arange(0, 1 + step / 2, step)
+    # k / n, not np.arange(0, 1, step): arange gives 6 * 0.1 = 0.6000000000000001, which would leave an
+    # 8-bit alpha of 153/255 (exactly 0.6, the same double as 6 / 10) out of the region at threshold 0.6.
+    n = round(1 / step)
+    thresholds = np.array([k / n for k in range(n + 1)])
     level = np.full(p.shape, -1.0)
     for k in range(1, len(thresholds)):
         omega = _largest_component((p >= thresholds[k]) & (g >= thresholds[k]))

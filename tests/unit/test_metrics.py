@@ -88,3 +88,16 @@ def test_tcvom_dtssd_and_messddt_with_flow(ref, region):
 def test_size_mismatch_is_named():
     with pytest.raises(ValueError, match=r"prediction \(2, 2\) and ground truth \(3, 3\)"):
         metrics.mad(np.zeros((2, 2)), np.zeros((3, 3)))
+
+
+def test_conn_thresholds_are_exact_decimals_on_8bit_alpha():
+    """153/255 is exactly 0.6 and belongs to the region at threshold 0.6. Two blocks of 255 joined by a
+    column of 153: at 0.6 they are one region, so the small block's level is 0.6 (with 6 * 0.1 =
+    0.6000000000000001 as the threshold it would be 0.5). Where the prediction is 178 in the small block,
+    phi(p) = 1 (178/255 - 0.6 < theta) and phi(g) = 1 - (1 - 0.6): 0.4 per pixel."""
+    g = np.full((6, 13), 255.0)
+    g[:, 8] = 153
+    p = g.copy()
+    p[:, 9:] = 178
+    right = p[:, 9:].size
+    assert metrics.conn(p / 255, g / 255) == pytest.approx(0.4 * right, rel=1e-9)
