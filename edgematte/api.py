@@ -343,7 +343,10 @@ def _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
         opened = Bundle.open(bundle)
         spec = opened.spec
         hilens = start(opened, log=no_log)
-        model = attached_model(hilens)
+        try:
+            model = attached_model(hilens)
+        except hilens.CreateError as e:
+            raise EvalError(f"{bundle}: {e}; re-export the bundle (edgematte verify names what changed)") from None
 
         def infer(rgb, prev):
             out = model.infer([hilens.cvt_color(rgb, hilens.RGB2YUV_NV21).flatten(), prev.ravel()])

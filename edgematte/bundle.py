@@ -238,6 +238,9 @@ def check_output_free(out: Path, force: bool, inputs=()) -> None:
         if source is not None and Path(source).resolve().is_relative_to(resolved):
             raise OutputExistsError(f"--out {out} holds the input {source}, which replacing it would delete; "
                                     f"choose another --out")
+    blocking = next((p for p in resolved.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise OutputExistsError(f"--out {out}: {blocking} is a file, not a folder; choose another --out")
     if out.is_symlink():
         raise OutputExistsError(f"output {out} is a symbolic link; choose another --out")
     if out.exists() and not out.is_dir():

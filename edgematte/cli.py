@@ -28,7 +28,20 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns an OS error on a user's path (a file where a folder is needed, no permission, a full disk) into
+    one ``Error:`` line with exit status 1, as every user mistake; click's usage errors keep status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OSError as e:
+            from edgematte.errors import EdgematteError, os_error_message
+
+            raise EdgematteError(os_error_message(e)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edgematte")
 def main() -> None:
     """Real-time portrait matting (MODNet with the previous frame's alpha as a 4th input) for Huawei

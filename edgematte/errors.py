@@ -34,6 +34,22 @@ class VerificationError(EdgematteError):
     """An exported artifact does not compute what the PyTorch model computes."""
 
 
+def shorten(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut at a word boundary (never mid-word) with an ellipsis when longer than ``limit``."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def os_error_message(e: OSError) -> str:
+    """One line for an OS error on a user's path: what failed, on which file, and what to check."""
+    where = f" {e.filename}" if e.filename else ""
+    also = f" -> {e.filename2}" if getattr(e, "filename2", None) else ""
+    return (f"cannot use{where}{also}: {e.strerror or shorten(str(e))}; check that the path exists, is the kind "
+            f"of thing asked for (file or folder), and is writable")
+
+
 def lookup(table, name: str, kind: str):
     """``table[name]``, or a :class:`SpecError` naming the nearest valid ``kind`` and all valid ones."""
     import difflib

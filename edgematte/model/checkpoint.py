@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from edgematte.checksum import sha256_of
-from edgematte.errors import CheckpointError
+from edgematte.errors import CheckpointError, shorten
 from edgematte.model.modnet4 import ALPHA_CHANNELS, IMAGE_CHANNELS, IMAGE_INPUT_SLOTS, IN_CHANNELS, MODNet4
 
 FORMAT = "edgematte-modnet4"
@@ -91,12 +91,12 @@ def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
         found = re.search(r"(?i)unsupported(?: global:)? (GLOBAL [\w.]+)", text)
         if found:
             blocked = found.group(1)
-            raise CheckpointError(f"{path} holds pickled Python objects besides tensors ({blocked[:120]}); "
+            raise CheckpointError(f"{path} holds pickled Python objects besides tensors ({shorten(blocked, 120)}); "
                                   f"edgematte loads checkpoints weights-only, so that code was blocked and never "
                                   f"ran. Give a plain state_dict, re-saved from the file where you trust it") from None
         if "WeightsUnpickler error:" in text:
             text = "the weights-only loader refused it: " + text.split("WeightsUnpickler error:", 1)[1].strip()
-        reason = text[:200] if text else type(e).__name__
+        reason = shorten(text) if text else type(e).__name__
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({reason}); "
                               "give the MODNet .ckpt file (a state_dict saved with torch.save)") from None
     meta = None

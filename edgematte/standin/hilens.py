@@ -266,7 +266,16 @@ class Model:
                               f"{file_name('om')} only)")
         role = "onnx_int8" if s.int8 else "onnx"
         s.bundle.require(role, "aipp", why="export it with --to om" + (" --int8" if s.int8 else ""))
-        self._runner = s.runner or OrtRunner(s.bundle.path(role))
+        if s.runner is not None:
+            self._runner = s.runner
+        else:
+            try:
+                self._runner = OrtRunner(s.bundle.path(role))
+            except Exception as e:  # onnxruntime raises its own types for a missing or damaged model
+                from edgematte.errors import shorten
+
+                raise CreateError(f"cannot load {s.bundle.path(role).name} (standing in for {path!r}): "
+                                  f"{shorten(str(e))}") from None
         self._aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(s.bundle.path("aipp").read_text())}
         spec = s.bundle.spec
         self._names = [spec.image_input, spec.alpha_input]

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from edgematte.errors import EdgematteError, OutputExistsError
+from edgematte.errors import EdgematteError, OutputExistsError, shorten
 from edgematte.spec import PipelineSpec
 from edgematte.train.augment import AugmentConfig
 
@@ -192,7 +192,7 @@ def _read_state(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises UnpicklingError, RuntimeError or EOFError for what it cannot read
-        reason = " ".join(str(e).split())[:300]
+        reason = shorten(str(e), 300)
         raise TrainError(f"{path} cannot be read as a training state ({type(e).__name__}: {reason}); "
                          f"start over with --force instead of --resume") from None
     needed = ("step", "losses", "optimizer")  # "scheduler" only with --optimizer sgd
