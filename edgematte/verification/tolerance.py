@@ -2,7 +2,8 @@
 
 Two correct FP32 implementations of one network (PyTorch and onnxruntime, or our Caffe executors) sum in
 different orders, so each lands at some distance from the exact result. We measure that distance for
-PyTorch itself: the same weights run in float64 on the golden inputs, against the FP32 golden outputs.
+PyTorch itself: the same weights run in float64 on the golden single-frame inputs, against the FP32
+golden outputs.
 An artifact may differ from PyTorch by both implementations' noise plus a margin::
 
     atol = clip(NOISE_FACTOR * noise, FLOOR, CEILING)
@@ -61,24 +62,19 @@ def check_atol(atol: float) -> float:
 
 def fp32_noise(model, spec: PipelineSpec, golden: GoldenSet) -> float:
     """Max abs difference between the golden (PyTorch FP32) alphas and the same weights run in float64 on
-    the same inputs; in the rollout the float64 model feeds back its own alpha."""
+    the same inputs, over the single-frame cases (random and portrait). The rollout's frames are left out:
+    float64 on the CPU costs about as much as the rest of an export, and the two cases already span random
+    and real input (the 4x margin covers the rollout's feedback, whose readers' errors are of the same size)."""
     import copy
 
     import torch
 
     model64 = copy.deepcopy(model).eval().double()
-
-    def run(feed: dict) -> np.ndarray:
-        with torch.no_grad():
-            return model64(torch.from_numpy(feed[spec.image_input]).double(),
-                           torch.from_numpy(feed[spec.alpha_input]).double()).numpy()
-
     worst = 0.0
     for case in SINGLE_CASES:
-        worst = max(worst, float(np.abs(run(golden.feed(spec, case)) - golden.expected(spec, case)).max()))
-    feed, want = golden.feed(spec, "rollout"), golden.expected(spec, "rollout")
-    prev = feed[spec.alpha_input].astype(np.float64)
-    for image, expected in zip(feed[spec.image_input], want):
-        prev = run({spec.image_input: image, spec.alpha_input: prev})
-        worst = max(worst, float(np.abs(prev - expected).max()))
+        feed = golden.feed(spec, case)
+        with torch.no_grad():
+            alpha = model64(torch.from_numpy(feed[spec.image_input]).double(),
+                            torch.from_numpy(feed[spec.alpha_input]).double()).numpy()
+        worst = max(worst, float(np.abs(alpha - golden.expected(spec, case)).max()))
     return worst

@@ -132,3 +132,20 @@ def test_a_buffer_of_the_wrong_size_is_refused():
     emu = AippEmulator(AippConfig(64, 32))
     with pytest.raises(AippError, match="a 64x32 YUV420SP frame has 3072"):
         emu(np.zeros(100, np.uint8))
+
+
+def test_padding_is_written_in_the_spelling_every_toolchain_parses():
+    """GE's insert_op conversion and the DDK-era schema know cpadding_value; padding_value is newer."""
+    cfg = dataclasses.replace(aipp_from_spec(get_preset("hilens-512x288")), padding=True, top_padding_size=2,
+                              src_image_size_h=286, padding_value=0.5)
+    text = cfg.render()
+    assert "  cpadding_value: 0.5\n" in text and "  padding_value" not in text
+    assert parse_aipp(text) == [cfg]
+
+
+def test_a_field_given_twice_is_refused_as_protobuf_does():
+    text = aipp_from_spec(get_preset("hilens-512x288")).render()
+    twice = text.replace("  crop: false\n", "  crop: false\n  crop: false\n")
+    line = twice.splitlines().index("  crop: false") + 2
+    with pytest.raises(AippError, match=f"line {line}: crop is given twice"):
+        parse_aipp(twice)
