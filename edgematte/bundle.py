@@ -43,6 +43,7 @@ LAYOUT: dict[str, str] = {
     "golden": "golden.npz",
     "skill": "skill/main.py",
     "skill_config": "skill/skill_config.json",
+    "skill_config_items": "skill/config_items.json",  # the runtime config items as the console asks for them
 }
 
 

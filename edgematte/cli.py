@@ -18,6 +18,7 @@ from edgematte import __version__
 from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, force_option, int8_max_error_option,
                                    json_flag, preset_options)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
+from edgematte.skill import MODES
 
 
 def _log(message: str) -> None:
@@ -144,7 +145,7 @@ def info(path, as_json):
               help="What replaces the background: an image, a colour, or the blurred frame.")
 @click.option("--output", type=FILE, required=True,
               help="The video to write (H.264 mp4 with the input's frame rate and audio).")
-@click.option("--mode", type=click.Choice(["composite", "alpha", "side-by-side"]), default="composite",
+@click.option("--mode", type=click.Choice(MODES), default=MODES[0],
               show_default=True, help="composite; alpha (the matte, for editors); side-by-side (input | result).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option("--rgba-dir", type=FOLDER, help="Also write every frame as an RGBA PNG (frame + matte), for editors.")

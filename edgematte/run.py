@@ -16,9 +16,9 @@ import cv2
 from edgematte.bundle import Bundle
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
 from edgematte.output_files import check_output_file, partial_name
+from edgematte.skill import MODES
 from edgematte.video import has_audio
 
-MODES = ("composite", "alpha", "side-by-side")
 MIN_FRAME = 64  # hilens.Preprocessor takes sizes from 64 (HiLens Framework; the stand-in enforces it)
 
 
@@ -152,10 +152,9 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
         raise RunError(f"no frame was shown ({stopped or 'the skill ended at once'}); nothing written. "
                        f"Last log lines: {' | '.join(lines[-3:])}")
     os.replace(tmp, output)
-    width = info.width - info.width % 2
-    result = RunResult(output, session.frames_shown, info.fps, width * (2 if mode == "side-by-side" else 1),
-                       info.height - info.height % 2, mode, seconds, has_audio(output), session.skipped_frames,
-                       lines, stopped)
+    width, height = session.shown_size
+    result = RunResult(output, session.frames_shown, info.fps, width, height, mode, seconds, has_audio(output),
+                       session.skipped_frames, lines, stopped)
     if stopped:
         raise RunError(f"{stopped}; the {result.frames} frames shown so far are in {output}")
     return result

@@ -25,14 +25,39 @@ MAIN_FILE = PurePosixPath(file_name("skill")).name  # the template's file is the
 DEVICE_IMPORTS = {"hilens", "numpy", "cv2"}  # besides the standard library
 
 
+MODES = ("composite", "alpha", "side-by-side")
+
+
 @dataclass(frozen=True)
 class SkillDefaults:
     check_value: str = "edgematte"   # hilens.init's argument; enter the same value in the HiLens console
     background: str = "blur"         # "blur", "#rrggbb" or an image file
-    mode: str = "composite"          # "composite", "alpha" or "side-by-side"
+    background_file: str = ""        # an image uploaded as a console file parameter; replaces background
+    mode: str = "composite"          # one of MODES
     reset_threshold: float = 30.0    # mean abs luma change (0-255) that drops the previous alpha
     min_coverage: float = 0.002      # below this foreground fraction, the person has left
     log_every: int = 100             # frames between timing logs
+
+
+# The runtime config items as the HiLens console asks for them (name, type int/float/enum/string/file,
+# range, default, description): written into the bundle, and read by the skill for its range checks.
+CONFIG_ITEMS = (
+    {"name": "background", "type": "string",
+     "description": "blur, a colour #rrggbb, or an image file name in the skill's workspace or model folder"},
+    {"name": "background_file", "type": "file",
+     "description": "an image uploaded here; when given, it replaces background"},
+    {"name": "mode", "type": "enum", "values": list(MODES),
+     "description": "composite; alpha (the matte as grey); side-by-side (camera | result, scaled to 1920x540)"},
+    {"name": "reset_threshold", "type": "float", "range": [0, 255],
+     "description": "mean luma change between frames (0-255) above which the previous alpha is dropped"},
+    {"name": "min_coverage", "type": "float", "range": [0, 1],
+     "description": "below this foreground fraction the person has left and the previous alpha is dropped"},
+    {"name": "log_every", "type": "int", "range": [1, 1000000], "description": "frames between timing logs"},
+)
+
+
+def config_items(defaults: SkillDefaults = SkillDefaults()) -> list[dict]:
+    return [{**item, "default": getattr(defaults, item["name"])} for item in CONFIG_ITEMS]
 
 
 def template_dir() -> Path:
@@ -48,28 +73,33 @@ def template_dir() -> Path:
 
 def render_main(spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> str:
     text = (template_dir() / MAIN_FILE).read_text()
+    ranges = {item["name"]: item["range"] for item in CONFIG_ITEMS if "range" in item}
     values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name,
-              "model_file": file_name("om"), "width": spec.width, "height": spec.height}
+              "model_file": file_name("om"), "width": spec.width, "height": spec.height, "modes": repr(MODES),
+              "ranges": repr(ranges)}
     return Template(text).substitute(values)
 
 
 def write_skill(bundle: "BundleWriter", spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> list[str]:
-    """Write the skill's main file and its default runtime settings into ``bundle``; returns their roles."""
+    """Write the skill's main file, its default runtime settings and the console's description of them into
+    ``bundle``; returns their roles."""
     bundle.path("skill").write_text(render_main(spec, defaults))
     config = {k: v for k, v in asdict(defaults).items() if k != "check_value"}
     bundle.path("skill_config").write_text(json.dumps(config, indent=2) + "\n")
-    return ["skill", "skill_config"]
+    bundle.path("skill_config_items").write_text(json.dumps(config_items(defaults), indent=2) + "\n")
+    return ["skill", "skill_config", "skill_config_items"]
 
 
 def device_problems(source: str) -> list[str]:
-    """Why ``source`` would not run on the Kit: not Python 3.7, or imports beyond hilens/numpy/cv2/stdlib."""
-    import sys
+    """Why ``source`` would not run on the Kit: not Python 3.7 (its grammar, and its standard library's
+    module list: :mod:`edgematte.py37_stdlib`), or imports beyond hilens/numpy/cv2."""
+    from edgematte.py37_stdlib import PY37_STDLIB
 
     try:
         tree = ast.parse(source, feature_version=(3, 7))
     except SyntaxError as e:
         return [f"not valid Python 3.7: line {e.lineno}: {e.msg}"]
-    allowed = DEVICE_IMPORTS | set(sys.stdlib_module_names)
+    allowed = DEVICE_IMPORTS | PY37_STDLIB
     problems = []
     for node in ast.walk(tree):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else \

@@ -21,6 +21,8 @@ FILE_NOTES = {
              "code, entry file {skill_main}, attach {om} as its model, and set the check value to the one in "
              "{skill_main}",
     "skill_config": "the skill's runtime settings and their defaults (background, mode, reset threshold)",
+    "skill_config_items": "the same settings as the HiLens console's runtime config items: name, type, range, "
+                          "default, description",
 }
 
 

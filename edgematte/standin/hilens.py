@@ -14,7 +14,9 @@ frame (:attr:`StandinSession.frame_ms`), which is how ``edgematte bench`` times 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +35,27 @@ INPUT_SIZE_MISMATCH = 17  # what Model.infer returns when an input has the wrong
 
 class CreateError(Exception):
     """Raised by Model for a path the framework cannot load."""
+
+
+class ContractError(RuntimeError):
+    """A call the real framework would reject, crash on, or silently drop. ``edgematte run`` stops the skill
+    with it; the message names the skill's line. The rules and their sources: docs/skill.md."""
+
+
+def _violation(what: str, device: str) -> ContractError:
+    """``what`` the skill did, and what the ``device`` would do, at the first caller outside this module."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    where = f" at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}" if frame is not None else ""
+    return ContractError(f"{what}{where}: on the device {device}")
+
+
+# hilens.init takes letters and digits only (HiLens Framework hilens.cpp); any other value returns this.
+# The device returns its INVALID_PARAM code (include/errors.h); only "non-zero" is relied on here.
+INIT_REFUSED = 1
+LOG_LIMIT = 255  # log.cpp: longer messages fail vsnprintf_s and are dropped
+HDMI_MAX = (1920, 1080)  # display_hdmi.cpp: the HDMI output is 1080p
 
 
 @dataclass
@@ -61,6 +84,7 @@ class StandinSession:
     last_frame: np.ndarray | None = None
     last_alpha: np.ndarray | None = None
     displays: list = field(default_factory=list)
+    shown_size: tuple | None = None        # (width, height) of the frames Display.show showed
     time_calls: bool = False               # record frame_ms (bench's loop)
     frame_ms: list = field(default_factory=list)  # per frame: device call -> ms, and "frame": read start to show end
     _frame_start: float = 0.0
@@ -108,8 +132,11 @@ def session() -> StandinSession:
 
 # -- framework ------------------------------------------------------------------------------------------
 def init(verify: str) -> int:
+    if not isinstance(verify, str) or not re.fullmatch(r"[A-Za-z0-9]+", verify):
+        _emit(ERROR, f"hilens stand-in: init refused the check value {verify!r}: letters and digits only")
+        return INIT_REFUSED
     session().initialised = True
-    info(f"hilens stand-in: init({verify!r})")
+    _emit(INFO, f"hilens stand-in: init({verify!r})")
     return 0
 
 
@@ -128,13 +155,31 @@ def set_log_level(level: int) -> None:
 
 def _logger(level: int, name: str):
     def log(msg) -> None:
-        if level >= _level:
-            session().log(f"[{name}] {str(msg)[:255]}")
+        # wrapper.cpp hands msg to C as a printf format with no arguments: a % conversion in it is
+        # undefined behaviour (%s can crash); log.cpp drops messages over 255 characters.
+        if not isinstance(msg, str):
+            raise _violation(f"hilens.{name.lower()}() was given a {type(msg).__name__}", "the SWIG wrapper takes "
+                             "str only and raises")
+        if re.search(r"%(?!%)", msg.replace("%%", "")):
+            raise _violation(f"hilens.{name.lower()}() message {msg[:60]!r} holds a % conversion",
+                             "it is a printf format string with no arguments: undefined behaviour (escape % as %%)")
+        if len(msg) > LOG_LIMIT:
+            raise _violation(f"hilens.{name.lower()}() message of {len(msg)} characters",
+                             f"messages over {LOG_LIMIT} characters are dropped")
+        _emit(level, msg.replace("%%", "%"))
     return log
 
 
-trace, debug, info, warning, error, fatal = (_logger(i, n) for i, n in enumerate(
-    ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "FATAL")))
+_NAMES = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "FATAL")
+
+
+def _emit(level: int, text: str) -> None:
+    """What the device's log shows; the stand-in's own messages come straight here."""
+    if level >= _level:
+        session().log(f"[{_NAMES[level]}] {text}")
+
+
+trace, debug, info, warning, error, fatal = (_logger(i, n) for i, n in enumerate(_NAMES))
 
 
 def get_model_dir() -> str:
@@ -149,7 +194,9 @@ def get_workspace_path() -> str:
 
 
 def get_skill_config():
-    return dict(session().skill_config)
+    """json.loads of the workspace's skill_config.json on the device, or None when there is none."""
+    config = session().skill_config
+    return None if config is None else json.loads(json.dumps(config))
 
 
 # -- colour ---------------------------------------------------------------------------------------------
@@ -175,10 +222,13 @@ class VideoCapture:
 
     def __init__(self, source=None, width: int | None = None, height: int | None = None):
         s = session()
-        self._source = s.source if source in (None, "") else source
+        camera = source in (None, "")
+        self._source = s.source if camera else source
         self._cap = cv2.VideoCapture(self._source)
         if not self._cap.isOpened():
             raise RuntimeError(f"cannot open video source {self._source!r}")
+        if camera:  # local_camera.cpp: the built-in camera is fixed at 1280x720 NV21, whatever the video here is
+            width, height = s.bundle.spec.camera_width, s.bundle.spec.camera_height
         w = width or int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         h = height or int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.width, self.height = w - w % 2, h - h % 2
@@ -199,7 +249,7 @@ class VideoCapture:
             raise RuntimeError(f"no more frames after {self._index} (source {self._source!r})")
         if skipped:
             s.skipped_frames += skipped
-            warning(f"skipped {skipped} undecodable frame(s) at frame {self._index}")
+            _emit(WARNING, f"skipped {skipped} undecodable frame(s) at frame {self._index}")
         self._index += 1 + skipped
         s.frames_read += 1
         if bgr.shape[:2] != (self.height, self.width):
@@ -291,16 +341,23 @@ class Model:
 
     @_timed("infer")
     def infer(self, inputs: list):
+        # model_impl.cpp / numpy.i: a list of 1-D uint8 or float32 arrays, matched to the inputs by byte size
+        if not isinstance(inputs, list):
+            raise _violation(f"Model.infer was given a {type(inputs).__name__}", "it takes a list of 1-D arrays")
+        for rank, array in enumerate(inputs):
+            if not isinstance(array, np.ndarray) or array.ndim != 1:
+                shape = getattr(array, "shape", type(array).__name__)
+                raise _violation(f"Model.infer input {rank} is {shape}", "inputs must be 1-D numpy arrays "
+                                 "(flatten() them)")
+            if array.dtype not in (np.uint8, np.float32):
+                raise _violation(f"Model.infer input {rank} is {array.dtype}", "only uint8 and float32 are taken")
         if len(inputs) != len(self._names):
-            error(f"infer: {len(inputs)} inputs given, the model has {len(self._names)}")
+            _emit(ERROR, f"infer: {len(inputs)} inputs given, the model has {len(self._names)}")
             return INPUT_SIZE_MISMATCH
         feed = {}
         for rank, (name, size, array) in enumerate(zip(self._names, self._sizes, inputs)):
-            array = np.asarray(array)
-            if array.dtype not in (np.uint8, np.float32):
-                raise ValueError(f"infer: input {rank} is {array.dtype}; only uint8 and float32 are accepted")
             if array.nbytes != (size if rank in self._aipp else size * 4):
-                error(f"inputTensorVec[{rank}]: {name} expects {size if rank in self._aipp else size * 4} bytes, "
+                _emit(ERROR, f"inputTensorVec[{rank}]: {name} expects {size if rank in self._aipp else size * 4} bytes, "
                       f"got {array.nbytes}")
                 return INPUT_SIZE_MISMATCH
             if rank in self._aipp:
@@ -346,15 +403,19 @@ class Display:
         s = session()
         frame = np.ascontiguousarray(frame, np.uint8)
         h, w = frame.shape[0] * 2 // 3, frame.shape[1]
+        if w > HDMI_MAX[0] or h > HDMI_MAX[1]:  # the HDMI mode is fixed at 1080p: such a frame is not shown
+            _emit(ERROR, f"Display: frame {w}x{h} is larger than the HDMI output's {HDMI_MAX[0]}x{HDMI_MAX[1]}")
+            return 1
         if self._size is None:
             if w < 128 or h < 128:
-                error(f"Display: {w}x{h} is smaller than 128x128")
+                _emit(ERROR, f"Display: {w}x{h} is smaller than 128x128")
                 return 1
             if self._path is not None:
                 self._open(w, h)
         elif (w, h) != self._size:
-            error(f"Display: frame {w}x{h} differs from the first frame's {self._size[0]}x{self._size[1]}")
+            _emit(ERROR, f"Display: frame {w}x{h} differs from the first frame's {self._size[0]}x{self._size[1]}")
             return 1
+        s.shown_size = (w, h)
         if self._writer is not None:
             self._writer.write(frame)
         if s.rgba_dir is not None and s.last_frame is not None and s.last_alpha is not None:

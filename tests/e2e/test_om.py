@@ -33,6 +33,7 @@ def test_om_bundle_has_the_kit_files_and_three_readers_agree_with_pytorch(om_bun
     assert m["artifacts"] == {"onnx": "modnet4.onnx", "prototxt": "modnet4.prototxt",
                               "caffemodel": "modnet4.caffemodel", "aipp": "aipp.cfg", "convert_script": "convert.sh",
                               "skill": "skill/main.py", "skill_config": "skill/skill_config.json",
+                              "skill_config_items": "skill/config_items.json",
                               "readme": "README.md", "golden": "golden.npz"}
     assert m["convert"]["ran"] is False
     checks = m["verification"]["checks"]

@@ -39,12 +39,15 @@ def test_run_writes_every_frame_at_the_input_rate_with_its_audio(om_bundle, samp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.mp4"]  # no temporary file left
 
 
-def test_side_by_side_doubles_the_width_and_alpha_mode_is_grey(om_bundle, sample_clip, tmp_path):
+def test_side_by_side_fits_hdmi_and_alpha_mode_is_grey(om_bundle, sample_clip, tmp_path):
+    """Input | result is 2560x720 from the 1280x720 camera; HDMI shows at most 1920x1080, so the skill
+    scales it to 1920x540 (aspect kept) on the device's scaler."""
     r = run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "sbs.mp4", "--mode", "side-by-side",
             "--max-frames", "6")
     assert r.exit_code == 0, r.output
     _, frames = video_facts(tmp_path / "sbs.mp4")
-    assert len(frames) == 6 and frames[0].shape == (720, 2560, 3)
+    assert len(frames) == 6 and frames[0].shape == (540, 1920, 3)
+    assert "1920x540" in r.stdout
     r = run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "a.mp4", "--mode", "alpha",
             "--max-frames", "3", "--rgba-dir", tmp_path / "rgba")
     assert r.exit_code == 0, r.output
@@ -97,8 +100,8 @@ def test_a_skill_that_fails_midway_keeps_a_closed_playable_output(om_bundle, sam
     shutil.copytree(om_bundle.out, bundle)
     main_py = bundle / "skill" / "main.py"
     main_py.write_text(main_py.read_text().replace(
-        "            display.show(out)\n",
-        "            display.show(out)\n            if frames == 4:\n                raise MemoryError('simulated')\n"))
+        "            code = display.show(out)\n",
+        "            code = display.show(out)\n            if frames == 4:\n                raise MemoryError('simulated')\n"))
     r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
     assert_user_error(r, "MemoryError: simulated", "the 5 frames shown so far are in")
     _, frames = video_facts(tmp_path / "o.mp4")

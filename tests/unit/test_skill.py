@@ -17,7 +17,7 @@ def skill_module(tmp_path, tiny_spec):
     """The rendered main.py imported as a module, with the stand-in configured (no model needed)."""
     hilens = load_hilens()
     with BundleWriter(tmp_path / "b") as writer:
-        assert write_skill(writer, tiny_spec) == ["skill", "skill_config"]
+        assert write_skill(writer, tiny_spec) == ["skill", "skill_config", "skill_config_items"]
         writer.commit()
     session = hilens.configure(hilens.StandinSession(source="none", bundle=SimpleNamespace(folder=tmp_path / "b")))
     spec = importlib.util.spec_from_file_location("skill_main", tmp_path / "b" / "skill" / "main.py")
@@ -33,6 +33,9 @@ def test_main_py_is_python37_and_imports_only_what_the_kit_has(tiny_spec):
     assert device_problems(source + "\nimport torch\n") == ["line %d: imports torch, which the Kit does not have"
                                                              % (source.count("\n") + 2)]
     assert "not valid Python 3.7" in device_problems(source + "\nif (n := 1): pass\n")[0]
+    # graphlib is standard library from Python 3.9 only: the Kit's 3.7 does not have it
+    assert device_problems(source + "\nimport graphlib\n") == ["line %d: imports graphlib, which the Kit does not "
+                                                               "have" % (source.count("\n") + 2)]
 
 
 def test_settings_accept_plain_values_and_value_records(skill_module):
@@ -80,3 +83,52 @@ def test_alpha_and_side_by_side_frames(skill_module):
     left, right = np.zeros((144, 128), np.uint8), np.full((144, 128), 9, np.uint8)
     both = module.side_by_side(left, right, 96)
     assert both.shape == (144, 256) and (both[:, :128] == 0).all() and (both[:, 128:] == 9).all()
+
+
+@pytest.mark.parametrize("config", [
+    None,
+    {"background_file": {"from": "obs", "path": "BACKGROUND"}, "mode": "composite"},
+    {"log_every": 0, "reset_threshold": "not a number", "min_coverage": 2},
+    {"mode": "sideways"},
+    {"background": "C:/my 100%s backgrounds/beach.jpg", "mode": "alpha"},
+    {"mode": {"value": "side-by-side"}, "log_every": {"value": 1}},
+], ids=["no-config", "file-parameter", "bad-numbers", "unknown-mode", "percent-in-path", "value-records"])
+def test_the_skill_runs_clean_under_the_device_contract_in_every_setting_shape(config, om_bundle, sample_clip,
+                                                                               tmp_path):
+    """No ContractError (a % reaching a log format, an over-long message, a frame HDMI cannot show), no
+    division by zero, and every frame shown."""
+    from edgematte.bundle import Bundle
+    from edgematte.standin import run_skill, start
+
+    if config and isinstance(config.get("background_file"), dict):
+        cv2.imwrite(str(tmp_path / "bg.png"), np.full((90, 160, 3), (0, 200, 0), np.uint8))
+        config["background_file"]["path"] = str(tmp_path / "bg.png")
+    lines = []
+    hilens = start(Bundle.open(om_bundle.out), source=str(sample_clip), output=tmp_path / "o.mp4",
+                   skill_config=config, max_frames=3, log=lines.append, workspace=tmp_path / "ws")
+    assert run_skill(hilens) is None, lines
+    s = hilens.session()
+    assert s.frames_shown == 3 and s.shown_size[0] <= 1920 and s.shown_size[1] <= 1080
+    if config and "log_every" in config and config["log_every"] == 0:
+        assert any("log_every=0 is out of range; using 100" in line for line in lines)
+        assert any("reset_threshold='not a number' is not a float" in line for line in lines)
+    if config and config.get("mode") == "sideways":
+        assert any("unknown mode 'sideways'" in line for line in lines)
+    if config and isinstance(config.get("background_file"), dict):
+        assert not any("cannot be read" in line for line in lines)
+    if config and isinstance(config.get("background"), str):
+        assert any("100%s backgrounds/beach.jpg" in line and "cannot be read" in line for line in lines)
+
+
+def test_the_console_config_items_match_the_skills_defaults_and_ranges(skill_module, tmp_path):
+    """skill/config_items.json is what the HiLens console asks for; the skill checks the same ranges."""
+    import json
+
+    module, _ = skill_module
+    items = json.loads((tmp_path / "b" / "skill" / "config_items.json").read_text())
+    defaults = json.loads((tmp_path / "b" / "skill" / "skill_config.json").read_text())
+    assert [i["name"] for i in items] == list(defaults) == list(module.DEFAULTS)
+    assert {i["name"]: i["default"] for i in items} == defaults
+    assert {i["name"]: i["range"] for i in items if "range" in i} == module.RANGES
+    assert next(i for i in items if i["name"] == "mode")["values"] == list(module.MODES)
+    assert {i["type"] for i in items} <= {"int", "float", "enum", "string", "file"}

@@ -38,7 +38,7 @@ def test_each_bundle_holds_what_its_route_record_says(route, route_bundles):
     assert (m.target, m.via, m.device) == (route.to, route.via, route.device.name if route.device else None)
     want = {"golden"} | ({"onnx"} if route.onnx else set()) | ({"prototxt", "caffemodel"} if route.caffe else set())
     if route.device:
-        want |= {"aipp", "convert_script", "skill", "skill_config", "readme"}
+        want |= {"aipp", "convert_script", "skill", "skill_config", "skill_config_items", "readme"}
         assert m.convert["tool"] == route.compiler
     assert set(m.artifacts) == want
     assert {c["reader"] for c in m.verification["checks"]} == (
