@@ -50,9 +50,11 @@ def omg_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["hilens-kit"]
     prototxt, caffemodel, aipp = file_name("prototxt"), file_name("caffemodel"), file_name("aipp")
     argv = ("omg", f"--model={prototxt}", f"--weight={caffemodel}", "--framework=0",
             f"--insert_op_conf={aipp}", "--output_type=FP32", "--fp16_high_prec=1", f"--output={_output_stem()}")
-    where = ("Run it in a HiLens Studio terminal (omg, or /opt/ddk/bin/aarch64-linux-gcc7.3.0/omg) or on a DDK host.",
+    where = ("Run it on an x86 Ubuntu host with the DDK toolchain (omg, e.g. /opt/ddk/bin/aarch64-linux-gcc7.3.0/omg);",
+             "HiLens Studio, whose terminal had omg, went offline on 2023-09-15.",
              f"Console alternative: upload {prototxt}, {caffemodel} and {aipp} (one of each) to OBS and import them",
              "in the HiLens console as \"Caffe to Ascend\" (Caffe 转 Ascend); it returns the .om and job_log.txt.",
+             "(Huawei has announced that the HiLens basic console is about to go offline.)",
              "--fp16_high_prec=1 builds the high-precision FP16 model: the InstanceNorm chain sums squares.")
     return ToolCommand("omg", argv, f"{device.title} (DDK omg, Caffe): writes {file_name('om')}", where)
 

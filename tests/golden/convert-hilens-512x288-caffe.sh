@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # HiLens Kit (DDK omg, Caffe): writes modnet4.om
-# Run it in a HiLens Studio terminal (omg, or /opt/ddk/bin/aarch64-linux-gcc7.3.0/omg) or on a DDK host.
+# Run it on an x86 Ubuntu host with the DDK toolchain (omg, e.g. /opt/ddk/bin/aarch64-linux-gcc7.3.0/omg);
+# HiLens Studio, whose terminal had omg, went offline on 2023-09-15.
 # Console alternative: upload modnet4.prototxt, modnet4.caffemodel and aipp.cfg (one of each) to OBS and import them
 # in the HiLens console as "Caffe to Ascend" (Caffe 转 Ascend); it returns the .om and job_log.txt.
+# (Huawei has announced that the HiLens basic console is about to go offline.)
 # --fp16_high_prec=1 builds the high-precision FP16 model: the InstanceNorm chain sums squares.
 command -v omg >/dev/null || { echo "omg is not on PATH: run this script where the toolchain is installed" >&2; exit 127; }
 omg \
