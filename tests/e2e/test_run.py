@@ -169,3 +169,17 @@ def test_int8_flags_where_they_do_not_apply(om_bundle, sample_clip, tmp_path):
     assert_user_error(run("export", "--to", "caffe", "--int8", "--size", "64x64", "--out", tmp_path / "c"),
                       "--int8 makes an INT8 ONNX for the CPU stand-in")
     assert not (tmp_path / "c").exists()
+
+
+def test_a_contract_violation_stops_the_run_and_names_the_skills_line(om_bundle, sample_clip, tmp_path):
+    """A skill edited to log user text straight into the device's printf-style logger."""
+    bundle = tmp_path / "b"
+    shutil.copytree(om_bundle.out, bundle)
+    main_py = bundle / "skill" / "main.py"
+    source = main_py.read_text().replace('    settings = load_settings()\n',
+                                         '    settings = load_settings()\n    hilens.info("mode: %s" % "50%s")\n')
+    main_py.write_text(source)
+    line = source.splitlines().index('    hilens.info("mode: %s" % "50%s")') + 1
+    r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
+    assert_user_error(r, "ContractError", f"holds a % conversion at main.py:{line}", "printf format string")
+    assert not (tmp_path / "o.mp4").exists()
