@@ -432,7 +432,9 @@ class Display:
         a = np.clip(cv2.resize(s.last_alpha, (fw, fh), interpolation=cv2.INTER_LINEAR) * 255 + 0.5, 0, 255)
         bgra = np.dstack([_nv21_to_bgr(frame), a.astype(np.uint8)])
         s.rgba_dir.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(s.rgba_dir / f"{index:06d}.png"), bgra)
+        tmp = s.rgba_dir / f".{index:06d}.partial.png"  # renamed into place only when complete
+        cv2.imwrite(str(tmp), bgra)
+        os.replace(tmp, s.rgba_dir / f"{index:06d}.png")
 
     def close(self) -> None:
         if self._writer is not None:

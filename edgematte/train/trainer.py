@@ -25,6 +25,7 @@ from edgematte.train.augment import AugmentConfig
 CHECKPOINT_FILE = "checkpoint.ckpt"
 STATE_FILE = "train_state.pt"
 METRICS_FILE = "metrics.jsonl"
+RUN_FILES = (CHECKPOINT_FILE, STATE_FILE, METRICS_FILE)  # what makes a folder an edgematte run
 
 
 class TrainError(EdgematteError):
@@ -113,8 +114,14 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
 
     rank, world = _distributed()
     out = Path(cfg.out)
-    if out.exists() and any(out.iterdir()) and not (resume or force) and rank == 0:
-        raise OutputExistsError(f"{out} already has a run; pass --resume to continue it or --force to start over")
+    if out.exists() and any(out.iterdir()) and rank == 0:
+        if not (resume or force):
+            raise OutputExistsError(f"{out} already has a run; pass --resume to continue it or --force to start over")
+        if force and not any((out / name).exists() for name in RUN_FILES):
+            raise OutputExistsError(f"{out} holds files but no edgematte run ({', '.join(RUN_FILES)}); --force starts "
+                                    f"over only in a run folder: choose another --out")
+    if cfg.init and (out / CHECKPOINT_FILE).exists() and Path(cfg.init).resolve() == (out / CHECKPOINT_FILE).resolve():
+        raise OutputExistsError(f"--init {cfg.init} is the checkpoint this run writes; copy it out of --out first")
     state_path, ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
     if resume and (not state_path.exists() or not ckpt_path.exists()):
         raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")

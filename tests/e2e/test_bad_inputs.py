@@ -185,6 +185,13 @@ def corrupt_train_state(b, tmp):
                 kept=[run_dir / "train_state.pt", run_dir / "checkpoint.ckpt"])
 
 
+def train_force_on_a_foreign_folder(b, tmp):
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "thesis.tex").write_text("years of work")
+    return Case(["train", "--data", tmp, "--out", tmp / "mine", "--force", "--size", "64x64"],
+                ["holds files but no edgematte run", "choose another --out"], kept=[tmp / "mine" / "thesis.tex"])
+
+
 def malformed_checkpoint_record(b, tmp):
     state = torch.load(b["ckpt"], weights_only=True)
     torch.save({"edgematte": {"in_channels": "four", "align_corners": False}, "state_dict": state},
@@ -223,7 +230,8 @@ ROWS: list[Callable] = [
     out_under_a_file, out_is_the_current_folder, output_is_the_input, output_is_not_a_regular_file,
     output_with_the_wrong_extension, report_over_an_existing_file, plot_with_the_wrong_extension, tiny_video,
     seconds_not_a_number, size_beyond_aipp, size_beyond_memory, size_beyond_the_kit_camera_path, corrupt_train_state,
-    malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint, atol_above_the_ceiling,
+    train_force_on_a_foreign_folder, malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint,
+    atol_above_the_ceiling,
 ]
 
 
