@@ -20,7 +20,7 @@ from typing import Callable
 
 from edgematte.bundle import Bundle, BundleWriter, Manifest, file_name, tool_versions
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
-from edgematte.export.routes import DEFAULT_TARGET, find_route
+from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
 from edgematte.output_files import check_output_file, written_atomically
 from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
 from edgematte.verification.compare import CheckResult
@@ -130,7 +130,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
         check_atol(atol)
     if int8 and not route.int8:
         raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
-                        f"{' or '.join(f'--to {r}' for r in _int8_routes())}")
+                        f"{' or '.join(f'--to {r.name}' for r in ROUTES if r.int8)}")
     spec = resolve_spec(preset, size)
     problems = route.size_problems(spec) + memory_problems(spec)
     if problems:
@@ -172,12 +172,6 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
              f"the failed bundle was not kept ({writer.failed_path} holds files edgematte did not write)")
     raise VerificationError(f"{out} was not written: the export does not match PyTorch within {tolerance.atol:.1e} "
                             f"({tolerance.describe()}): {failed}{unstable}; {where}")
-
-
-def _int8_routes() -> list[str]:
-    from edgematte.export.routes import ROUTES
-
-    return [r.name for r in ROUTES if r.int8]
 
 
 def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
@@ -273,8 +267,6 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
         raise EdgematteError(f"clip {clip} does not exist")
     with tempfile.TemporaryDirectory(prefix="edgematte-bench-") as tmp:
         if bundle is None:
-            from edgematte.export.routes import ROUTES
-
             route = next(r for r in ROUTES if r.stand_in and not r.caffe)  # the cheapest bundle the loop runs
             log(f"exporting a --to {route.name} bundle to time")
             bundle = export(to=route.to, via=route.via, checkpoint=checkpoint, preset=preset, size=size,

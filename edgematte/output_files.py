@@ -19,10 +19,9 @@ def check_output_file(path: Path, force: bool, inputs=(), suffixes: tuple[str, .
         raise EdgematteError(f"{what} {path} must end in {' or '.join(suffixes)}: that is the format written there")
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise OutputExistsError(f"{what} {path} exists and is not a regular file; choose another name")
-    for source in inputs:
-        if source is not None and Path(source).exists() and path.exists() and os.path.samefile(path, source):
-            raise OutputExistsError(f"{what} {path} is also an input ({source}); choose another name")
-        if source is not None and Path(source).resolve() == path.resolve():
+    for source in (Path(s) for s in inputs if s is not None):
+        linked = source.exists() and path.exists() and os.path.samefile(path, source)  # e.g. a hard link
+        if linked or source.resolve() == path.resolve():
             raise OutputExistsError(f"{what} {path} is also an input ({source}); choose another name")
     if path.exists() and not force:
         raise OutputExistsError(f"{what} {path} already exists; pass --force to replace it")

@@ -42,10 +42,6 @@ class Route:
         return DEVICES[self.devices[0]] if self.devices else None
 
     @property
-    def compiler(self) -> str | None:
-        return self.device.compiler if self.device else None
-
-    @property
     def stand_in(self) -> bool:
         """The bundle runs in the CPU stand-in (``edgematte run``, ``eval --bundle``, bench's loop)."""
         return self.onnx and self.device is not None
