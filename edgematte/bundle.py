@@ -250,9 +250,14 @@ def check_output_free(out: Path, force: bool, inputs=()) -> None:
         if not force:
             raise OutputExistsError(f"output folder {out} already exists; pass --force to replace it "
                                     "or choose another --out")
-        if not (out / MANIFEST).is_file():
+        if not _edgematte_or_empty(out):
             raise OutputExistsError(f"output folder {out} holds files edgematte did not write (no {MANIFEST}); "
                                     f"--force replaces only an edgematte export folder: choose another --out")
+
+
+def _edgematte_or_empty(folder: Path) -> bool:
+    """A folder edgematte may replace: empty, or an export folder (it holds a manifest)."""
+    return folder.is_dir() and ((folder / MANIFEST).is_file() or not any(folder.iterdir()))
 
 
 class BundleWriter:
@@ -303,7 +308,7 @@ class BundleWriter:
         """Keep a bundle that failed verification under :attr:`failed_path`, never under ``out``; an earlier
         failed edgematte bundle there is replaced, anything else is left alone (and None is returned)."""
         target = self.failed_path
-        if target.exists() and not (target.is_dir() and (target / MANIFEST).is_file()):
+        if target.is_symlink() or (target.exists() and not _edgematte_or_empty(target)):
             return None
         return self._move_to(target)
 

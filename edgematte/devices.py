@@ -17,14 +17,17 @@ class DeviceFamily:
     soc_version: str      # the compiler's --soc_version (omg: the chip the DDK targets)
     compiler: str         # "omg" (HiLens DDK) or "atc" (CANN): export/commands.py renders its command
     toolchain: str        # which releases of the compiler list this chip, and where it runs
-    max_input: tuple[int, int] | None = None  # the largest network input its app can feed (width, height)
+    # the app's scaler: smallest and largest (width, height) it outputs, so the network input's bounds
+    resize_range: tuple[tuple[int, int], tuple[int, int]] | None = None
+    display_max: tuple[int, int] | None = None  # the largest frame its display output shows (width, height)
 
 
 DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
-    # max_input: hilens.Preprocessor.resize outputs at most 1920x1080 (HiLens Framework's preprocessor; the
-    # stand-in enforces the same bounds), and the skill feeds the network through it.
-    DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", "omg", "HiLens DDK (HiLens Studio terminal or a DDK host)",
-                 max_input=(1920, 1080)),
+    # HiLens Framework (github huaweicloud/HiLens-Lab): hilens.Preprocessor.resize outputs even sizes from
+    # 64x64 to 1920x1080, and the skill feeds the network through it; Display(HDMI) is 1080p
+    # (libhilens/display_hdmi.cpp). The stand-in (standin/hilens.py) and the skill read both from here.
+    DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", "omg", "HiLens DDK (an x86 Ubuntu DDK host)",
+                 resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080)),
     DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", "atc",
                  "CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310)"),
 )}

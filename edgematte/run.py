@@ -14,12 +14,14 @@ from typing import Callable
 import cv2
 
 from edgematte.bundle import Bundle
+from edgematte.devices import DEVICES
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
 from edgematte.output_files import check_output_file, partial_name
 from edgematte.skill import MODES
 from edgematte.video import has_audio
 
-MIN_FRAME = 64  # hilens.Preprocessor takes sizes from 64 (HiLens Framework; the stand-in enforces it)
+# The stand-in's camera path goes through hilens.Preprocessor, whose smallest size is the Kit's
+MIN_FRAME = min(DEVICES["hilens-kit"].resize_range[0])
 
 
 class RunError(EdgematteError):

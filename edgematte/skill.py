@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from edgematte import __version__
 from edgematte.bundle import file_name
+from edgematte.devices import DEVICES
 from edgematte.spec import PipelineSpec
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ CONFIG_ITEMS = (
     {"name": "background_file", "type": "file",
      "description": "an image uploaded here; when given, it replaces background"},
     {"name": "mode", "type": "enum", "values": list(MODES),
-     "description": "composite; alpha (the matte as grey); side-by-side (camera | result, scaled to 1920x540)"},
+     "description": "composite; alpha (the matte as grey); side-by-side (camera | result, scaled down to fit HDMI)"},
     {"name": "reset_threshold", "type": "float", "range": [0, 255],
      "description": "mean luma change between frames (0-255) above which the previous alpha is dropped"},
     {"name": "min_coverage", "type": "float", "range": [0, 1],
@@ -76,7 +77,7 @@ def render_main(spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -
     ranges = {item["name"]: item["range"] for item in CONFIG_ITEMS if "range" in item}
     values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name,
               "model_file": file_name("om"), "width": spec.width, "height": spec.height, "modes": repr(MODES),
-              "ranges": repr(ranges)}
+              "ranges": repr(ranges), "hdmi": repr(DEVICES["hilens-kit"].display_max)}
     return Template(text).substitute(values)
 
 

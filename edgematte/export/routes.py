@@ -55,10 +55,11 @@ class Route:
         problems = []
         if self.device is not None:
             problems += [f"AIPP: {p}" for p in aipp_problems(aipp_from_spec(spec), spec)]
-            limit = self.device.max_input
-            if limit and (spec.width > limit[0] or spec.height > limit[1]):
-                problems.append(f"the {self.device.title}'s app feeds the network through a resize of at most "
-                                f"{limit[0]}x{limit[1]}")
+            if self.device.resize_range:
+                (min_w, min_h), (max_w, max_h) = self.device.resize_range
+                if not (min_w <= spec.width <= max_w and min_h <= spec.height <= max_h):
+                    problems.append(f"the {self.device.title}'s app feeds the network through a resize to "
+                                    f"{min_w}x{min_h} .. {max_w}x{max_h}")
         if self.caffe:
             for s in IN_MAP_SCALES:
                 h, w = spec.height // s, spec.width // s

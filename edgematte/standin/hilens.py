@@ -2,7 +2,7 @@
 
 It behaves as the device does where a skill can tell (facts: ascend-hilens-facts.md §5):
 ``VideoCapture.read`` returns NV21 (H·3/2, W) uint8 and raises RuntimeError when frames run out;
-``Preprocessor.resize/crop`` take NV21, need even sizes in [64, 1920]×[64, 1080] and raise ValueError;
+``Preprocessor.resize/crop`` take NV21, need even sizes within the Kit's scaler range and raise ValueError;
 ``Model.infer`` takes uint8/float32 arrays, runs the bundle's ONNX with the AIPP emulator in front of
 input 0, and returns a list of flat float32 arrays, or the int 17 when an input's size is wrong;
 ``cvt_color`` knows only the four RGB/BGR -> NV12/NV21 codes; ``Display`` writes a video file.
@@ -25,6 +25,10 @@ from typing import Callable
 
 import cv2
 import numpy as np
+
+from edgematte.devices import DEVICES
+
+_KIT = DEVICES["hilens-kit"]
 
 # -- constants the device module has ------------------------------------------------------------------
 TRACE, DEBUG, INFO, WARNING, ERROR, FATAL = range(6)
@@ -55,7 +59,8 @@ def _violation(what: str, device: str) -> ContractError:
 # The device returns its INVALID_PARAM code (include/errors.h); only "non-zero" is relied on here.
 INIT_REFUSED = 1
 LOG_LIMIT = 255  # log.cpp: longer messages fail vsnprintf_s and are dropped
-HDMI_MAX = (1920, 1080)  # display_hdmi.cpp: the HDMI output is 1080p
+# The Kit's scaler bounds and HDMI size, from its device record (sources there).
+(RESIZE_MIN, RESIZE_MAX), HDMI_MAX = _KIT.resize_range, _KIT.display_max
 
 
 @dataclass
@@ -267,8 +272,10 @@ def _check_nv21(src: np.ndarray) -> tuple[int, int]:
 
 
 def _check_size(w: int, h: int) -> None:
-    if w % 2 or h % 2 or not (64 <= w <= 1920 and 64 <= h <= 1080):
-        raise ValueError(f"Preprocessor: size {w}x{h} must be even, width in [64, 1920], height in [64, 1080]")
+    (min_w, min_h), (max_w, max_h) = RESIZE_MIN, RESIZE_MAX
+    if w % 2 or h % 2 or not (min_w <= w <= max_w and min_h <= h <= max_h):
+        raise ValueError(f"Preprocessor: size {w}x{h} must be even, width in [{min_w}, {max_w}], "
+                         f"height in [{min_h}, {max_h}]")
 
 
 def _to_format(nv21: np.ndarray, t: int) -> np.ndarray:

@@ -180,11 +180,11 @@ def side_by_side(left, right, height):
 
 
 # HDMI output is 1080p: a larger frame is not shown (HiLens Framework: display_hdmi.cpp).
-HDMI_W, HDMI_H = 1920, 1080
+HDMI_W, HDMI_H = ${hdmi}
 
 
 def fit_hdmi(preprocessor, frame, width, height):
-    """The frame scaled down (aspect kept, even sizes) to fit 1920x1080, on the device's scaler."""
+    """The frame scaled down (aspect kept, even sizes) to fit HDMI, on the device's scaler."""
     if width <= HDMI_W and height <= HDMI_H:
         return frame
     scale = min(float(HDMI_W) / width, float(HDMI_H) / height)

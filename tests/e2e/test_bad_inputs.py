@@ -22,6 +22,7 @@ class Case:
     kept: list[Path] = field(default_factory=list)  # files that must be byte-for-byte unchanged
     absent: list[Path] = field(default_factory=list)  # paths that must not exist afterwards
     verify_fails: bool = False  # verify reports FAILED lines (exit 1) instead of an Error line
+    patches: dict = field(default_factory=dict)  # "module.attribute" -> value, set for the run (the machine's facts)
 
 
 def copy(bundle, tmp: Path, name="b") -> Path:
@@ -83,6 +84,25 @@ def old_manifest(b, tmp):
     folder = copy(b["onnx"], tmp)
     edit_manifest(folder, lambda m: m.pop("format"))
     return Case(["info", folder], ["manifest format 1", "re-export"])
+
+
+def prototxt_garbage(b, tmp):
+    folder = copy(b["om"], tmp)
+    (folder / "modnet4.prototxt").write_text("layer { name: ")
+    reseal(folder)
+    return Case(["verify", folder], ["modnet4.prototxt: prototxt ends after"], verify_fails=True)
+
+
+def damaged_model_in_run(b, tmp):
+    folder = copy(b["om"], tmp)
+    (folder / "modnet4.onnx").write_bytes(b"\x08\x07garbage")
+    return Case(["run", folder, "--input", b["clip"], "--output", tmp / "o.mp4"],
+                ["CreateError: cannot load modnet4.onnx", "nothing written"], absent=[tmp / "o.mp4"])
+
+
+def os_error_on_an_output(b, tmp):
+    return Case(["sample-clip", "/proc/edgematte/c.mp4", "--seconds", "0.2"],
+                ["cannot use /proc/edgematte", "check that the path exists"])
 
 
 def atol_edited_up(b, tmp):
@@ -166,12 +186,13 @@ def size_beyond_aipp(b, tmp):
 
 
 def size_beyond_memory(b, tmp):
-    return Case(["export", "--to", "onnx", "--size", "4096x4096", "--out", tmp / "x"], ["GB of memory"],
-                absent=[tmp / "x"])
+    return Case(["export", "--to", "onnx", "--size", "1024x1024", "--out", tmp / "x"],
+                ["needs about 8.9 GB of memory and this machine has 4.0 GB available"], absent=[tmp / "x"],
+                patches={"edgematte.export.memory.available_bytes": lambda: 4e9})
 
 
 def size_beyond_the_kit_camera_path(b, tmp):
-    return Case(["export", "--size", "2048x1024", "--out", tmp / "x"], ["resize of at most 1920x1080"],
+    return Case(["export", "--size", "2048x1024", "--out", tmp / "x"], ["resize to 64x64 .. 1920x1080"],
                 absent=[tmp / "x"])
 
 
@@ -226,7 +247,8 @@ def atol_above_the_ceiling(b, tmp):
 
 ROWS: list[Callable] = [
     escape_path, escape_files_record, unlisted_skill_code, artifact_without_checksum, aipp_field_twice, onnx_garbage,
-    golden_missing_a_case, old_manifest, atol_edited_up, force_on_a_foreign_folder, out_holds_the_checkpoint,
+    golden_missing_a_case, prototxt_garbage, damaged_model_in_run, os_error_on_an_output, old_manifest,
+    atol_edited_up, force_on_a_foreign_folder, out_holds_the_checkpoint,
     out_under_a_file, out_is_the_current_folder, output_is_the_input, output_is_not_a_regular_file,
     output_with_the_wrong_extension, report_over_an_existing_file, plot_with_the_wrong_extension, tiny_video,
     seconds_not_a_number, size_beyond_aipp, size_beyond_memory, size_beyond_the_kit_camera_path, corrupt_train_state,
@@ -249,6 +271,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_bad_input(row, made, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     case = row(made, tmp_path)
+    for target, value in case.patches.items():
+        monkeypatch.setattr(target, value)
     kept = {p: p.read_bytes() for p in case.kept}
     before = snapshot(tmp_path)
     result = run(*case.args)

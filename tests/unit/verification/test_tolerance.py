@@ -75,10 +75,16 @@ def test_a_wrong_resize_is_refused_and_not_left_under_the_requested_name(tmp_pat
         return proto
 
     monkeypatch.setattr(writer, "_onnx_proto", wrong_resize)
-    out = tmp_path / "b"
-    assert_user_error(run("export", "--to", "onnx", "--size", "64x64", "--out", out),
-                      "b was not written: the export does not match PyTorch", "onnxruntime/portrait",
+    out, failed = tmp_path / "b", tmp_path / "b.failed-verification"
+    failed.mkdir()
+    (failed / "notes.txt").write_text("mine")  # a folder of the user's where the failed bundle would go
+    args = ["export", "--to", "onnx", "--size", "64x64", "--out", out]
+    assert_user_error(run(*args), "b was not written", "was not kept", "holds files edgematte did not write")
+    assert not out.exists() and sorted(p.name for p in failed.iterdir()) == ["notes.txt"]
+
+    (failed / "notes.txt").unlink()
+    assert_user_error(run(*args), "b was not written: the export does not match PyTorch", "onnxruntime/portrait",
                       "kept in", "b.failed-verification")
     assert not out.exists()
-    kept = Bundle.open(tmp_path / "b.failed-verification").manifest
+    kept = Bundle.open(failed).manifest
     assert not kept.passed and max(c["max_abs"] for c in kept.verification["checks"]) > 1e-3
