@@ -21,8 +21,9 @@ def time_skill_loop(bundle, runner, clip: Path, frames: int, warmup: int, workdi
     from edgematte.standin import run_skill, start
 
     cap = cv2.VideoCapture(str(clip))
-    w, h, fps = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), cap.get(cv2.CAP_PROP_FPS)
+    fps = cap.get(cv2.CAP_PROP_FPS)
     cap.release()
+    w, h = bundle.spec.camera_width, bundle.spec.camera_height  # the stand-in's camera, like the Kit's, is fixed
     shown = 0
 
     def progress():
