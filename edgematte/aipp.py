@@ -1,13 +1,17 @@
 """AIPP: the Ascend chip's input pre-processing, as configured by an ``aipp.cfg`` (``--insert_op_conf``).
 
-- :func:`aipp_from_spec` builds the config for the ``image`` input from the spec (camera YUV420SP at the
-  network size -> RGB with an explicit integer CSC matrix -> ``(x - 127.5) / 127.5``).
+- :func:`aipp_from_spec` builds the config for the ``image`` input from the spec and the device family's
+  frame format: the HiLens Kit's camera YUV420SP at the network size -> RGB with an explicit integer CSC
+  matrix, or (the AscendCL app's OpenCV frames) packed BGR888 -> RGB by the R/B swap; then
+  ``(x - 127.5) / 127.5``.
 - :meth:`AippConfig.render` writes it as text protobuf; :func:`parse_aipp` reads any such file back.
 - :func:`aipp_problems` checks a config against the rules Ascend 310's AIPP compiler enforces.
-- :class:`AippEmulator` applies a config to a YUV420SP buffer in the chip's order (swap -> crop -> CSC
-  with the integer matrix and >> 8 -> normalisation -> padding), so a CPU run sees what the device sees.
+- :class:`AippEmulator` applies a config to a YUV420SP or RGB888 buffer in the chip's order (swap -> crop
+  -> CSC with the integer matrix and >> 8 -> normalisation -> padding), so a CPU run sees what the device sees.
 
-Facts: ../shared/docs/ascend-hilens-facts.md §3.
+Facts: ../shared/docs/ascend-hilens-facts.md §3; for RGB888_U8, CANN's AIPP configuration template
+(``insert_op.proto`` comments): ``rbuv_swap_switch`` swaps the R and B channels of RGB input, before
+mean/min/var_reci are applied per output channel, and ``csc_switch`` would turn RGB into YUV.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ CSC = {
 }
 # The camera formats AIPP reads as YUV420SP_U8; the chip's native chroma order is U,V (NV12).
 RBUV_SWAP = {"NV12": False, "NV21": True}
+YUV420SP, RGB888 = "YUV420SP_U8", "RGB888_U8"
+BYTES_PER_PIXEL = {YUV420SP: 1.5, RGB888: 3}  # the AIPP input formats edgematte writes and emulates
 
 
 class AippError(EdgematteError):
@@ -63,6 +69,11 @@ class AippConfig:
     bottom_padding_size: int = 0
     padding_value: float = 0.0
     resize: bool = False  # only parsed, to be refused: Ascend 310's AIPP cannot resize
+
+    @property
+    def input_bytes(self) -> int:
+        """The size of one input frame, what the model's input 0 takes on the device."""
+        return int(self.src_image_size_w * self.src_image_size_h * BYTES_PER_PIXEL.get(self.input_format, 0))
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -109,24 +120,34 @@ class AippConfig:
         return "\n".join(lines) + "\n"
 
 
-def aipp_from_spec(spec: PipelineSpec) -> AippConfig:
-    """The config for the ``image`` input: camera YUV420SP already resized to the network size
-    (Ascend 310's AIPP cannot resize; hilens.Preprocessor or DVPP does), converted and normalised."""
+def aipp_from_spec(spec: PipelineSpec, device=None) -> AippConfig:
+    """The config for the ``image`` input of ``device`` (a :class:`edgematte.devices.DeviceFamily`; default:
+    the HiLens Kit): frames already resized to the network size (Ascend 310's AIPP cannot resize;
+    hilens.Preprocessor, DVPP or the app's cv2.resize does), converted to RGB and normalised."""
+    reci = 1.0 / spec.norm_std
+    if device is not None and device.input_format == RGB888:
+        # OpenCV's frames are packed B,G,R: the swap makes them R,G,B before the per-channel normalisation
+        return AippConfig(src_image_size_w=spec.width, src_image_size_h=spec.height, related_input_rank=0,
+                          input_format=RGB888, csc_switch=False, rbuv_swap_switch=True,
+                          min_chn=(spec.norm_mean,) * 3, var_reci_chn=(reci,) * 3)
     if spec.camera_format not in RBUV_SWAP:
         raise AippError(f"camera format {spec.camera_format!r} is not YUV420SP; use one of {', '.join(RBUV_SWAP)}")
     if spec.color_matrix not in CSC:
         raise AippError(f"unknown color matrix {spec.color_matrix!r}; use one of {', '.join(CSC)}")
     matrix, bias = CSC[spec.color_matrix]
-    reci = 1.0 / spec.norm_std
     return AippConfig(src_image_size_w=spec.width, src_image_size_h=spec.height, related_input_rank=0,
                       rbuv_swap_switch=RBUV_SWAP[spec.camera_format], matrix=matrix, input_bias=bias,
                       min_chn=(spec.norm_mean,) * 3, var_reci_chn=(reci,) * 3)
 
 
-def aipp_header(spec: PipelineSpec) -> str:
+def aipp_header(spec: PipelineSpec, device=None) -> str:
+    if device is not None and device.input_format == RGB888:
+        source = (f"BGR888 {spec.width}x{spec.height} (the OpenCV frame resized by the app) -> RGB (R/B swap)")
+    else:
+        source = (f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame resized by hilens.Preprocessor) "
+                  f"-> RGB ({spec.color_matrix})")
     return (f"edgematte AIPP for input {spec.image_input!r} (rank 0), preset {spec.name}.\n"
-            f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame resized by hilens.Preprocessor) -> "
-            f"RGB ({spec.color_matrix}) -> (x - {spec.norm_mean:g}) / {spec.norm_std:g}.\n"
+            f"{source} -> (x - {spec.norm_mean:g}) / {spec.norm_std:g}.\n"
             f"Input {spec.alpha_input!r} (rank 1) has no AIPP: it stays float32 NCHW.")
 
 
@@ -227,24 +248,27 @@ def aipp_problems(cfg: AippConfig, spec: PipelineSpec | None = None) -> list[str
     p = []
     if cfg.aipp_mode != "static":
         p.append(f"aipp_mode {cfg.aipp_mode!r}: only static AIPP is emitted and emulated")
-    if cfg.input_format != "YUV420SP_U8":
-        p.append(f"input_format {cfg.input_format}: the camera path needs YUV420SP_U8")
+    yuv = cfg.input_format == YUV420SP
+    if cfg.input_format not in BYTES_PER_PIXEL:
+        p.append(f"input_format {cfg.input_format}: edgematte's apps feed {' or '.join(BYTES_PER_PIXEL)}")
     if cfg.resize:
         p.append("resize: true is rejected on Ascend 310 (resize with hilens.Preprocessor or DVPP)")
     if cfg.src_image_size_w <= 0 or cfg.src_image_size_h <= 0:
         p.append("src_image_size_w/h must be > 0")
-    if cfg.src_image_size_w % 2 or cfg.src_image_size_h % 2:
+    if yuv and (cfg.src_image_size_w % 2 or cfg.src_image_size_h % 2):
         p.append(f"src_image_size {cfg.src_image_size_w}x{cfg.src_image_size_h} must be even for YUV420SP")
     if cfg.crop:
-        if cfg.load_start_pos_w % 2 or cfg.load_start_pos_h % 2:
+        if yuv and (cfg.load_start_pos_w % 2 or cfg.load_start_pos_h % 2):
             p.append("load_start_pos_w/h must be even for YUV420SP")
-        if cfg.crop_size_w % 2 or cfg.crop_size_h % 2:
+        if yuv and (cfg.crop_size_w % 2 or cfg.crop_size_h % 2):
             p.append("crop_size_w/h must be even")
         if (cfg.load_start_pos_w + cfg.crop_size_w > cfg.src_image_size_w
                 or cfg.load_start_pos_h + cfg.crop_size_h > cfg.src_image_size_h):
             p.append("the crop window goes outside the source image")
-    if not cfg.csc_switch:
+    if yuv and not cfg.csc_switch:
         p.append("csc_switch is false: the network would receive YUV, not RGB")
+    if cfg.input_format == RGB888 and cfg.csc_switch:
+        p.append("csc_switch is true on RGB888_U8 input: the network would receive YUV, not RGB")
     if any(not 0 <= m <= 255 for m in cfg.mean_chn):
         p.append("mean_chn_* must be in 0..255 for U8 input")
     if spec is not None:
@@ -257,7 +281,7 @@ def aipp_problems(cfg: AippConfig, spec: PipelineSpec | None = None) -> list[str
 
 # --- emulation --------------------------------------------------------------------------------------
 class AippEmulator:
-    """Applies an :class:`AippConfig` to a YUV420SP buffer exactly as the chip's pipeline is specified.
+    """Applies an :class:`AippConfig` to a YUV420SP or RGB888 buffer exactly as the chip's pipeline is specified.
 
     ``fp16=True`` rounds the normalised output to float16, as AIPP hands the network FP16 data.
     """
@@ -284,9 +308,25 @@ class AippEmulator:
         uv = uv.repeat(2, axis=0).repeat(2, axis=1)
         return np.concatenate([y[..., None], uv], axis=2).astype(np.int32)
 
+    def packed(self, buf: np.ndarray) -> np.ndarray:
+        """RGB888 bytes -> H×W×3 uint8 after the swap switch (R and B exchanged)."""
+        c = self.cfg
+        w, h = c.src_image_size_w, c.src_image_size_h
+        buf = np.asarray(buf, dtype=np.uint8)
+        if buf.size != c.input_bytes:
+            raise AippError(f"input has {buf.size} bytes; a {w}x{h} RGB888 frame has {c.input_bytes}")
+        pixels = buf.reshape(h, w, 3)
+        return pixels[..., ::-1] if c.rbuv_swap_switch else pixels
+
     def csc(self, buf: np.ndarray) -> np.ndarray:
         """Swap, crop and colour conversion: H×W×3 uint8 in the matrix's output order (RGB here)."""
         c = self.cfg
+        if c.input_format == RGB888:
+            rgb = self.packed(buf)
+            if c.crop:
+                rgb = rgb[c.load_start_pos_h:c.load_start_pos_h + c.crop_size_h,
+                          c.load_start_pos_w:c.load_start_pos_w + c.crop_size_w]
+            return np.ascontiguousarray(rgb)
         yuv = self.planes(buf)
         if c.crop:
             yuv = yuv[c.load_start_pos_h:c.load_start_pos_h + c.crop_size_h,
@@ -296,7 +336,7 @@ class AippEmulator:
         return np.clip(out, 0, 255).astype(np.uint8)
 
     def __call__(self, buf: np.ndarray) -> np.ndarray:
-        """YUV420SP bytes -> the network input, 1×3×H×W float32."""
+        """One input frame's bytes -> the network input, 1×3×H×W float32."""
         c = self.cfg
         x = self.csc(buf).astype(np.float32)
         x = (x - np.asarray(c.mean_chn, np.float32) - np.asarray(c.min_chn, np.float32)) * \

@@ -101,12 +101,13 @@ def check_int8_max_error(value: float | None) -> None:
                         f"e.g. 0.005")
 
 
-def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str | Path | None = None,
+def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | None = None,
+           checkpoint: str | Path | None = None,
            preset: str = DEFAULT_PRESET, size: str | None = None, out: str | Path | None = None,
            force: bool = False, align_corners: bool | None = None, int8: bool = False,
            int8_max_error: float | None = None, atol: float | None = None, log: Log = no_log) -> ExportResult:
-    """Export the network for the route ``to`` [``via``] (export/routes.py), verify every artifact against
-    PyTorch, and write the bundle.
+    """Export the network for the route ``to`` [``via``] (export/routes.py) and the device family ``device``
+    (devices.py; default: the route's first), verify every artifact against PyTorch, and write the bundle.
 
     ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest); ``int8_max_error``
     (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32 until the mean abs alpha
@@ -123,7 +124,8 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
     from edgematte.verification.readers import run_readers
     from edgematte.verification.tolerance import CEILING, NOISE_FACTOR, Tolerance, fp32_noise
 
-    route = find_route(to, via)
+    route = find_route(to, via, device)
+    family = route.family(device)
     int8 = int8 or int8_max_error is not None
     check_int8_max_error(int8_max_error)
     if atol is not None:
@@ -132,7 +134,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
         raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
                         f"{' or '.join(f'--to {r.name}' for r in ROUTES if r.int8)}")
     spec = resolve_spec(preset, size)
-    problems = route.size_problems(spec) + memory_problems(spec)
+    problems = route.size_problems(spec, family) + memory_problems(spec)
     if problems:
         raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")
@@ -141,7 +143,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners)
     with writer:
-        ctx = ExportContext(spec, route, weights, writer, log, int8, int8_max_error)
+        ctx = ExportContext(spec, route, weights, writer, log, family, int8, int8_max_error)
         roles = write_route(ctx)
         log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
         golden = make_golden(TorchRunner(weights.model, spec), spec)
@@ -154,7 +156,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, checkpoint: str 
         manifest = Manifest(
             edgematte=tool_versions()["edgematte"],
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            target=route.to, via=route.via, device=route.device.name if route.device else None, spec=spec,
+            target=route.to, via=route.via, device=family.name if family else None, spec=spec,
             weights=weights.describe(), artifacts={role: file_name(role) for role in roles},
             files=writer.file_records(roles), tools=tool_versions(),
             verification={"passed": passed, **tolerance.to_dict(), "checks": [c.to_dict() for c in checks]},

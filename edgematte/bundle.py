@@ -44,6 +44,7 @@ LAYOUT: dict[str, str] = {
     "skill": "skill/main.py",
     "skill_config": "skill/skill_config.json",
     "skill_config_items": "skill/config_items.json",  # the runtime config items as the console asks for them
+    "app": "app/main.py",                          # the AscendCL app (CANN boards)
 }
 
 
@@ -74,6 +75,7 @@ class Manifest:
     device: str | None = None        # the device family (devices.py) the compiler command is for
     convert: dict | None = None      # the device compiler: tool, argv, note, ran
     int8: dict | None = None         # the INT8 model's record (export --int8)
+    atc_onnx: dict | None = None     # what was rewritten in the ONNX for atc, and the change it made
     onnx_graph: dict | None = None
     caffe_graph: dict | None = None
     format: int = FORMAT
@@ -109,6 +111,7 @@ class Manifest:
                 "outputs": {k: list(v) for k, v in self.spec.output_shapes.items()},
                 "artifacts": self.artifacts, "files": self.files, "tools": self.tools,
                 "onnx_graph": self.onnx_graph, "caffe_graph": self.caffe_graph, "int8": self.int8,
+                "atc_onnx": self.atc_onnx,
                 "convert": self.convert, "verification": self.verification}
         return {k: v for k, v in data.items() if v is not None}
 

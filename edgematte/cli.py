@@ -17,6 +17,7 @@ import click
 from edgematte import __version__
 from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, force_option, int8_max_error_option,
                                    json_flag, preset_options)
+from edgematte.devices import DEFAULT_DEVICE, DEVICES
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.skill import MODES
 
@@ -52,7 +53,7 @@ def main() -> None:
     Quick start:
       edgematte export --to om --out out/hilens           # HiLens Kit, embedded default (untrained) network
       edgematte export --to om --checkpoint modnet_webcam_portrait_matting.ckpt --out out/hilens
-      edgematte export --to om --via onnx --out out/atc   # first-generation Ascend 310 boards (atc)
+      edgematte export --to om --device ascend310b4 --out out/aipro   # Atlas 200I DK A2 / Orange Pi AIpro (atc)
       edgematte export --to onnx --out out/onnx           # ONNX only
       edgematte verify out/hilens
       edgematte info modnet_webcam_portrait_matting.ckpt
@@ -63,7 +64,10 @@ def main() -> None:
 @click.option("--to", type=click.Choice(TARGETS), default=DEFAULT_TARGET, show_default=True,
               help="What to export (the routes are listed below).")
 @click.option("--via", type=click.Choice(VIAS), help="With --to om: the route to the device compiler "
-                                                     "(default: the first listed below).")
+                                                     "(default: the one --device needs, else the first below).")
+@click.option("--device", type=click.Choice(list(DEVICES)), metavar="FAMILY",
+              help=f"With --to om: the board family the bundle is for (default {DEFAULT_DEVICE}): "
+                   + "; ".join(f"{d.name} = {d.title} ({d.soc_version})" for d in DEVICES.values()) + ".")
 @checkpoint_option("MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
                    "edgematte 4-channel one. Without it, the embedded default (untrained) network is exported.")
 @preset_options("The exported network")
@@ -88,8 +92,9 @@ def export(as_json, **options):
     """
     from edgematte import api
 
-    via, size = options["via"], options["size"]
-    click.echo(f"edgematte export --to {options['to']}{f' --via {via}' if via else ''}: preset {options['preset']}"
+    via, size, device = options["via"], options["size"], options["device"]
+    click.echo(f"edgematte export --to {options['to']}{f' --via {via}' if via else ''}"
+               f"{f' --device {device}' if device else ''}: preset {options['preset']}"
                f"{f', size {size}' if size else ''}", err=True)
     result = api.export(**options, log=_log)
     if options["checkpoint"] is None:

@@ -1,33 +1,91 @@
-"""The device families edgematte compiles for: one record each, read by the routes, the compiler commands,
-the bundle README and the CLI. Adding a family is one record here (and, if it needs one, a route).
+"""The device families edgematte compiles for: one record each, read by the routes, the compiler commands
+and ``convert.sh``, the AIPP writer, the app generator, ``run``, the bundle README and the CLI
+(``export --device``). Adding a family is one record here (and, if it needs one, a route).
 
-Facts and their sources: ../shared/docs/ascend-boards-2026.md (CANN support per chip, from the atc
-``--soc_version`` pages of each CANN release) and ascend-hilens-facts.md (the Kit's DDK omg and runtime).
+Sources ([C] seen in a public document, [I] inferred; ../shared/docs/ascend-boards-2026.md gathers them):
+
+- CANN support per chip: the ``atc --soc_version`` pages of each CANN release [C]: first-generation
+  ``Ascend310`` ("Atlas 200/300/500 inference products") up to 8.2.RC1; from 8.3.RC1 on only 310B/310P.
+- Which board is which 310B: Ascend's own samples for the Atlas 200I DK A2 (gitee ascend/EdgeAndRobotics,
+  e.g. Samples/YOLOV5MultiInput/README.md, run on the board as HwHiAiUser) convert with
+  ``--soc_version=Ascend310B4`` [C]; public Orange Pi AIpro projects convert with ``Ascend310B4`` on the
+  8 TOPS board (shell prompt ``HwHiAiUser@orangepiaipro``) [C] and the 20 TOPS board reports ``310B1`` in
+  ``npu-smi info`` [C]. Atlas 300I Pro / Duo: ``Ascend310P3`` [C].
+- ONNX accepted by atc: CANN 5.0.4 documents ONNX 1.8 with opset 9-13; CANN 8.x/9.0 ONNX 1.12 (opset up to
+  17), checked per operator [C]. The windows below are the intersection over each family's CANN range.
+- Python of the board images: the HiLens Kit's skills run Python 3.7 (ascend-hilens-facts.md) [C]; CANN up
+  to 5.x required Python 3.7.5 [C]; the Orange Pi AIpro / 200I DK A2 images ship a Miniconda Python 3.9 [I].
+  The generated app is checked against the family's version (and all are 3.7-compatible).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+SKILL, ACL_APP = "hilens-skill", "acl-app"  # the app a family runs: the HiLens skill, or the AscendCL app
+
 
 @dataclass(frozen=True)
 class DeviceFamily:
-    name: str             # the manifest's "device" (and what a --device option will take)
+    name: str             # the manifest's "device", and what --device takes
     title: str            # what users call the boards
     soc_version: str      # the compiler's --soc_version (omg: the chip the DDK targets)
     compiler: str         # "omg" (HiLens DDK) or "atc" (CANN): export/commands.py renders its command
     toolchain: str        # which releases of the compiler list this chip, and where it runs
+    app: str              # SKILL or ACL_APP: what the bundle carries to run on the board
+    input_format: str     # the AIPP input_format of the frames the app feeds (aipp.py)
+    python: tuple[int, int]  # the Python of the board's image: the generated app must parse as it
+    cann: tuple[str | None, str | None] | None = None  # (oldest, newest) CANN "major.minor" whose atc lists the chip
+    opset: tuple[int, int] | None = None  # the ONNX opset window the family's atc releases all accept
     # the app's scaler: smallest and largest (width, height) it outputs, so the network input's bounds
     resize_range: tuple[tuple[int, int], tuple[int, int]] | None = None
     display_max: tuple[int, int] | None = None  # the largest frame its display output shows (width, height)
 
+    @property
+    def npu_name(self) -> str:
+        """The chip as ``npu-smi info`` names it (``310B4`` for ``Ascend310B4``)."""
+        return self.soc_version.removeprefix("Ascend")
+
+    @property
+    def cann_text(self) -> str:
+        if self.cann is None:
+            return "-"
+        low, high = self.cann
+        return f"{low or 'any'} .. {high or 'latest'}"
+
+
+_CANN_OPSETS = (9, 13)  # CANN 5.0.4's documented window, also inside CANN 8.x's: every atc release takes it
 
 DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
     # HiLens Framework (github huaweicloud/HiLens-Lab): hilens.Preprocessor.resize outputs even sizes from
     # 64x64 to 1920x1080, and the skill feeds the network through it; Display(HDMI) is 1080p
-    # (libhilens/display_hdmi.cpp). The stand-in (standin/hilens.py) and the skill read both from here.
+    # (libhilens/display_hdmi.cpp). The Kit's camera gives NV21. The stand-in and the skill read these here.
     DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", "omg", "HiLens DDK (an x86 Ubuntu DDK host)",
-                 resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080)),
+                 SKILL, "YUV420SP_U8", (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080)),
+    # The AscendCL app reads a USB/UVC camera, file or RTSP stream with OpenCV: packed BGR, resized on the host.
     DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", "atc",
-                 "CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310)"),
+                 "CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310)", ACL_APP, "RGB888_U8", (3, 7),
+                 cann=(None, "8.2"), opset=_CANN_OPSETS),
+    DeviceFamily("ascend310b4", "Atlas 200I DK A2, Orange Pi AIpro 8T", "Ascend310B4", "atc",
+                 "CANN 7.0 or later, on the board or an x86/arm host", ACL_APP, "RGB888_U8", (3, 9),
+                 cann=("7.0", None), opset=_CANN_OPSETS),
+    DeviceFamily("ascend310b1", "Orange Pi AIpro 20T", "Ascend310B1", "atc",
+                 "CANN 7.0 or later, on the board or an x86/arm host", ACL_APP, "RGB888_U8", (3, 9),
+                 cann=("7.0", None), opset=_CANN_OPSETS),
+    DeviceFamily("ascend310p3", "Atlas 300I Pro / Duo", "Ascend310P3", "atc",
+                 "CANN 5.1 or later, on the card's host", ACL_APP, "RGB888_U8", (3, 7),
+                 cann=("5.1", None), opset=_CANN_OPSETS),
 )}
+DEFAULT_DEVICE = "hilens-kit"
+
+
+def devices_table() -> str:
+    """The device families as Markdown (docs/ascend-boards.md shows it; a test keeps the two equal)."""
+    rows = ["| `--device` | boards | `--soc_version` | compiler | CANN | ONNX opsets | app | frames fed | Python |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for d in DEVICES.values():
+        opsets = f"{d.opset[0]}-{d.opset[1]}" if d.opset else "- (Caffe)"
+        rows.append(f"| `{d.name}`{' (default)' if d.name == DEFAULT_DEVICE else ''} | {d.title} | "
+                    f"`{d.soc_version}` | `{d.compiler}` | {d.cann_text} | {opsets} | {d.app} | "
+                    f"`{d.input_format}` | {d.python[0]}.{d.python[1]} |")
+    return "\n".join(rows)

@@ -61,15 +61,16 @@ def config_items(defaults: SkillDefaults = SkillDefaults()) -> list[dict]:
     return [{**item, "default": getattr(defaults, item["name"])} for item in CONFIG_ITEMS]
 
 
-def template_dir() -> Path:
-    """The template folder: the source tree's ``skills/``, or ``<prefix>/share/edgematte/skills`` in a wheel install."""
+def template_dir(name: str = TEMPLATE_NAME) -> Path:
+    """A template folder: the source tree's ``skills/<name>``, or ``<prefix>/share/edgematte/skills/<name>`` in a
+    wheel install. Each holds one ``main.py``."""
     import sys
 
-    for candidate in (Path(__file__).parents[1] / "skills" / TEMPLATE_NAME,
-                      Path(sys.prefix) / "share" / "edgematte" / "skills" / TEMPLATE_NAME):
+    for candidate in (Path(__file__).parents[1] / "skills" / name,
+                      Path(sys.prefix) / "share" / "edgematte" / "skills" / name):
         if (candidate / MAIN_FILE).exists():
             return candidate
-    raise FileNotFoundError(f"the skill template {TEMPLATE_NAME!r} is missing from this installation")
+    raise FileNotFoundError(f"the template {name!r} is missing from this installation")
 
 
 def render_main(spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> str:
@@ -91,21 +92,24 @@ def write_skill(bundle: "BundleWriter", spec: PipelineSpec, defaults: SkillDefau
     return ["skill", "skill_config", "skill_config_items"]
 
 
-def device_problems(source: str) -> list[str]:
-    """Why ``source`` would not run on the Kit: not Python 3.7 (its grammar, and its standard library's
-    module list: :mod:`edgematte.py37_stdlib`), or imports beyond hilens/numpy/cv2."""
+def device_problems(source: str, python: tuple[int, int] = DEVICES["hilens-kit"].python,
+                    device_imports: set[str] = DEVICE_IMPORTS, where: str = "the Kit") -> list[str]:
+    """Why ``source`` would not run on a board: not valid in its Python (grammar; the standard library is
+    held to 3.7's module list, :mod:`edgematte.py37_stdlib`, the oldest any family runs), or imports beyond
+    ``device_imports`` (for the Kit: hilens/numpy/cv2)."""
     from edgematte.py37_stdlib import PY37_STDLIB
 
+    version = ".".join(map(str, python))
     try:
-        tree = ast.parse(source, feature_version=(3, 7))
+        tree = ast.parse(source, feature_version=python)
     except SyntaxError as e:
-        return [f"not valid Python 3.7: line {e.lineno}: {e.msg}"]
-    allowed = DEVICE_IMPORTS | PY37_STDLIB
+        return [f"not valid Python {version}: line {e.lineno}: {e.msg}"]
+    allowed = set(device_imports) | PY37_STDLIB
     problems = []
     for node in ast.walk(tree):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
             [node.module or ""] if isinstance(node, ast.ImportFrom) else []
         for name in names:
             if name.split(".")[0] not in allowed:
-                problems.append(f"line {node.lineno}: imports {name}, which the Kit does not have")
+                problems.append(f"line {node.lineno}: imports {name}, which {where} does not have")
     return problems

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from edgematte.aipp import RGB888
 from edgematte.bundle import MANIFEST, file_name
+from edgematte.devices import ACL_APP, DeviceFamily
 from edgematte.export.commands import ToolCommand
 from edgematte.spec import PipelineSpec
 
@@ -12,7 +14,7 @@ FILE_NOTES = {
     "prototxt": "the network in the HiLens Kit's Caffe subset (structure and layer parameters)",
     "caffemodel": "its weights",
     "onnx": "the network as ONNX (opset {opset}): for atc, and for the CPU stand-in (onnxruntime)",
-    "aipp": "AIPP: camera {camera} {w}x{h} -> RGB ({matrix}) -> (x - {mean:g}) / {std:g} on the chip, input `{image}` only",
+    "aipp": "AIPP: {frames} {w}x{h} -> RGB ({to_rgb}) -> (x - {mean:g}) / {std:g} on the chip, input `{image}` only",
     "convert_script": "the exact {tool} command; run it where {tool} is installed",
     "om": "the compiled model, made by {convert} at export time",
     "convert_log": "what {tool} printed",
@@ -23,15 +25,27 @@ FILE_NOTES = {
     "skill_config": "the skill's runtime settings and their defaults (background, mode, reset threshold)",
     "skill_config_items": "the same settings as the HiLens console's runtime config items: name, type, range, "
                           "default, description",
+    "app": "the AscendCL app (Python {python}, pyACL + numpy + cv2): camera, video file or RTSP -> matte -> "
+           "composite -> window, file or browser preview; `python3 {app} --help` on the board",
 }
 
 
-def device_readme(spec: PipelineSpec, roles: list[str], command: ToolCommand) -> str:
+def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], command: ToolCommand) -> str:
     skill = PurePosixPath(file_name("skill"))
-    facts = dict(opset=spec.opset, camera=spec.camera_format, w=spec.width, h=spec.height, matrix=spec.color_matrix,
+    rgb888 = device.input_format == RGB888
+    frames = "BGR888 (OpenCV's frame order)" if rgb888 else f"camera {spec.camera_format}"
+    facts = dict(opset=spec.opset, frames=frames, w=spec.width, h=spec.height,
+                 to_rgb="R/B swap" if rgb888 else spec.color_matrix,
                  mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool,
                  om=file_name("om"), skill_dir=skill.parent, skill_main=skill.name,
-                 convert=file_name("convert_script"))
+                 convert=file_name("convert_script"), app=file_name("app"),
+                 python=".".join(map(str, device.python)))
+    image = (f"the frame as packed BGR888 (uint8, {spec.width}x{spec.height}x3, OpenCV's order), resized on the host"
+             if rgb888 else f"the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
+             f"{spec.width}x{spec.height}")
+    runner = (f"the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` "
+              f"(add `--preview 8080` to watch it in a browser)" if device.app == ACL_APP else
+              "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`")
     files = [f"- `{file_name(role)}`: {FILE_NOTES[role].format(**facts)}" for role in roles if role in FILE_NOTES]
     return "\n".join([
         f"# MODNet (RGB + previous alpha), {spec.width}x{spec.height}, for {command.note.split(':')[0]}",
@@ -49,14 +63,12 @@ def device_readme(spec: PipelineSpec, roles: list[str], command: ToolCommand) ->
         "",
         "## Inputs and output of the compiled model",
         "",
-        f"- input 0 `{spec.image_input}`: the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
-        f"{spec.width}x{spec.height}; AIPP converts and normalises it on the chip.",
+        f"- input 0 `{spec.image_input}`: {image}; AIPP converts and normalises it on the chip.",
         f"- input 1 `{spec.alpha_input}`: float32 1x1x{spec.height}x{spec.width}, the previous frame's alpha in [0, 1]; "
         "zeros for the first frame and after a scene cut.",
         f"- output `{spec.alpha_output}`: float32 1x1x{spec.height}x{spec.width}, alpha in [0, 1]. "
         "Feed it back as the next frame's input 1.",
         "",
-        "Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run the "
-        "skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`.",
+        f"Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run {runner}.",
         "",
     ])

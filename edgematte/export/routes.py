@@ -38,28 +38,48 @@ class Route:
 
     @property
     def device(self) -> DeviceFamily | None:
-        """The family the bundle's compiler command is for (the first it serves)."""
+        """The family the route compiles for without ``--device`` (the first it serves)."""
         return DEVICES[self.devices[0]] if self.devices else None
+
+    def family(self, name: str | None = None) -> DeviceFamily | None:
+        """The device family ``--device name`` selects on this route (its default without one); a family
+        the route does not serve is a one-line error naming the route that does."""
+        if name is None:
+            return self.device
+        family = lookup(DEVICES, name, "device")
+        if name not in self.devices:
+            if not self.devices:
+                raise SpecError(f"--device applies to --to {' / --to '.join(sorted({r.to for r in ROUTES if r.devices}))} "
+                                f"only, not --to {self.to}")
+            serving = [r for r in ROUTES if name in r.devices]
+            raise SpecError(f"--device {name} ({family.title}) compiles with {family.compiler} from "
+                            f"{'Caffe' if serving[0].caffe else 'ONNX'}: use --to {serving[0].name}, not --to {self.name}")
+        return family
 
     @property
     def stand_in(self) -> bool:
         """The bundle runs in the CPU stand-in (``edgematte run``, ``eval --bundle``, bench's loop)."""
         return self.onnx and self.device is not None
 
-    def size_problems(self, spec: PipelineSpec) -> list[str]:
-        """What in the spec this route's device rules reject, found before any work is done."""
+    def size_problems(self, spec: PipelineSpec, device: DeviceFamily | None = None) -> list[str]:
+        """What in the spec this route's rules, and ``device``'s (default: the route's), reject, found before
+        any work is done."""
         from edgematte.aipp import aipp_from_spec, aipp_problems
         from edgematte.export.caffe.lowering import exact_mean_kernel
         from edgematte.export.caffe.rules import GLOBAL_POOL_MAX_PIXELS
 
         problems = []
-        if self.device is not None:
-            problems += [f"AIPP: {p}" for p in aipp_problems(aipp_from_spec(spec), spec)]
-            if self.device.resize_range:
-                (min_w, min_h), (max_w, max_h) = self.device.resize_range
+        device = device or self.device
+        if device is not None:
+            problems += [f"AIPP: {p}" for p in aipp_problems(aipp_from_spec(spec, device), spec)]
+            if device.resize_range:
+                (min_w, min_h), (max_w, max_h) = device.resize_range
                 if not (min_w <= spec.width <= max_w and min_h <= spec.height <= max_h):
-                    problems.append(f"the {self.device.title}'s app feeds the network through a resize to "
+                    problems.append(f"the {device.title}'s app feeds the network through a resize to "
                                     f"{min_w}x{min_h} .. {max_w}x{max_h}")
+            if device.opset and not device.opset[0] <= spec.opset <= device.opset[1]:
+                problems.append(f"ONNX opset {spec.opset} is outside {device.title}'s atc window "
+                                f"{device.opset[0]}-{device.opset[1]}")
         if self.caffe:
             for s in IN_MAP_SCALES:
                 h, w = spec.height // s, spec.width // s
@@ -76,8 +96,9 @@ ROUTES: tuple[Route, ...] = (
     Route("om", "caffe", f"HiLens Kit: Caffe in the Kit's operator subset + {_AIPP} + {_CONVERT} for DDK omg, "
                          f"and the HiLens skill", onnx=True, caffe=True, devices=("hilens-kit",), int8=True,
           default=True),
-    Route("om", "onnx", f"first-generation Ascend 310 boards: ONNX + {_AIPP} + {_CONVERT} for CANN atc",
-          onnx=True, caffe=False, devices=("ascend310",), int8=True),
+    Route("om", "onnx", f"Ascend 310 / 310B / 310P boards (--device): ONNX prepared for atc + {_AIPP} + "
+                        f"{_CONVERT} for CANN atc, and the AscendCL app",
+          onnx=True, caffe=False, devices=tuple(n for n, d in DEVICES.items() if d.compiler == "atc"), int8=True),
     Route("onnx", None, "the static two-input ONNX alone (onnxruntime, or your own atc command)",
           onnx=True, caffe=False, int8=True),
     Route("caffe", None, "the prototxt + caffemodel in the HiLens Kit's Caffe subset alone",
@@ -89,10 +110,15 @@ VIAS: tuple[str, ...] = tuple(dict.fromkeys(r.via for r in ROUTES if r.via))
 DEFAULT_TARGET = next(r.to for r in ROUTES if r.default)
 
 
-def find_route(to: str, via: str | None = None) -> Route:
-    """The route for ``--to to [--via via]``; a combination the table lacks is a one-line error."""
+def find_route(to: str, via: str | None = None, device: str | None = None) -> Route:
+    """The route for ``--to to [--via via] [--device device]``; a combination the table lacks is a one-line
+    error (``Route.family`` says which route serves the device)."""
     lookup(dict.fromkeys(TARGETS), to, "target")
     routes = [r for r in ROUTES if r.to == to]
+    if via is None and device is not None:
+        serving = [r for r in routes if device in r.devices]
+        if serving:
+            return serving[0]
     if via is None:
         return next((r for r in routes if r.default or r.via is None), routes[0])
     chosen = [r for r in routes if r.via == via]
@@ -107,12 +133,11 @@ def find_route(to: str, via: str | None = None) -> Route:
 
 def routes_table() -> str:
     """The route table as Markdown (README.md shows it; a test keeps the two equal)."""
-    rows = ["| export flags | device family | compiler | its toolchain | INT8 for the stand-in | the bundle holds |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| export flags | `--device` (first: default) | compiler | INT8 for the stand-in | the bundle holds |",
+            "|---|---|---|---|---|"]
     for r in ROUTES:
         d = r.device
-        family = f"{d.title} (`{d.name}`)" if d else "-"
-        rows.append(f"| `--to {r.name}`{' (default)' if r.default else ''} | {family} | "
-                    f"{f'`{d.compiler}`' if d else '-'} | {d.toolchain if d else '-'} | {'yes' if r.int8 else 'no'} | "
-                    f"{r.summary} |")
+        families = ", ".join(f"`{n}`" for n in r.devices) or "-"
+        rows.append(f"| `--to {r.name}`{' (default)' if r.default else ''} | {families} | "
+                    f"{f'`{d.compiler}`' if d else '-'} | {'yes' if r.int8 else 'no'} | {r.summary} |")
     return "\n".join(rows)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from edgematte.bundle import BundleWriter, file_name
+from edgematte.devices import ACL_APP, DeviceFamily
 from edgematte.export.routes import Route
 from edgematte.spec import PipelineSpec
 
@@ -21,9 +22,13 @@ class ExportContext:
     weights: "LoadedCheckpoint"
     bundle: BundleWriter
     log: Callable[[str], None]
+    device: DeviceFamily | None = None   # the family the bundle is for (export --device; the route's default)
     int8: bool = False                   # also write the INT8 ONNX for the CPU stand-in
     int8_max_error: float | None = None  # with int8: keep the most sensitive convolutions FP32 to meet this
     records: dict = field(default_factory=dict)  # manifest sections: onnx_graph, caffe_graph, int8, convert
+
+    def __post_init__(self) -> None:
+        self.device = self.device or self.route.device
 
 
 def write_route(ctx: ExportContext) -> list[str]:
@@ -31,6 +36,8 @@ def write_route(ctx: ExportContext) -> list[str]:
     PATH, convert.sh runs now and the .om joins the bundle."""
     route, roles = ctx.route, []
     proto = _onnx_proto(ctx)
+    if ctx.device is not None and ctx.device.compiler == "atc":
+        proto = _prepare_for_atc(ctx, proto)
     if route.onnx:
         roles.append(_save_onnx(ctx, proto))
         if ctx.int8:
@@ -47,6 +54,30 @@ def _onnx_proto(ctx: ExportContext):
 
     ctx.log(f"exporting ONNX (opset {ctx.spec.opset}, static {ctx.spec.width}x{ctx.spec.height}, onnxsim)")
     return OnnxExporter(ctx.spec).to_proto(ctx.weights.model)
+
+
+def _prepare_for_atc(ctx: ExportContext, proto):
+    """The exact rewrite atc needs (export/atc_onnx.py), its change measured in onnxruntime on random inputs,
+    and the graph checked the way the family's atc reads it."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from edgematte.export.atc_onnx import atc_problems, prepare_for_atc
+
+    prepared, record = prepare_for_atc(proto)
+    rng = np.random.default_rng(ctx.spec.seed)
+    feed = {ctx.spec.image_input: rng.uniform(-1, 1, ctx.spec.image_shape).astype(np.float32),
+            ctx.spec.alpha_input: rng.uniform(0, 1, ctx.spec.alpha_shape).astype(np.float32)}
+    before, after = (ort.InferenceSession(p.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+                     for p in (proto, prepared))
+    record["max_abs_change"] = float(np.abs(before - after).max())
+    problems = atc_problems(prepared, ctx.spec, ctx.device)
+    if problems:
+        raise RuntimeError(f"the ONNX for {ctx.device.title}'s atc: {'; '.join(problems)}")
+    ctx.log(f"prepared the ONNX for atc: {record['resize_half_pixel_to_pytorch_half_pixel']} Resize nodes "
+            f"half_pixel -> pytorch_half_pixel (change in onnxruntime: {record['max_abs_change']:.1e})")
+    ctx.records["atc_onnx"] = record
+    return prepared
 
 
 def _save_onnx(ctx: ExportContext, proto) -> str:
@@ -83,17 +114,18 @@ def _write_caffe(ctx: ExportContext, proto) -> list[str]:
 
 def _write_device_files(ctx: ExportContext, roles: list[str]) -> list[str]:
     """aipp.cfg, convert.sh with the device family's compiler command (run now if the tool is on PATH),
-    the skill and the device README."""
+    the family's app (the HiLens skill or the AscendCL app) and the device README."""
     from edgematte.aipp import aipp_from_spec, aipp_header
+    from edgematte.app import write_app
     from edgematte.export.commands import compiler_command, convert_script, run_convert_script
     from edgematte.export.readme import device_readme
     from edgematte.skill import write_skill
 
-    spec, device, written = ctx.spec, ctx.route.device, []
+    spec, device, written = ctx.spec, ctx.device, []
     command = compiler_command(spec, device)
-    ctx.bundle.path("aipp").write_text(aipp_from_spec(spec).render(aipp_header(spec)))
+    ctx.bundle.path("aipp").write_text(aipp_from_spec(spec, device).render(aipp_header(spec, device)))
     script = ctx.bundle.path("convert_script")
-    script.write_text(convert_script([command], spec))
+    script.write_text(convert_script([command], spec, device))
     script.chmod(0o755)
     written += ["aipp", "convert_script"]
     ran = command.available()
@@ -102,6 +134,6 @@ def _write_device_files(ctx: ExportContext, roles: list[str]) -> list[str]:
         run_convert_script(ctx.bundle.workdir, command)
         written += ["om", "convert_log"]
     ctx.records["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
-    written += write_skill(ctx.bundle, spec)
-    ctx.bundle.path("readme").write_text(device_readme(spec, [*roles, *written, "golden"], command))
+    written += write_app(ctx.bundle, spec, device) if device.app == ACL_APP else write_skill(ctx.bundle, spec)
+    ctx.bundle.path("readme").write_text(device_readme(spec, device, [*roles, *written, "golden"], command))
     return [*written, "readme"]
