@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from edgematte.bundle import Bundle, BundleWriter, Manifest, file_name, tool_versions
+from edgematte.devices import SKILL
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
 from edgematte.output_files import check_output_file, written_atomically
@@ -221,13 +222,14 @@ def info(path: str | Path) -> dict:
 
 def run(bundle: str | Path, *, input: str, output: str | Path, background: str = "blur", mode: str = "composite",
         max_frames: int | None = None, rgba_dir: str | Path | None = None, int8: bool = False, force: bool = False,
-        on_frame: Callable[[], None] | None = None, log: Log | None = None):
-    """Run the bundle's own skill file on a video file (or ``webcam:N``) against the ``hilens`` stand-in,
-    writing what the Kit would show on HDMI to ``output`` (H.264 mp4, the input's fps and audio)."""
+        preview: int | None = None, on_frame: Callable[[], None] | None = None, log: Log | None = None):
+    """Run the bundle's own app on a video file (or ``webcam:N``) against its device API's stand-in: the HiLens
+    skill on ``hilens`` (what the Kit would show on HDMI: H.264 mp4, the input's fps and audio), or the
+    AscendCL app on ``acl`` (its composite video; ``preview``: also served as MJPEG on localhost:PORT)."""
     from edgematte.run import run_bundle
 
     return run_bundle(bundle, input, background=background, output=output, mode=mode, max_frames=max_frames,
-                      force=force, rgba_dir=rgba_dir, on_frame=on_frame, log=log, int8=int8)
+                      force=force, rgba_dir=rgba_dir, on_frame=on_frame, log=log, int8=int8, preview=preview)
 
 
 def input_frames(input: str, max_frames: int | None = None) -> int:
@@ -255,7 +257,7 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
           int8_max_error: float | None = None, json_path: str | Path | None = None, plot_path: str | Path | None = None,
           force: bool = False, log: Log = no_log) -> dict:
-    """Benchmark a device bundle (or a fresh ``--to om --via onnx`` export of ``checkpoint``/the default at
+    """Benchmark a HiLens bundle (or a fresh ``--to om`` export of ``checkpoint``/the default at
     ``preset``): see :mod:`edgematte.bench.report` and docs/performance.md for the report.
     ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget.
     ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``)."""
@@ -269,13 +271,13 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
         raise EdgematteError(f"clip {clip} does not exist")
     with tempfile.TemporaryDirectory(prefix="edgematte-bench-") as tmp:
         if bundle is None:
-            route = next(r for r in ROUTES if r.stand_in and not r.caffe)  # the cheapest bundle the loop runs
+            route = next(r for r in ROUTES if r.stand_in and r.device.app == SKILL)  # a bundle with the skill
             log(f"exporting a --to {route.name} bundle to time")
             bundle = export(to=route.to, via=route.via, checkpoint=checkpoint, preset=preset, size=size,
                             out=Path(tmp) / "bundle").out
         opened = Bundle.open(bundle)
-        opened.require("onnx", "aipp", "skill", why="bench times the bundle's skill on the stand-in: give a "
-                                                   "--to om bundle, or none to time a fresh export")
+        opened.require("onnx", "aipp", "skill", why="bench times the bundle's HiLens skill on the stand-in: give a "
+                                                   "--to om --device hilens-kit bundle, or none to time a fresh export")
         recorded = opened.manifest.weights.get("path")
         if checkpoint is None and recorded and Path(recorded).is_file():
             checkpoint = recorded

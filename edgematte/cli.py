@@ -155,15 +155,19 @@ def info(path, as_json):
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option("--rgba-dir", type=FOLDER, help="Also write every frame as an RGBA PNG (frame + matte), for editors.")
 @click.option("--int8", is_flag=True, help="Run the bundle's INT8 model (export --int8) instead of FP32.")
+@click.option("--preview", type=click.IntRange(1, 65535), metavar="PORT",
+              help="AscendCL bundles: also serve the composite as MJPEG at http://127.0.0.1:PORT/ while it runs.")
 @force_option("an existing output")
 @json_flag
 def run(bundle, as_json, **options):
-    """Run the BUNDLE's own skill/main.py, unchanged, on a video with the CPU stand-in for the HiLens
-    Kit (onnxruntime + the AIPP emulator), and write what the Kit would show on HDMI.
+    """Run the BUNDLE's own app, unchanged, on a video with the CPU stand-in of its device's API
+    (onnxruntime + the AIPP emulator): the HiLens skill (skill/main.py, writing what the Kit shows on
+    HDMI) or, for the CANN boards, the AscendCL app (app/main.py, on the pyACL stand-in).
 
     \b
       edgematte sample-clip talk.mp4
       edgematte run out/hilens --input talk.mp4 --background beach.jpg --output talk_beach.mp4
+      edgematte run out/aipro --input talk.mp4 --output talk_aipro.mp4 --preview 8080
     """
     from edgematte import api
 

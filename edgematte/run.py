@@ -1,5 +1,6 @@
-"""``edgematte run``: the bundle's own ``skill/main.py``, unchanged, on a video file or webcam, against the
-``hilens`` stand-in. Inputs are checked before the skill starts; the output video is written to a
+"""``edgematte run``: the bundle's own app, unchanged, on a video file or webcam, against the stand-in of its
+device family's API: ``skill/main.py`` on the ``hilens`` stand-in (HiLens Kit), ``app/main.py`` on the ``acl``
+stand-in (the CANN boards). Inputs are checked before the app starts; the output video is written to a
 temporary file and renamed into place, and it is closed (and playable) however the run ends."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Callable
 import cv2
 
 from edgematte.bundle import Bundle
-from edgematte.devices import DEVICES
+from edgematte.devices import ACL_APP, DEVICES
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
 from edgematte.output_files import check_output_file, partial_name
 from edgematte.skill import MODES
@@ -95,6 +96,17 @@ def probe_input(source: str | int) -> VideoInfo:
         cap.release()
 
 
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise RunError(f"--preview port {port} on {host} cannot be used ({e.strerror or e}); choose another "
+                           f"port") from None
+
+
 def check_background(text: str) -> str:
     if text == "blur":
         return text
@@ -113,11 +125,22 @@ def check_background(text: str) -> str:
 def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", output: str | Path = "out.mp4",
                mode: str = "composite", max_frames: int | None = None, force: bool = False,
                rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
-               log: Callable[[str], None] | None = None, int8: bool = False) -> RunResult:
+               log: Callable[[str], None] | None = None, int8: bool = False,
+               preview: int | None = None) -> RunResult:
     from edgematte.standin import run_skill, start
 
     bundle = Bundle.open(bundle)
-    bundle.require("skill", "onnx", "aipp", why="run needs a HiLens bundle: edgematte export --to om")
+    family = DEVICES.get(bundle.manifest.device or "")
+    app = family is not None and family.app == ACL_APP
+    bundle.require("app" if app else "skill", "onnx", "aipp",
+                   why="run needs a device bundle: edgematte export --to om [--device ...]")
+    if preview is not None and not app:
+        raise RunError(f"--preview serves the AscendCL app's stream; {bundle.folder} is a HiLens skill bundle "
+                       f"(export with --to om --device {next(n for n, d in DEVICES.items() if d.app == ACL_APP)})")
+    if rgba_dir is not None and app:
+        raise RunError("--rgba-dir is written by the HiLens skill's stand-in; the AscendCL app writes composites only")
+    if preview is not None:
+        check_port_free(preview)
     if int8 and not bundle.has("onnx_int8"):
         raise BundleError(f"{bundle.folder} has no INT8 model; export it with --int8")
     if mode not in MODES:
@@ -141,6 +164,9 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
         if log:
             log(line)
 
+    if app:
+        return _run_app(bundle, src, tmp, output, info, background=background, mode=mode, max_frames=max_frames,
+                        preview=preview, on_frame=on_frame, record=record, lines=lines, int8=int8)
     hilens = start(bundle, source=src, output=tmp, skill_config={"background": background, "mode": mode},
                    max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
                    rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record, int8=int8,
@@ -159,4 +185,32 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
                        session.skipped_frames, lines, stopped)
     if stopped:
         raise RunError(f"{stopped}; the {result.frames} frames shown so far are in {output}")
+    return result
+
+
+def _run_app(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: VideoInfo, *, background: str, mode: str,
+             max_frames: int | None, preview: int | None, on_frame, record, lines: list[str], int8: bool) -> RunResult:
+    """The bundle's AscendCL app on the ``acl`` stand-in, writing ``tmp`` (renamed to ``output`` when it holds frames)."""
+    from edgematte.standin import run_app, start_app
+
+    argv = ["--input", str(src), "--output", str(tmp), "--mode", mode, "--background", background]
+    argv += ["--max-frames", str(max_frames)] if max_frames else []
+    argv += ["--preview", str(preview), "--preview-host", "127.0.0.1"] if preview is not None else []
+    acl = start_app(bundle, log=record, int8=int8, on_frame=on_frame)
+    began = time.perf_counter()
+    _, stopped = run_app(acl, argv)
+    seconds = time.perf_counter() - began
+    cap = cv2.VideoCapture(str(tmp)) if tmp.exists() else None
+    frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap is not None and cap.isOpened() else 0
+    width, height = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) if frames else (0, 0)
+    if cap is not None:
+        cap.release()
+    if frames == 0:
+        tmp.unlink(missing_ok=True)
+        raise RunError(f"no frame was written ({stopped or 'the app ended at once'}); nothing written. "
+                       f"Last log lines: {' | '.join(lines[-3:])}")
+    os.replace(tmp, output)
+    result = RunResult(output, frames, info.fps, width, height, mode, seconds, False, 0, lines, stopped)
+    if stopped:
+        raise RunError(f"{stopped}; the {frames} frames written so far are in {output}")
     return result

@@ -97,7 +97,7 @@ def _version_key(text: str) -> int:
 def device_checks(device: DeviceFamily) -> list[str]:
     """bash lines that stop convert.sh when the installed CANN or the board's chip does not fit ``device``."""
     low, high = device.cann or (None, None)
-    flag = f"export --to om --device"
+    flag = "export --to om --device"
     lines = [f"# Check the toolchain for {device.title} (set {SKIP_CHECKS}=1 to skip on purpose).",
              f'if [ "${{{SKIP_CHECKS}:-0}}" != 1 ]; then',
              '  info=""',

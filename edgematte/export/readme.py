@@ -43,8 +43,8 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
     image = (f"the frame as packed BGR888 (uint8, {spec.width}x{spec.height}x3, OpenCV's order), resized on the host"
              if rgb888 else f"the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
              f"{spec.width}x{spec.height}")
-    runner = (f"the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` "
-              f"(add `--preview 8080` to watch it in a browser)" if device.app == ACL_APP else
+    runner = ("the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` "
+              "(add `--preview 8080` to watch it in a browser)" if device.app == ACL_APP else
               "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`")
     files = [f"- `{file_name(role)}`: {FILE_NOTES[role].format(**facts)}" for role in roles if role in FILE_NOTES]
     return "\n".join([

@@ -31,6 +31,7 @@ import numpy as np
 import acl
 
 MODEL_FILE = "${model_file}"          # convert.sh writes it into the bundle folder
+SOC_VERSION = "${soc_version}"        # the chip convert.sh compiled for
 NET_W, NET_H = ${width}, ${height}    # the model's input size
 IMAGE_BYTES = NET_W * NET_H * 3       # input 0: packed BGR888 uint8; AIPP swaps R/B and normalises on the chip
 ALPHA_BYTES = NET_W * NET_H * 4       # input 1 (the previous alpha) and the output: float32
@@ -67,6 +68,10 @@ class AclModel(object):
         self._held = []  # (name of the releasing call, function, arguments), in acquisition order
         check(acl.init(), "acl.init")
         self._hold("acl.finalize", acl.finalize)
+        soc = acl.get_soc_name()  # aclrtGetSocName: the chip this process runs on
+        if soc and soc != SOC_VERSION:
+            raise AppError("this bundle was built for %s, but the NPU here is %s: export the bundle again with "
+                           "edgematte export --to om --device <this board's family>" % (SOC_VERSION, soc))
         check(acl.rt.set_device(device_id), "acl.rt.set_device(%d)" % device_id)
         self._hold("acl.rt.reset_device", acl.rt.reset_device, device_id)
         context, ret = acl.rt.create_context(device_id)
@@ -377,8 +382,8 @@ def run(args):
             writer = cv2.VideoWriter(args.output, fourcc, fps, (out_w, height))
             if not writer.isOpened():
                 raise AppError("cannot write %s; use a .mp4 or .avi name in a writable folder" % args.output)
-        say("matting %dx%d from %s with a %dx%d model on ${soc_version}, mode %s" % (width, height, what, NET_W,
-                                                                                NET_H, args.mode))
+        say("matting %dx%d from %s with a %dx%d model on %s, mode %s" % (width, height, what, NET_W, NET_H,
+                                                                         SOC_VERSION, args.mode))
         zeros = np.zeros((NET_H, NET_W), np.float32)
         prev_alpha, prev_small = zeros, None
         while True:

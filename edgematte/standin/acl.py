@@ -1,0 +1,514 @@
+"""Stand-in for pyACL (``import acl``, AscendCL's Python binding installed with CANN), on the CPU.
+
+It implements exactly the calls the generated AscendCL app (skills/ascendcl/main.py) makes, with pyACL's
+signatures, return values and memory rules, so the app's own file runs unchanged on a laptop. The ``.om``
+is stood in for by the bundle's ONNX in onnxruntime, with the bundle's AIPP emulated in front of input 0.
+
+The reference for each call is CANN's "pyACL API reference" (hiascend.com, aclpythondevg_01_*, 8.0.0 and
+8.5.0) and the binding's source (gitcode.com/cann/runtime, python/pyACL): functions that create something
+return ``(handle, ret)`` or a bare handle (0 on failure); the others return ``ret``; pointers are ints;
+``acl.util.bytes_to_ptr`` takes ``bytes`` only (ValueError otherwise); the aclError codes are those of
+aclError's table (ACL_ERROR_INVALID_PARAM 100000, ACL_ERROR_UNINITIALIZE 100001,
+ACL_ERROR_REPEAT_INITIALIZE 100002, ACL_ERROR_INVALID_FILE 100003, ACL_ERROR_INVALID_MODEL_ID 100011).
+
+Stricter than the device where the device's behaviour is undefined: memcpy checks that both pointers lie
+in memory the stand-in handed out (or a live ``bytes_to_ptr`` object), that ``count`` fits ``destMax`` and
+both regions, and that the copy kind matches where the memory lives (host run mode); nothing may be written
+into a ``bytes`` object; ``ptr_to_bytes`` reads host memory only (a device pointer would crash the host).
+Every refusal is logged with the reason. :func:`held` lists what the app has not released.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+ACL_SUCCESS = 0
+ACL_ERROR_INVALID_PARAM = 100000
+ACL_ERROR_UNINITIALIZE = 100001
+ACL_ERROR_REPEAT_INITIALIZE = 100002
+ACL_ERROR_INVALID_FILE = 100003
+ACL_ERROR_INVALID_MODEL_ID = 100011
+ACL_DEVICE, ACL_HOST = 0, 1
+ACL_MEMCPY_HOST_TO_HOST, ACL_MEMCPY_HOST_TO_DEVICE, ACL_MEMCPY_DEVICE_TO_HOST, ACL_MEMCPY_DEVICE_TO_DEVICE = range(4)
+_KIND_NAMES = {0: "HOST_TO_HOST", 1: "HOST_TO_DEVICE", 2: "DEVICE_TO_HOST", 3: "DEVICE_TO_DEVICE"}
+_KINDS = {ACL_MEMCPY_HOST_TO_HOST: ("host", "host"), ACL_MEMCPY_HOST_TO_DEVICE: ("host", "device"),
+          ACL_MEMCPY_DEVICE_TO_HOST: ("device", "host"), ACL_MEMCPY_DEVICE_TO_DEVICE: ("device", "device")}
+DEVICE_COUNT = 1  # the stand-in has one NPU, index 0
+BYTES_POINTERS_KEPT = 16  # bytes_to_ptr pointers stay valid for this many newer conversions (the app's use)
+
+
+class InterruptAt(KeyboardInterrupt):
+    """What the stand-in raises inside acl.mdl.execute to simulate Ctrl-C (tests)."""
+
+
+@dataclass
+class _Block:
+    where: str                 # "device", "host" (malloc_host) or "bytes" (a bytes_to_ptr object: read-only)
+    data: object               # bytearray, or the bytes object
+    freed: bool = False
+
+
+@dataclass
+class AclSession:
+    """What the stand-in's NPU runs: the bundle, and optionally another runner for the model."""
+
+    bundle: object                      # edgematte.bundle.Bundle
+    int8: bool = False
+    runner: object = None               # runs instead of the bundle's ONNX (infer(feed) -> outputs)
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+    time_calls: bool = False            # record execute_ms (the AIPP emulation and the network, per call)
+    interrupt_after: int | None = None  # raise KeyboardInterrupt in the execute after this many (tests)
+    on_frame: Callable[[], None] | None = None  # called after each execute (progress bars)
+    soc_name: str | None = None         # what acl.get_soc_name reports (default: the bundle's family's chip)
+    # filled in while running
+    executions: int = 0
+    execute_ms: list = field(default_factory=list)
+    alphas: list = field(default_factory=list)  # every output alpha, when keep_alphas
+    keep_alphas: bool = False
+
+
+_session: AclSession | None = None
+
+
+def configure(session: AclSession) -> AclSession:
+    global _session, _state
+    _session = session
+    _state = _State()
+    return session
+
+
+def session() -> AclSession:
+    if _session is None:
+        raise RuntimeError("the acl stand-in is not configured: run the app with `edgematte run`")
+    return _session
+
+
+class _State:
+    def __init__(self):
+        self.initialised = False
+        self.devices: set[int] = set()
+        self.contexts: dict[int, int] = {}
+        self.models: dict[int, object] = {}
+        self.descs: dict[int, int | None] = {}
+        self.datasets: dict[int, list[int]] = {}
+        self.buffers: dict[int, tuple[int, int]] = {}
+        self.blocks: dict[int, _Block] = {}
+        self.bytes_pointers: OrderedDict[int, int] = OrderedDict()
+        self._handles = itertools.count(0x1000, 0x10)
+        self._device_next, self._host_next = 0x1_0000_0000, 0x7F00_0000_0000
+
+    def handle(self) -> int:
+        return next(self._handles)
+
+    def allocate(self, where: str, size: int, data=None) -> int:
+        if where == "device":
+            pointer, self._device_next = self._device_next, self._device_next + (size + 63) // 64 * 64 + 64
+        else:
+            pointer, self._host_next = self._host_next, self._host_next + (size + 63) // 64 * 64 + 64
+        self.blocks[pointer] = _Block(where, bytearray(size) if data is None else data)
+        return pointer
+
+    def blocks_live(self) -> list[int]:
+        return [p for p, b in self.blocks.items() if not b.freed and b.where != "bytes"]
+
+    def find(self, pointer: int):
+        """(block, offset) of the live block holding ``pointer``, or (None, 0)."""
+        for start, block in self.blocks.items():
+            if not block.freed and start <= pointer < start + len(block.data):
+                return block, pointer - start
+        return None, 0
+
+
+_state = _State()
+
+
+def _refuse(code: int, call: str, why: str) -> int:
+    session().log(f"[acl stand-in] {call}: {why}; returns {code}")
+    return code
+
+
+def _initialised(call: str) -> int:
+    return ACL_SUCCESS if _state.initialised else _refuse(ACL_ERROR_UNINITIALIZE, call, "acl.init was not called")
+
+
+def held() -> list[str]:
+    """What has been acquired and not released (empty after a clean exit)."""
+    s = _state
+    left = [f"{len(s.blocks_live())} memory block(s)"] if s.blocks_live() else []
+    for what, items in (("data buffer(s)", s.buffers), ("dataset(s)", s.datasets), ("model description(s)", s.descs),
+                        ("model(s)", s.models), ("context(s)", s.contexts), ("device(s)", s.devices)):
+        if items:
+            left.append(f"{len(items)} {what}")
+    if s.initialised:
+        left.append("acl not finalized")
+    return left
+
+
+# -- acl --------------------------------------------------------------------------------------------------
+def init(config_path: str = "") -> int:
+    """acl.init(config_path) -> ret (aclInit)."""
+    if _state.initialised:
+        return _refuse(ACL_ERROR_REPEAT_INITIALIZE, "acl.init", "called twice")
+    _state.initialised = True
+    return ACL_SUCCESS
+
+
+def finalize() -> int:
+    """acl.finalize() -> ret (aclFinalize)."""
+    if (ret := _initialised("acl.finalize")) != ACL_SUCCESS:
+        return ret
+    _state.initialised = False
+    return ACL_SUCCESS
+
+
+def get_soc_name() -> str:
+    """acl.get_soc_name() -> name (aclrtGetSocName): the session's chip (default: the bundle's family's)."""
+    s = session()
+    if s.soc_name is not None:
+        return s.soc_name
+    from edgematte.devices import DEVICES
+
+    family = DEVICES.get(s.bundle.manifest.device or "")
+    return family.soc_version if family else ""
+
+
+def create_data_buffer(data: int, size: int) -> int:
+    """acl.create_data_buffer(data, size) -> buffer (aclCreateDataBuffer; 0 on failure)."""
+    block, offset = _state.find(data)
+    if block is None or block.where != "device" or offset + size > len(block.data) or size <= 0:
+        _refuse(0, "acl.create_data_buffer", f"{size} bytes at {data:#x} are not inside device memory from acl.rt.malloc")
+        return 0
+    buffer = _state.handle()
+    _state.buffers[buffer] = (data, size)
+    return buffer
+
+
+def destroy_data_buffer(data_buffer: int) -> int:
+    """acl.destroy_data_buffer(data_buffer) -> ret (aclDestroyDataBuffer; the memory itself stays allocated)."""
+    if _state.buffers.pop(data_buffer, None) is None:
+        return _refuse(ACL_ERROR_INVALID_PARAM, "acl.destroy_data_buffer", f"unknown buffer {data_buffer:#x}")
+    return ACL_SUCCESS
+
+
+# -- acl.rt -----------------------------------------------------------------------------------------------
+class _Rt:
+    @staticmethod
+    def set_device(device_id: int) -> int:
+        """acl.rt.set_device(device_id) -> ret (aclrtSetDevice)."""
+        if (ret := _initialised("acl.rt.set_device")) != ACL_SUCCESS:
+            return ret
+        if not isinstance(device_id, int) or not 0 <= device_id < DEVICE_COUNT:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.set_device", f"no device {device_id!r} "
+                                                                         f"(the stand-in has {DEVICE_COUNT})")
+        _state.devices.add(device_id)
+        return ACL_SUCCESS
+
+    @staticmethod
+    def reset_device(device_id: int) -> int:
+        """acl.rt.reset_device(device_id) -> ret (aclrtResetDevice)."""
+        if device_id not in _state.devices:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.reset_device", f"device {device_id} was not set")
+        _state.devices.discard(device_id)
+        return ACL_SUCCESS
+
+    @staticmethod
+    def create_context(device_id: int):
+        """acl.rt.create_context(device_id) -> (context, ret) (aclrtCreateContext)."""
+        if device_id not in _state.devices:
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.create_context", f"device {device_id} was not set")
+        context = _state.handle()
+        _state.contexts[context] = device_id
+        return context, ACL_SUCCESS
+
+    @staticmethod
+    def destroy_context(context: int) -> int:
+        """acl.rt.destroy_context(context) -> ret (aclrtDestroyContext)."""
+        if _state.contexts.pop(context, None) is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.destroy_context", f"unknown context {context:#x}")
+        return ACL_SUCCESS
+
+    @staticmethod
+    def get_run_mode():
+        """acl.rt.get_run_mode() -> (run_mode, ret) (aclrtGetRunMode): the laptop is a host beside the NPU."""
+        return ACL_HOST, _initialised("acl.rt.get_run_mode")
+
+    @staticmethod
+    def malloc(size: int, policy: int):
+        """acl.rt.malloc(size, policy) -> (dev_ptr, ret) (aclrtMalloc: device memory)."""
+        if not _state.contexts:
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.malloc", "no context (acl.rt.create_context first)")
+        if not isinstance(size, int) or size <= 0 or policy not in (0, 1, 2):
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.malloc", f"size {size!r}, policy {policy!r}")
+        return _state.allocate("device", size), ACL_SUCCESS
+
+    @staticmethod
+    def malloc_host(size: int):
+        """acl.rt.malloc_host(size) -> (host_ptr, ret) (aclrtMallocHost)."""
+        if not isinstance(size, int) or size <= 0:
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.malloc_host", f"size {size!r}")
+        return _state.allocate("host", size), ACL_SUCCESS
+
+    @staticmethod
+    def _free(pointer: int, where: str, call: str) -> int:
+        block = _state.blocks.get(pointer)
+        if block is None or block.freed or block.where != where:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{pointer:#x} is not {where} memory that is allocated "
+                                                          f"(double free, or the other free call)")
+        block.freed = True
+        return ACL_SUCCESS
+
+    def free(self, dev_ptr: int) -> int:
+        """acl.rt.free(dev_ptr) -> ret (aclrtFree)."""
+        return self._free(dev_ptr, "device", "acl.rt.free")
+
+    def free_host(self, host_ptr: int) -> int:
+        """acl.rt.free_host(host_ptr) -> ret (aclrtFreeHost)."""
+        return self._free(host_ptr, "host", "acl.rt.free_host")
+
+    @staticmethod
+    def memcpy(dst: int, dest_max: int, src: int, count: int, kind: int) -> int:
+        """acl.rt.memcpy(dst, dest_max, src, count, kind) -> ret (aclrtMemcpy, synchronous)."""
+        call = "acl.rt.memcpy"
+        if kind not in _KINDS:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"unknown kind {kind!r}")
+        if not isinstance(count, int) or count < 0 or count > dest_max:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"count {count!r} is above destMax {dest_max}")
+        target, t_off = _state.find(dst)
+        source, s_off = _state.find(src)
+        if target is None or source is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{'dst' if target is None else 'src'} is not memory the "
+                                                          f"app allocated (or its bytes object is gone)")
+        if target.where == "bytes":
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "dst is a bytes object from acl.util.bytes_to_ptr: bytes "
+                                                          "are immutable (copy into acl.rt.malloc_host memory)")
+        if t_off + dest_max > len(target.data) or s_off + count > len(source.data):
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{count} bytes do not fit the regions "
+                                                          f"(dst has {len(target.data) - t_off}, src {len(source.data) - s_off})")
+        want = _KINDS[kind]
+        have = ("host" if source.where in ("host", "bytes") else "device", target.where)
+        if have != want:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"kind {_KIND_NAMES[kind]} copies {want[0]} -> {want[1]}, "
+                                                          f"but src is {have[0]} and dst is {have[1]} memory")
+        target.data[t_off:t_off + count] = bytes(source.data[s_off:s_off + count])
+        return ACL_SUCCESS
+
+
+# -- acl.mdl ----------------------------------------------------------------------------------------------
+class _Model:
+    """The bundle's ONNX standing in for the .om, with the AIPP emulator in front of input 0."""
+
+    def __init__(self, s: AclSession):
+        from edgematte.aipp import AippEmulator, parse_aipp
+        from edgematte.runtime.ort import OrtRunner
+
+        role = "onnx_int8" if s.int8 else "onnx"
+        s.bundle.require(role, "aipp", why="export it with --to om --device ..." + (" --int8" if s.int8 else ""))
+        self.runner = s.runner or OrtRunner(s.bundle.path(role))
+        self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(s.bundle.path("aipp").read_text())}
+        session_inputs = getattr(self.runner, "session", None)
+        spec = s.bundle.spec
+        if session_inputs is not None:  # the sizes come from the model file itself, like the .om's description
+            self.inputs = [(i.name, tuple(i.shape)) for i in session_inputs.get_inputs()]
+            self.outputs = [(o.name, tuple(o.shape)) for o in session_inputs.get_outputs()]
+        else:
+            self.inputs = list(spec.input_shapes.items())
+            self.outputs = list(spec.output_shapes.items())
+
+    def input_size(self, index: int) -> int:
+        if index in self.aipp:
+            return self.aipp[index].cfg.input_bytes
+        return int(np.prod(self.inputs[index][1])) * 4
+
+    def output_size(self, index: int) -> int:
+        return int(np.prod(self.outputs[index][1])) * 4
+
+
+class _Mdl:
+    @staticmethod
+    def load_from_file(model_path: str):
+        """acl.mdl.load_from_file(model_path) -> (model_id, ret) (aclmdlLoadFromFile)."""
+        from edgematte.bundle import file_name
+
+        if (ret := _initialised("acl.mdl.load_from_file")) != ACL_SUCCESS:
+            return 0, ret
+        if not _state.contexts:
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.load_from_file", "no context")
+        s = session()
+        expected = s.bundle.folder / file_name("om")
+        if os.path.realpath(str(model_path)) != os.path.realpath(str(expected)):
+            return 0, _refuse(ACL_ERROR_INVALID_FILE, "acl.mdl.load_from_file",
+                              f"no model at {model_path!r} (the stand-in stands in for the bundle's {file_name('om')})")
+        try:
+            model = _Model(s)
+        except Exception as e:  # onnxruntime's own errors for a damaged model; BundleError for a missing one
+            from edgematte.errors import shorten
+
+            return 0, _refuse(ACL_ERROR_INVALID_FILE, "acl.mdl.load_from_file", f"cannot load the bundle's model "
+                                                                                f"({shorten(str(e))})")
+        model_id = _state.handle()
+        _state.models[model_id] = model
+        return model_id, ACL_SUCCESS
+
+    @staticmethod
+    def unload(model_id: int) -> int:
+        """acl.mdl.unload(model_id) -> ret (aclmdlUnload)."""
+        if _state.models.pop(model_id, None) is None:
+            return _refuse(ACL_ERROR_INVALID_MODEL_ID, "acl.mdl.unload", f"unknown model {model_id!r}")
+        return ACL_SUCCESS
+
+    @staticmethod
+    def create_desc() -> int:
+        """acl.mdl.create_desc() -> model_desc (aclmdlCreateDesc)."""
+        desc = _state.handle()
+        _state.descs[desc] = None
+        return desc
+
+    @staticmethod
+    def get_desc(model_desc: int, model_id: int) -> int:
+        """acl.mdl.get_desc(model_desc, model_id) -> ret (aclmdlGetDesc)."""
+        if model_desc not in _state.descs:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.get_desc", "unknown description")
+        if model_id not in _state.models:
+            return _refuse(ACL_ERROR_INVALID_MODEL_ID, "acl.mdl.get_desc", f"unknown model {model_id!r}")
+        _state.descs[model_desc] = model_id
+        return ACL_SUCCESS
+
+    @staticmethod
+    def destroy_desc(model_desc: int) -> int:
+        """acl.mdl.destroy_desc(model_desc) -> ret (aclmdlDestroyDesc)."""
+        if model_desc not in _state.descs:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.destroy_desc", "unknown description")
+        del _state.descs[model_desc]
+        return ACL_SUCCESS
+
+    @staticmethod
+    def _described(model_desc: int) -> _Model:
+        model_id = _state.descs.get(model_desc)
+        if model_id not in _state.models:
+            raise ValueError("the description is unknown or was not filled by acl.mdl.get_desc")
+        return _state.models[model_id]
+
+    def get_num_inputs(self, model_desc: int) -> int:
+        """acl.mdl.get_num_inputs(model_desc) -> count (aclmdlGetNumInputs)."""
+        return len(self._described(model_desc).inputs)
+
+    def get_num_outputs(self, model_desc: int) -> int:
+        """acl.mdl.get_num_outputs(model_desc) -> count (aclmdlGetNumOutputs)."""
+        return len(self._described(model_desc).outputs)
+
+    def get_input_size_by_index(self, model_desc: int, index: int) -> int:
+        """acl.mdl.get_input_size_by_index(model_desc, index) -> bytes (aclmdlGetInputSizeByIndex; with AIPP,
+        the size of the frame AIPP takes)."""
+        return self._described(model_desc).input_size(index)
+
+    def get_output_size_by_index(self, model_desc: int, index: int) -> int:
+        """acl.mdl.get_output_size_by_index(model_desc, index) -> bytes (aclmdlGetOutputSizeByIndex)."""
+        return self._described(model_desc).output_size(index)
+
+    @staticmethod
+    def create_dataset() -> int:
+        """acl.mdl.create_dataset() -> dataset (aclmdlCreateDataset)."""
+        dataset = _state.handle()
+        _state.datasets[dataset] = []
+        return dataset
+
+    @staticmethod
+    def add_dataset_buffer(dataset: int, data_buffer: int):
+        """acl.mdl.add_dataset_buffer(dataset, data_buffer) -> (dataset, ret) (aclmdlAddDatasetBuffer)."""
+        if dataset not in _state.datasets or data_buffer not in _state.buffers:
+            return dataset, _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.add_dataset_buffer", "unknown dataset or buffer")
+        _state.datasets[dataset].append(data_buffer)
+        return dataset, ACL_SUCCESS
+
+    @staticmethod
+    def destroy_dataset(dataset: int) -> int:
+        """acl.mdl.destroy_dataset(dataset) -> ret (aclmdlDestroyDataset; its buffers are not destroyed)."""
+        if _state.datasets.pop(dataset, None) is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.destroy_dataset", "unknown dataset")
+        return ACL_SUCCESS
+
+    @staticmethod
+    def execute(model_id: int, input_dataset: int, output_dataset: int) -> int:
+        """acl.mdl.execute(model_id, input, output) -> ret (aclmdlExecute, synchronous)."""
+        call, s = "acl.mdl.execute", session()
+        model = _state.models.get(model_id)
+        if model is None:
+            return _refuse(ACL_ERROR_INVALID_MODEL_ID, call, f"unknown model {model_id!r}")
+        ins, outs = _state.datasets.get(input_dataset), _state.datasets.get(output_dataset)
+        if ins is None or outs is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown dataset")
+        if len(ins) != len(model.inputs) or len(outs) != len(model.outputs):
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{len(ins)} input / {len(outs)} output buffers for a model "
+                                                          f"with {len(model.inputs)} / {len(model.outputs)}")
+        for what, buffers, size_of in (("input", ins, model.input_size), ("output", outs, model.output_size)):
+            for i, b in enumerate(buffers):
+                if _state.buffers[b][1] != size_of(i):
+                    return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{what} {i} buffer has {_state.buffers[b][1]} "
+                                                                  f"bytes, the model's has {size_of(i)}")
+        if s.interrupt_after is not None and s.executions >= s.interrupt_after:
+            raise InterruptAt(f"simulated Ctrl-C at execution {s.executions}")
+        start = time.perf_counter()
+        feed, aipp_ms = {}, 0.0
+        for i, b in enumerate(ins):
+            pointer, size = _state.buffers[b]
+            block, offset = _state.find(pointer)
+            raw = np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8)
+            name, shape = model.inputs[i]
+            if i in model.aipp:
+                t = time.perf_counter()
+                feed[name] = model.aipp[i](raw)
+                aipp_ms = 1000 * (time.perf_counter() - t)
+            else:
+                feed[name] = raw.view(np.float32).reshape(shape)
+        outputs = model.runner.infer(feed)
+        for i, b in enumerate(outs):
+            pointer, size = _state.buffers[b]
+            block, offset = _state.find(pointer)
+            value = np.ascontiguousarray(outputs[model.outputs[i][0]], np.float32)
+            block.data[offset:offset + size] = value.tobytes()
+            if s.keep_alphas and i == 0:
+                s.alphas.append(value.reshape(value.shape[-2:]).copy())
+        s.executions += 1
+        if s.on_frame:
+            s.on_frame()
+        if s.time_calls:
+            total = 1000 * (time.perf_counter() - start)
+            s.execute_ms.append({"aipp": aipp_ms, "infer": total - aipp_ms})
+        return ACL_SUCCESS
+
+
+# -- acl.util ---------------------------------------------------------------------------------------------
+class _Util:
+    @staticmethod
+    def bytes_to_ptr(data: bytes) -> int:
+        """acl.util.bytes_to_ptr(data) -> ptr: the address of a bytes object's data (valid while it lives)."""
+        if not isinstance(data, bytes):
+            raise ValueError("needs an byte as argument")  # pyACL's own message (util/bytes_convert.cpp)
+        pointer = _state.allocate("bytes", len(data), data)
+        _state.bytes_pointers[pointer] = len(data)
+        while len(_state.bytes_pointers) > BYTES_POINTERS_KEPT:  # the app let those objects go long ago
+            old, _ = _state.bytes_pointers.popitem(last=False)
+            _state.blocks.pop(old, None)
+        return pointer
+
+    @staticmethod
+    def ptr_to_bytes(ptr: int, size: int) -> bytes:
+        """acl.util.ptr_to_bytes(ptr, size) -> bytes: a copy of ``size`` bytes of host memory."""
+        block, offset = _state.find(ptr)
+        if block is None or block.where == "device":
+            raise RuntimeError(f"acl.util.ptr_to_bytes({ptr:#x}): not host memory; reading a device pointer on the "
+                               f"host crashes the process (copy it with acl.rt.memcpy DEVICE_TO_HOST first)")
+        if offset + size > len(block.data):
+            raise RuntimeError(f"acl.util.ptr_to_bytes: {size} bytes run past the {len(block.data) - offset} there")
+        return bytes(block.data[offset:offset + size])
+
+
+rt, mdl, util = _Rt(), _Mdl(), _Util()
