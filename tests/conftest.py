@@ -77,3 +77,12 @@ def sample_clip(tmp_path_factory):
     from edgematte import api
 
     return api.sample_clip(tmp_path_factory.mktemp("clip") / "sample.mp4", seconds=5.0)
+
+
+@pytest.fixture(scope="session")
+def app_bundle(tmp_path_factory, tiny_spec):
+    """One ``--to om --device ascend310b4`` export (ONNX for atc + RGB888 AIPP + the AscendCL app), tiny, read-only."""
+    from edgematte import api
+
+    out = tmp_path_factory.mktemp("bundle") / "aipro"
+    return api.export(to="om", device="ascend310b4", size=f"{TINY[0]}x{TINY[1]}", out=out)

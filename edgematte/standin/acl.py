@@ -323,9 +323,14 @@ class _Model:
             self.outputs = list(spec.output_shapes.items())
 
     def input_size(self, index: int) -> int:
+        """Bytes the input takes; with AIPP, a frame of the model input's size in AIPP's input format (the .om
+        is compiled with AIPP in front, as atc does with --insert_op_conf)."""
+        shape = self.inputs[index][1]
         if index in self.aipp:
-            return self.aipp[index].cfg.input_bytes
-        return int(np.prod(self.inputs[index][1])) * 4
+            from edgematte.aipp import BYTES_PER_PIXEL
+
+            return int(shape[-1] * shape[-2] * BYTES_PER_PIXEL[self.aipp[index].cfg.input_format])
+        return int(np.prod(shape)) * 4
 
     def output_size(self, index: int) -> int:
         return int(np.prod(self.outputs[index][1])) * 4

@@ -66,6 +66,13 @@ class AclModel(object):
 
     def __init__(self, path, device_id):
         self._held = []  # (name of the releasing call, function, arguments), in acquisition order
+        try:
+            self._acquire(path, device_id)
+        except BaseException:  # a failed call or Ctrl-C half-way: give back what was acquired
+            self.release()
+            raise
+
+    def _acquire(self, path, device_id):
         check(acl.init(), "acl.init")
         self._hold("acl.finalize", acl.finalize)
         soc = acl.get_soc_name()  # aclrtGetSocName: the chip this process runs on

@@ -104,7 +104,7 @@ def test_existing_out_is_kept_without_force_and_only_an_edgematte_bundle_is_repl
     shutil.copytree(exported_bundle.out, bundle)
     r = run("export", "--to", "om", "--via", "onnx", *TINY, "--out", bundle, "--force")
     assert r.exit_code == 0, r.output
-    assert "skill" in leftovers(bundle) and leftovers(tmp_path) == ["bundle", "taken"]
+    assert "app" in leftovers(bundle) and leftovers(tmp_path) == ["bundle", "taken"]
 
 
 def _random_pickle(p):

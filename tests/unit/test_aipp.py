@@ -149,3 +149,38 @@ def test_a_field_given_twice_is_refused_as_protobuf_does():
     line = twice.splitlines().index("  crop: false") + 2
     with pytest.raises(AippError, match=f"line {line}: crop is given twice"):
         parse_aipp(twice)
+
+
+# --- RGB888_U8: the AscendCL app's OpenCV frames (packed BGR) ------------------------------------------
+@pytest.fixture
+def bgr_case():
+    from edgematte.devices import DEVICES
+
+    spec = get_preset("hilens-512x288")
+    bgr = cv2.cvtColor(portrait_rgb(spec.width, spec.height), cv2.COLOR_RGB2BGR)
+    return spec, DEVICES["ascend310b4"], bgr
+
+
+def test_rgb888_emulation_is_opencvs_bgr_to_rgb_then_the_normalisation(bgr_case):
+    spec, device, bgr = bgr_case
+    emu = AippEmulator(aipp_from_spec(spec, device))
+    assert emu.cfg.input_bytes == bgr.size
+    assert np.array_equal(emu.csc(bgr.reshape(-1)), cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    np.testing.assert_allclose(emu(bgr.reshape(-1)), spec.normalize_rgb(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)),
+                               atol=1e-6)
+    unswapped = AippEmulator(dataclasses.replace(emu.cfg, rbuv_swap_switch=False))
+    assert np.array_equal(unswapped.csc(bgr.reshape(-1)), bgr)  # without the swap the network sees BGR
+    with pytest.raises(AippError, match="a 512x288 RGB888 frame has 442368"):
+        emu(np.zeros(100, np.uint8))
+
+
+def test_rgb888_config_renders_parses_back_and_follows_the_rules(bgr_case):
+    spec, device, _ = bgr_case
+    cfg = aipp_from_spec(spec, device)
+    text = cfg.render(aipp_header(spec, device))
+    assert "input_format: RGB888_U8" in text and "matrix_r0c0" not in text and "BGR888 512x288" in text
+    assert parse_aipp(text) == [cfg] and aipp_problems(cfg, spec) == []
+    assert aipp_problems(dataclasses.replace(cfg, csc_switch=True)) == [
+        "csc_switch is true on RGB888_U8 input: the network would receive YUV, not RGB"]
+    odd = dataclasses.replace(cfg, src_image_size_w=63, crop=True, crop_size_w=61, crop_size_h=288)
+    assert aipp_problems(odd) == []  # odd sizes are fine for packed RGB (they are not for YUV420SP)

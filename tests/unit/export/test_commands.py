@@ -23,10 +23,11 @@ def commands(spec):
     return [omg_command(spec), atc_command(spec)]
 
 
-@pytest.mark.parametrize("route", ["caffe", "onnx"])
-def test_convert_script_per_route_matches_golden_text(spec, route):
-    command = commands(spec)[0 if route == "caffe" else 1]
-    assert convert_script([command], spec) == (GOLDEN / f"convert-hilens-512x288-{route}.sh").read_text()
+@pytest.mark.parametrize("device", list(DEVICES))
+def test_convert_script_per_device_family_matches_golden_text(spec, device):
+    family = DEVICES[device]
+    script = convert_script([compiler_command(spec, family)], spec, family)
+    assert script == (GOLDEN / f"convert-hilens-512x288-{device}.sh").read_text()
 
 
 def test_flags_match_the_facts_sheet(spec):
@@ -85,3 +86,66 @@ def test_convert_script_without_the_toolchain_says_so(tmp_path, spec):
     assert r.returncode == 127
     assert "omg is not on PATH" in r.stderr
     assert not commands(spec)[0].available()
+
+
+# --- the CANN version and chip checks of the atc families' convert.sh ------------------------------------
+def _toolkit(root: Path, version: str) -> Path:
+    """A CANN toolkit install as the installation guide lays it out: <root>/<arch>-linux/ascend_toolkit_install.info."""
+    info = root / f"{os.uname().machine}-linux" / "ascend_toolkit_install.info"
+    info.parent.mkdir(parents=True)
+    info.write_text(f"package_name=Ascend-cann-toolkit\nversion={version}\ninnerversion=V100R001\narch=x\n")
+    return root
+
+
+def _npu_smi(bindir: Path, chip: str) -> None:
+    """npu-smi info's table, the chip in its Name column (as on a 310B board)."""
+    (bindir / "npu-smi").write_text("#!/usr/bin/env bash\ncat <<'T'\n+-----+\n| NPU   Name  | Health |\n"
+                                    f"| 0     {chip}  | OK     |\n+-----+\nT\n")
+    (bindir / "npu-smi").chmod(0o755)
+
+
+def _run_convert(tmp_path, spec, device: str, cann: str | None, chip: str | None, skip: bool = False):
+    family = DEVICES[device]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    _fake_tool(bindir, "atc")
+    if chip:
+        _npu_smi(bindir, chip)
+    script = tmp_path / "convert.sh"
+    script.write_text(convert_script([compiler_command(spec, family)], spec, family))
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
+    if cann:
+        env["ASCEND_TOOLKIT_HOME"] = str(_toolkit(tmp_path / "toolkit", cann))
+    if skip:
+        env["EDGEMATTE_SKIP_DEVICE_CHECK"] = "1"
+    r = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    ran = (bindir / "atc.argv").exists()
+    return r, ran, (bindir / "atc.argv").read_text().splitlines() if ran else None
+
+
+@pytest.mark.parametrize("device,cann,chip", [("ascend310b4", "8.0.0", "310B4"), ("ascend310b1", "8.5.0", "310B1"),
+                                              ("ascend310p3", "8.2.RC1", "310P3"), ("ascend310", "8.2.RC1", "310"),
+                                              ("ascend310b4", "7.0.RC1", None)])
+def test_a_matching_cann_and_chip_compile_for_the_family(tmp_path, spec, device, cann, chip):
+    r, ran, argv = _run_convert(tmp_path, spec, device, cann, chip)
+    assert r.returncode == 0, r.stderr
+    assert f"--soc_version={DEVICES[device].soc_version}" in argv
+    assert f"CANN {cann}" in r.stdout
+
+
+@pytest.mark.parametrize("device,cann,chip,code,message", [
+    ("ascend310", "8.3.RC1", None, 3, "CANN 8.3.RC1 no longer lists Ascend310 (the last that does is 8.2)"),
+    ("ascend310b4", "6.0.1", None, 3, "CANN 6.0.1 is older than 7.0, the first whose atc lists Ascend310B4"),
+    ("ascend310b4", "8.0.0", "310B1", 4, "re-export with: edgematte export --to om --device ascend310b1"),
+    ("ascend310p3", "8.0.0", "310B4", 4, "the NPU of this board is 310B4, but the bundle is for Ascend310P3"),
+    ("ascend310b4", None, None, 3, "no CANN toolkit found"),
+])
+def test_a_cann_or_chip_mismatch_stops_before_atc_with_what_to_do(tmp_path, spec, device, cann, chip, code, message):
+    r, ran, _ = _run_convert(tmp_path, spec, device, cann, chip)
+    assert (r.returncode, ran) == (code, False)
+    assert message in r.stderr and r.stderr.startswith("Error: ")
+
+
+def test_the_checks_can_be_skipped_on_purpose(tmp_path, spec):
+    r, ran, _ = _run_convert(tmp_path, spec, "ascend310b4", "8.0.0", "310B1", skip=True)
+    assert r.returncode == 0 and ran

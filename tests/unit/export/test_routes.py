@@ -3,7 +3,7 @@
 import pytest
 
 from edgematte.bundle import Bundle
-from edgematte.devices import DEVICES
+from edgematte.devices import DEVICES, SKILL
 from edgematte.errors import SpecError
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, TARGETS, VIAS, find_route
 
@@ -19,6 +19,58 @@ def test_find_route_reads_the_table():
         find_route("omm")
     with pytest.raises(SpecError, match="use one of caffe, onnx"):
         find_route("om", "tensorrt")
+
+
+def test_device_selects_the_family_and_its_route():
+    route = find_route("om", None, "ascend310b4")
+    assert (route.via, route.family("ascend310b4").soc_version) == ("onnx", "Ascend310B4")
+    assert find_route("om", None, "hilens-kit").family("hilens-kit").compiler == "omg"
+    assert find_route("om").family() is DEVICES["hilens-kit"]  # the Kit stays the default
+    with pytest.raises(SpecError, match=r"--device ascend310b4 \(Atlas 200I DK A2, Orange Pi AIpro 8T\) compiles "
+                                        r"with atc from ONNX: use --to om --via onnx, not --to om --via caffe"):
+        find_route("om", "caffe", "ascend310b4").family("ascend310b4")
+    with pytest.raises(SpecError, match="use --to om --via caffe"):
+        find_route("om", "onnx", "hilens-kit").family("hilens-kit")
+    with pytest.raises(SpecError, match="--device applies to --to om only, not --to onnx"):
+        find_route("onnx", None, "ascend310p3").family("ascend310p3")
+    with pytest.raises(SpecError, match="did you mean ascend310b4"):
+        find_route("om", None, "ascend310b5").family("ascend310b5")
+
+
+def test_the_docs_device_table_is_the_records():
+    from pathlib import Path
+
+    from edgematte.devices import devices_table
+
+    assert devices_table() in (Path(__file__).parents[3] / "docs" / "ascend-boards.md").read_text()
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if DEVICES[d].compiler == "atc"])
+def test_every_cann_family_exports_its_soc_version_and_rgb888_aipp_and_its_app_runs(device, tiny_spec, sample_clip,
+                                                                                     tmp_path_factory):
+    from edgematte import api
+    from edgematte.aipp import RGB888, parse_aipp
+    from edgematte.app import app_problems
+    from edgematte.export.atc_onnx import atc_problems
+
+    import onnx
+
+    family = DEVICES[device]
+    result = api.export(to="om", device=device, size=f"{tiny_spec.width}x{tiny_spec.height}",
+                        out=tmp_path_factory.mktemp("family") / device)
+    bundle = Bundle.open(result.out)
+    assert bundle.manifest.device == device and result.manifest.passed
+    assert f"--soc_version={family.soc_version}" in bundle.path("convert_script").read_text()
+    (aipp,) = parse_aipp(bundle.path("aipp").read_text())
+    assert (aipp.input_format, aipp.rbuv_swap_switch, aipp.csc_switch) == (RGB888, True, False)
+    assert app_problems(bundle.path("app").read_text(), family) == []
+    proto = onnx.load(str(bundle.path("onnx")))
+    assert atc_problems(proto, bundle.spec, family) == []
+    assert bundle.manifest.atc_onnx == {"resize_half_pixel_to_pytorch_half_pixel": 8, "resize_not_rewritten": [],
+                                        "max_abs_change": 0.0}
+    ran = api.run(result.out, input=str(sample_clip), output=result.out.parent / "out.mp4", max_frames=3,
+                  mode="side-by-side")
+    assert (ran.frames, ran.width, ran.height, ran.stopped) == (3, 2560, 720, None)
 
 
 def test_every_route_names_known_device_families_and_the_cli_offers_the_tables_choices():
@@ -37,7 +89,8 @@ def test_each_bundle_holds_what_its_route_record_says(route, route_bundles):
     assert (m.target, m.via, m.device) == (route.to, route.via, route.device.name if route.device else None)
     want = {"golden"} | ({"onnx"} if route.onnx else set()) | ({"prototxt", "caffemodel"} if route.caffe else set())
     if route.device:
-        want |= {"aipp", "convert_script", "skill", "skill_config", "skill_config_items", "readme"}
+        want |= {"aipp", "convert_script", "readme"} | (
+            {"skill", "skill_config", "skill_config_items"} if route.device.app == SKILL else {"app"})
         assert m.convert["tool"] == route.device.compiler
     assert set(m.artifacts) == want
     assert {c["reader"] for c in m.verification["checks"]} == (

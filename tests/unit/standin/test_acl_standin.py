@@ -1,0 +1,166 @@
+"""The pyACL stand-in: the app's own file runs on it, its alphas are the model's, it releases everything, and it
+refuses what pyACL would refuse (return codes as in CANN's aclError table) or what would crash on the device."""
+
+import threading
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from edgematte.bundle import Bundle
+from edgematte.runtime.ort import OrtRunner
+from edgematte.standin import run_app, start_app
+
+
+def _start(app_bundle, lines=None, **session):
+    return start_app(Bundle.open(app_bundle.out), log=(lines.append if lines is not None else lambda _: None),
+                     **session)
+
+
+def test_the_apps_alphas_are_the_model_run_directly_on_the_same_frames(app_bundle, sample_clip, tmp_path):
+    lines = []
+    acl = _start(app_bundle, lines, keep_alphas=True)
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4"), "--max-frames", "6"])
+    assert (code, stopped) == (0, None), lines
+    assert "done: 6 frames, 0 alpha resets" in lines
+    spec = Bundle.open(app_bundle.out).spec
+    runner = OrtRunner(Bundle.open(app_bundle.out).path("onnx"))
+    cap, prev, expected = cv2.VideoCapture(str(sample_clip)), np.zeros(spec.alpha_shape, np.float32), []
+    for _ in range(6):
+        ok, frame = cap.read()
+        small = cv2.resize(frame, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+        alpha = runner.infer({spec.image_input: spec.normalize_rgb(cv2.cvtColor(small, cv2.COLOR_BGR2RGB)),
+                              spec.alpha_input: prev})[spec.alpha_output]
+        expected.append(alpha[0, 0])
+        clipped = np.clip(alpha, 0, 1)
+        prev = clipped if clipped.mean() >= 0.002 else np.zeros_like(clipped)
+    errors = [np.abs(a - e).max() for a, e in zip(acl.session().alphas, expected)]
+    assert len(errors) == 6 and max(errors) <= 1e-5  # AIPP's x * (1/127.5) against (x - 127.5) / 127.5
+    out = cv2.VideoCapture(str(tmp_path / "o.mp4"))
+    assert int(out.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and out.read()[1].shape == (720, 1280, 3)
+
+
+def test_ctrl_c_mid_stream_releases_everything_and_leaves_a_playable_file(app_bundle, sample_clip, tmp_path):
+    lines = []
+    acl = _start(app_bundle, lines, interrupt_after=3)
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
+    assert (code, stopped) == (130, "interrupted")
+    assert acl.held() == [] and "interrupted: everything released" in lines
+    cap = cv2.VideoCapture(str(tmp_path / "o.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3 and cap.read()[0]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--input", "7"], "no camera at index 7"),
+    (["--input", "rtsp://127.0.0.1:9/none", "--rtsp-timeout", "2"], "did not answer within 2 s"),
+    (["--input", "missing.mp4"], "input missing.mp4 does not exist"),
+])
+def test_sources_that_cannot_be_opened_are_one_error_line(app_bundle, tmp_path, argv, message):
+    lines = []
+    code, stopped = run_app(_start(app_bundle, lines), argv + ["--output", str(tmp_path / "o.mp4")])
+    assert code == 2 and message in stopped
+    assert [line for line in lines if line.startswith("Error:")] == [f"Error: {stopped}"]
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_bundle_for_another_chip_stops_before_touching_the_npu(app_bundle, sample_clip, tmp_path):
+    acl = _start(app_bundle, soc_name="Ascend310P3")
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
+    assert code == 2 and "built for Ascend310B4, but the NPU here is Ascend310P3" in stopped
+    assert acl.held() == []
+
+
+def test_a_model_whose_sizes_differ_from_the_apps_is_refused(app_bundle, sample_clip, tmp_path):
+    import shutil
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder = shutil.copytree(app_bundle.out, tmp_path / "b")
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in
+              (("image", [1, 3, 32, 32]), ("prev_alpha", [1, 1, 32, 32]))]
+    graph = helper.make_graph([helper.make_node("Identity", ["prev_alpha"], ["alpha"])], "other", inputs,
+                              [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, 32, 32])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]), str(folder / "modnet4.onnx"))
+    acl = start_app(Bundle.open(folder), log=lambda _: None)
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
+    assert code == 2 and "does not match this app (inputs of [3072, 4096] bytes" in stopped
+    assert acl.held() == []
+
+
+def test_memory_rules_and_return_codes_follow_pyacl(app_bundle):
+    log = []
+    acl = _start(app_bundle, log)
+    assert acl.rt.set_device(0) == acl.ACL_ERROR_UNINITIALIZE  # before acl.init
+    assert acl.init() == 0 and acl.init() == acl.ACL_ERROR_REPEAT_INITIALIZE
+    assert acl.rt.set_device(1) == acl.ACL_ERROR_INVALID_PARAM and acl.rt.set_device(0) == 0
+    context, ret = acl.rt.create_context(0)
+    assert ret == 0
+    device, _ = acl.rt.malloc(64, 0)
+    host, _ = acl.rt.malloc_host(64)
+    data = bytes(range(64))
+    src = acl.util.bytes_to_ptr(data)
+    assert acl.rt.memcpy(device, 64, src, 64, acl.ACL_MEMCPY_DEVICE_TO_HOST) == acl.ACL_ERROR_INVALID_PARAM
+    assert acl.rt.memcpy(device, 32, src, 64, acl.ACL_MEMCPY_HOST_TO_DEVICE) == acl.ACL_ERROR_INVALID_PARAM
+    assert acl.rt.memcpy(src, 64, device, 64, acl.ACL_MEMCPY_DEVICE_TO_HOST) == acl.ACL_ERROR_INVALID_PARAM
+    assert acl.rt.memcpy(device, 64, src, 64, acl.ACL_MEMCPY_HOST_TO_DEVICE) == 0
+    assert acl.rt.memcpy(host, 64, device, 64, acl.ACL_MEMCPY_DEVICE_TO_HOST) == 0
+    assert acl.util.ptr_to_bytes(host, 64) == data
+    with pytest.raises(RuntimeError, match="not host memory"):
+        acl.util.ptr_to_bytes(device, 64)
+    with pytest.raises(ValueError):
+        acl.util.bytes_to_ptr(bytearray(4))
+    assert acl.mdl.load_from_file("/elsewhere/model.om") == (0, acl.ACL_ERROR_INVALID_FILE)
+    assert acl.rt.free(device) == 0 and acl.rt.free(device) == acl.ACL_ERROR_INVALID_PARAM
+    assert acl.rt.free(host) == acl.ACL_ERROR_INVALID_PARAM  # host memory goes back with free_host
+    assert acl.held() == ["1 memory block(s)", "1 context(s)", "1 device(s)", "acl not finalized"]
+    assert any("kind DEVICE_TO_HOST copies device -> host, but src is host" in line for line in log)
+    assert any("bytes are immutable" in line for line in log)
+
+
+def test_the_preview_serves_decodable_mjpeg_frames_and_the_page(app_bundle, sample_clip, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    received = [threading.Event(), threading.Event()]  # the client's first and second frame
+    results = {"frames": []}
+
+    def client():
+        try:
+            results["page"] = urllib.request.urlopen(url + "/", timeout=10).read().decode()
+            results["stats"] = urllib.request.urlopen(url + "/stats.json", timeout=10).read()
+            with urllib.request.urlopen(url + "/stream.mjpg", timeout=10) as r:
+                results["type"] = r.headers["Content-Type"]
+                for event in received:
+                    assert r.readline().strip() == b"--edgemattemjpeg"
+                    headers = dict(line.decode().strip().split(": ", 1) for line in iter(r.readline, b"\r\n"))
+                    jpeg = r.read(int(headers["Content-Length"]))
+                    r.readline()
+                    results["frames"].append(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
+                    event.set()
+        finally:
+            for event in received:
+                event.set()
+
+    thread = threading.Thread(target=client, daemon=True)
+
+    def pace():  # the app (inside execute) waits for the client at two points, so the test does not race it
+        n = acl.session().executions
+        if n == 2:
+            thread.start()
+            received[0].wait(20)
+        elif n == 6:
+            received[1].wait(20)
+
+    acl = _start(app_bundle, on_frame=pace)
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--preview", str(port), "--preview-host", "127.0.0.1",
+                                  "--max-frames", "8"])
+    thread.join(20)
+    assert (code, stopped) == (0, None)
+    assert results["type"] == "multipart/x-mixed-replace; boundary=edgemattemjpeg"
+    assert [f.shape for f in results["frames"]] == [(720, 1280, 3)] * 2
+    assert "/stream.mjpg" in results["page"] and b'"frames"' in results["stats"]
