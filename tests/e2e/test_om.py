@@ -63,8 +63,8 @@ def test_convert_script_calls_omg_with_the_bundle_files(om_bundle, tmp_path):
 def test_via_onnx_targets_atc_and_has_no_caffe(route_bundles):
     result = route_bundles["om --via onnx"]
     out = result.out
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "convert.sh", "golden.npz",
-                                                      "manifest.json", "modnet4.onnx", "skill"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "aipp.cfg", "app", "convert.sh", "golden.npz",
+                                                      "manifest.json", "modnet4.onnx"]
     assert "atc \\\n    --model=modnet4.onnx" in (out / "convert.sh").read_text()
     assert "where atc is installed" in result.lines()[-1]
 

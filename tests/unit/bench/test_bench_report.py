@@ -102,6 +102,6 @@ def test_bench_refuses_what_it_cannot_time(tmp_path, exported_bundle):
 
     api.export(to="caffe", size="64x64", out=tmp_path / "caffe")
     assert_user_error(run("bench", tmp_path / "caffe"), "has no onnx, aipp, skill (exported with --to caffe)",
-                      "give a --to om bundle")
+                      "give a --to om --device hilens-kit bundle")
     assert_user_error(run("bench", exported_bundle.out), "has no aipp, skill (exported with --to onnx)")
     assert_user_error(run("bench", "--size", "64x64", "--input", tmp_path / "none.mp4"), "none.mp4 does not exist")
