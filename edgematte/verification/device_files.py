@@ -28,6 +28,10 @@ def _aipp(bundle) -> list[str]:
     except (AippError, UnicodeDecodeError) as e:
         return [f"{path.name}: {e}"]
     problems = [f"{path.name}: {p}" for c in configs for p in aipp_problems(c, bundle.spec)]
+    family = _family(bundle)
+    if family is not None and any(c.input_format != family.input_format for c in configs):
+        problems.append(f"{path.name}: input_format is not {family.input_format}, the frames the "
+                        f"{family.title}'s app feeds")
     ranks = [c.related_input_rank for c in configs]
     if sorted(ranks) != [0]:
         problems.append(f"{path.name}: expected one aipp_op block for input 0 ({bundle.spec.image_input}), "
@@ -44,7 +48,18 @@ def _onnx(bundle, role: str) -> list[str]:
     except Exception as e:  # the checker raises ValidationError, InferenceError, or a protobuf DecodeError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return [f"{path.name}: the ONNX checker rejects it ({first})"]
+    family = _family(bundle)
+    if role == "onnx" and family is not None and family.compiler == "atc":
+        from edgematte.export.atc_onnx import atc_problems
+
+        return [f"{path.name}: {p}" for p in atc_problems(onnx.load(str(path)), bundle.spec, family)]
     return []
+
+
+def _family(bundle):
+    from edgematte.devices import DEVICES
+
+    return DEVICES.get(bundle.manifest.device or "")
 
 
 def _prototxt(bundle) -> list[str]:

@@ -183,3 +183,21 @@ def test_a_contract_violation_stops_the_run_and_names_the_skills_line(om_bundle,
     r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
     assert_user_error(r, "ContractError", f"holds a % conversion at main.py:{line}", "printf format string")
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_run_preview_port_in_use_and_preview_on_a_skill_bundle_are_one_error_line(app_bundle, om_bundle, sample_clip,
+                                                                                   tmp_path):
+    import socket
+
+    from clitools import assert_user_error, run
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_user_error(run("run", app_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4",
+                              "--preview", port), f"--preview port {port} on 127.0.0.1 cannot be used",
+                          "choose another port")
+    assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4",
+                          "--preview", 8080), "is a HiLens skill bundle", "--device ascend310")
+    assert not (tmp_path / "o.mp4").exists()

@@ -164,3 +164,24 @@ def test_the_preview_serves_decodable_mjpeg_frames_and_the_page(app_bundle, samp
     assert results["type"] == "multipart/x-mixed-replace; boundary=edgemattemjpeg"
     assert [f.shape for f in results["frames"]] == [(720, 1280, 3)] * 2
     assert "/stream.mjpg" in results["page"] and b'"frames"' in results["stats"]
+
+
+def test_verify_refuses_an_atc_bundle_whose_onnx_went_back_to_half_pixel(app_bundle, tmp_path):
+    import shutil
+
+    import onnx
+
+    from edgematte import api
+    from bundletools import reseal
+
+    folder = shutil.copytree(app_bundle.out, tmp_path / "b")
+    proto = onnx.load(str(folder / "modnet4.onnx"))
+    for node in proto.graph.node:
+        for a in node.attribute:
+            if a.name == "coordinate_transformation_mode":
+                a.s = b"half_pixel"
+    onnx.save(proto, str(folder / "modnet4.onnx"))
+    reseal(folder)
+    result = api.verify(folder)
+    assert not result.passed
+    assert any("ResizeBilinearV2 does not implement exactly" in p for p in result.file_problems)
