@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgematte.devices import RGB888, YUV420SP
 from edgematte.errors import EdgematteError
 from edgematte.spec import PipelineSpec
 
@@ -33,7 +34,6 @@ CSC = {
 }
 # The camera formats AIPP reads as YUV420SP_U8; the chip's native chroma order is U,V (NV12).
 RBUV_SWAP = {"NV12": False, "NV21": True}
-YUV420SP, RGB888 = "YUV420SP_U8", "RGB888_U8"
 BYTES_PER_PIXEL = {YUV420SP: 1.5, RGB888: 3}  # the AIPP input formats edgematte writes and emulates
 
 

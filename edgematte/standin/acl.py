@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -58,21 +57,18 @@ class _Block:
 
 @dataclass
 class AclSession:
-    """What the stand-in's NPU runs: the bundle, and optionally another runner for the model."""
+    """What the stand-in's NPU runs: the bundle's model."""
 
     bundle: object                      # edgematte.bundle.Bundle
     int8: bool = False
-    runner: object = None               # runs instead of the bundle's ONNX (infer(feed) -> outputs)
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
-    time_calls: bool = False            # record execute_ms (the AIPP emulation and the network, per call)
     interrupt_after: int | None = None  # raise KeyboardInterrupt in the execute after this many (tests)
     on_frame: Callable[[], None] | None = None  # called after each execute (progress bars)
     soc_name: str | None = None         # what acl.get_soc_name reports (default: the bundle's family's chip)
+    keep_alphas: bool = False           # keep every output alpha in ``alphas`` (tests compare them with the model)
     # filled in while running
     executions: int = 0
-    execute_ms: list = field(default_factory=list)
-    alphas: list = field(default_factory=list)  # every output alpha, when keep_alphas
-    keep_alphas: bool = False
+    alphas: list = field(default_factory=list)
 
 
 _session: AclSession | None = None
@@ -311,16 +307,11 @@ class _Model:
 
         role = "onnx_int8" if s.int8 else "onnx"
         s.bundle.require(role, "aipp", why="export it with --to om --device ..." + (" --int8" if s.int8 else ""))
-        self.runner = s.runner or OrtRunner(s.bundle.path(role))
+        self.runner = OrtRunner(s.bundle.path(role))
         self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(s.bundle.path("aipp").read_text())}
-        session_inputs = getattr(self.runner, "session", None)
-        spec = s.bundle.spec
-        if session_inputs is not None:  # the sizes come from the model file itself, like the .om's description
-            self.inputs = [(i.name, tuple(i.shape)) for i in session_inputs.get_inputs()]
-            self.outputs = [(o.name, tuple(o.shape)) for o in session_inputs.get_outputs()]
-        else:
-            self.inputs = list(spec.input_shapes.items())
-            self.outputs = list(spec.output_shapes.items())
+        # the sizes come from the model file itself, as the .om's description gives them
+        self.inputs = [(i.name, tuple(i.shape)) for i in self.runner.session.get_inputs()]
+        self.outputs = [(o.name, tuple(o.shape)) for o in self.runner.session.get_outputs()]
 
     def input_size(self, index: int) -> int:
         """Bytes the input takes; with AIPP, a frame of the model input's size in AIPP's input format (the .om
@@ -460,17 +451,14 @@ class _Mdl:
                                                                   f"bytes, the model's has {size_of(i)}")
         if s.interrupt_after is not None and s.executions >= s.interrupt_after:
             raise InterruptAt(f"simulated Ctrl-C at execution {s.executions}")
-        start = time.perf_counter()
-        feed, aipp_ms = {}, 0.0
+        feed = {}
         for i, b in enumerate(ins):
             pointer, size = _state.buffers[b]
             block, offset = _state.find(pointer)
             raw = np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8)
             name, shape = model.inputs[i]
             if i in model.aipp:
-                t = time.perf_counter()
                 feed[name] = model.aipp[i](raw)
-                aipp_ms = 1000 * (time.perf_counter() - t)
             else:
                 feed[name] = raw.view(np.float32).reshape(shape)
         outputs = model.runner.infer(feed)
@@ -484,9 +472,6 @@ class _Mdl:
         s.executions += 1
         if s.on_frame:
             s.on_frame()
-        if s.time_calls:
-            total = 1000 * (time.perf_counter() - start)
-            s.execute_ms.append({"aipp": aipp_ms, "infer": total - aipp_ms})
         return ACL_SUCCESS
 
 

@@ -340,11 +340,7 @@ class Model:
         self._output = spec.alpha_output
         self._sizes = []
         for rank, shape in enumerate(self._shapes):
-            n = int(np.prod(shape))
-            if rank in self._aipp:
-                c = self._aipp[rank].cfg
-                n = c.src_image_size_w * c.src_image_size_h * 3 // 2
-            self._sizes.append(n)
+            self._sizes.append(self._aipp[rank].cfg.input_bytes if rank in self._aipp else int(np.prod(shape)))
 
     @_timed("infer")
     def infer(self, inputs: list):

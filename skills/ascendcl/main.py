@@ -17,6 +17,7 @@ closed (and playable) and every AscendCL resource is released.
 """
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -224,11 +225,11 @@ def composite(frame, alpha, background, mode):
     return np.hstack([frame, out]) if mode == "side-by-side" else out
 
 
-def scene_changed(previous_small, small, threshold):
-    if previous_small is None:
+def scene_changed(previous_grey, grey, threshold):
+    """Whether the mean absolute luma change between two small grey frames is above ``threshold``."""
+    if previous_grey is None:
         return False
-    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.int16)
-    return float(np.abs(grey - cv2.cvtColor(previous_small, cv2.COLOR_BGR2GRAY).astype(np.int16)).mean()) > threshold
+    return float(np.abs(grey.astype(np.int16) - previous_grey.astype(np.int16)).mean()) > threshold
 
 
 # -- the browser preview: MJPEG over HTTP (standard library + cv2) -----------------------------------------
@@ -244,13 +245,15 @@ document.getElementById('t').innerHTML=rows}).catch(()=>{})}setInterval(tick,100
 
 
 class Preview(object):
-    """The latest composite as JPEG, served to every client as multipart/x-mixed-replace; stats as JSON."""
+    """The latest composite as JPEG, served to every client as multipart/x-mixed-replace; stats as JSON.
+    Frames are encoded only while someone watches the stream."""
 
     BOUNDARY = "edgemattemjpeg"
 
     def __init__(self, host, port, title):
         self.condition = threading.Condition()
         self.jpeg, self.sequence, self.stats, self.closed = None, 0, {"frames": 0, "ms": {}}, False
+        self.viewers = 0
         preview = self
         page = (PAGE % {"title": title, "w": NET_W, "h": NET_H}).encode("utf-8")
 
@@ -262,7 +265,6 @@ class Preview(object):
                 if self.path in ("/", "/index.html"):
                     self._send(200, "text/html; charset=utf-8", page)
                 elif self.path == "/stats.json":
-                    import json
                     with preview.condition:
                         body = json.dumps(preview.stats).encode("utf-8")
                     self._send(200, "application/json", body)
@@ -279,12 +281,14 @@ class Preview(object):
                 self.wfile.write(body)
 
             def _stream(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=" + Preview.BOUNDARY)
-                self.send_header("Cache-Control", "no-cache")
-                self.end_headers()
+                with preview.condition:
+                    preview.viewers += 1  # from now on publish() encodes frames
                 seen = 0
                 try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=" + Preview.BOUNDARY)
+                    self.send_header("Cache-Control", "no-cache")
+                    self.end_headers()
                     while True:
                         with preview.condition:
                             preview.condition.wait_for(lambda: preview.sequence != seen or preview.closed, 1.0)
@@ -299,6 +303,9 @@ class Preview(object):
                         self.wfile.write(b"\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     return  # the viewer went away
+                finally:
+                    with preview.condition:
+                        preview.viewers -= 1
 
         class Server(ThreadingMixIn, HTTPServer):
             daemon_threads = True
@@ -313,7 +320,9 @@ class Preview(object):
         self.thread.start()
 
     def publish(self, picture, frames, ms):
-        ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        with self.condition:
+            watched = self.viewers > 0
+        ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 80]) if watched else (False, None)
         with self.condition:
             if ok:
                 self.jpeg, self.sequence = jpeg.tobytes(), self.sequence + 1
@@ -392,7 +401,7 @@ def run(args):
         say("matting %dx%d from %s with a %dx%d model on %s, mode %s" % (width, height, what, NET_W, NET_H,
                                                                          SOC_VERSION, args.mode))
         zeros = np.zeros((NET_H, NET_W), np.float32)
-        prev_alpha, prev_small = zeros, None
+        prev_alpha, prev_grey = zeros, None
         while True:
             t0 = time.time()
             if frames:
@@ -402,10 +411,11 @@ def run(args):
                     break
             t1 = time.time()
             small = cv2.resize(frame, (NET_W, NET_H), interpolation=cv2.INTER_AREA)
-            if scene_changed(prev_small, small, args.reset_threshold):
+            grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            if scene_changed(prev_grey, grey, args.reset_threshold):
                 prev_alpha = zeros
                 resets += 1
-            prev_small = small
+            prev_grey = grey
             t2 = time.time()
             alpha = np.clip(model.infer(small, prev_alpha), 0.0, 1.0)
             prev_alpha = alpha if alpha.mean() >= args.min_coverage else zeros

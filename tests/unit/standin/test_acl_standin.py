@@ -126,6 +126,7 @@ def test_the_preview_serves_decodable_mjpeg_frames_and_the_page(app_bundle, samp
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
+    connected = threading.Event()
     received = [threading.Event(), threading.Event()]  # the client's first and second frame
     results = {"frames": []}
 
@@ -135,6 +136,7 @@ def test_the_preview_serves_decodable_mjpeg_frames_and_the_page(app_bundle, samp
             results["stats"] = urllib.request.urlopen(url + "/stats.json", timeout=10).read()
             with urllib.request.urlopen(url + "/stream.mjpg", timeout=10) as r:
                 results["type"] = r.headers["Content-Type"]
+                connected.set()
                 for event in received:
                     assert r.readline().strip() == b"--edgemattemjpeg"
                     headers = dict(line.decode().strip().split(": ", 1) for line in iter(r.readline, b"\r\n"))
@@ -143,16 +145,16 @@ def test_the_preview_serves_decodable_mjpeg_frames_and_the_page(app_bundle, samp
                     results["frames"].append(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
                     event.set()
         finally:
-            for event in received:
+            for event in (connected, *received):
                 event.set()
 
     thread = threading.Thread(target=client, daemon=True)
 
     def pace():  # the app (inside execute) waits for the client at two points, so the test does not race it
         n = acl.session().executions
-        if n == 2:
+        if n == 2:  # frames are encoded only for a viewer: wait until the client watches
             thread.start()
-            received[0].wait(20)
+            connected.wait(20)
         elif n == 6:
             received[1].wait(20)
 
