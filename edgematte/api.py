@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgematte.bundle import Bundle, BundleWriter, Manifest, file_name, tool_versions
+from edgematte.bundle import Bundle, BundleWriter, Manifest, export_flags, file_name, tool_versions
 from edgematte.devices import SKILL
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
@@ -139,6 +139,8 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
     if problems:
         raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")
+    log(f"edgematte export {export_flags(route.to, route.via, family.name if family else None)}: {spec.width}x"
+        f"{spec.height} (preset {preset}{f' at --size {size}' if size else ''})")
     out = Path(out) if out is not None else default_out(spec, route.to)
     writer = BundleWriter(out, force, inputs=[checkpoint])  # fails now, before any work, if out is taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")

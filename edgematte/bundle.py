@@ -52,6 +52,11 @@ AFTER_EXPORT_ROLES = ("om", "convert_log")  # convert.sh writes them where the c
 EXECUTABLE_SUFFIXES = {".py", ".pyc", ".sh", ".so", ".dylib", ".dll", ".exe", ".bash"}
 
 
+def export_flags(to: str, via: str | None = None, device: str | None = None) -> str:
+    """``--to to [--via via] [--device device]``: how a bundle is (or was) made, for messages."""
+    return f"--to {to}" + (f" --via {via}" if via else "") + (f" --device {device}" if device else "")
+
+
 def file_name(role: str) -> str:
     """The path of ``role`` inside any bundle (whether or not a given bundle has it)."""
     return LAYOUT[role]
@@ -101,7 +106,7 @@ class Manifest:
     @property
     def export_flags(self) -> str:
         """How the bundle was made, as the export flags that make it again (for messages)."""
-        return f"--to {self.target}" + (f" --via {self.via}" if self.via else "")
+        return export_flags(self.target, self.via, self.device)
 
     def to_dict(self) -> dict:
         data = {"format": self.format, "edgematte": self.edgematte, "created": self.created,

@@ -15,9 +15,8 @@ from pathlib import Path
 import click
 
 from edgematte import __version__
-from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, force_option, int8_max_error_option,
-                                   json_flag, preset_options)
-from edgematte.devices import DEFAULT_DEVICE, DEVICES
+from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, device_option, force_option,
+                                   int8_max_error_option, json_flag, preset_options)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.skill import MODES
 
@@ -65,9 +64,7 @@ def main() -> None:
               help="What to export (the routes are listed below).")
 @click.option("--via", type=click.Choice(VIAS), help="With --to om: the route to the device compiler "
                                                      "(default: the one --device needs, else the first below).")
-@click.option("--device", type=click.Choice(list(DEVICES)), metavar="FAMILY",
-              help=f"With --to om: the board family the bundle is for (default {DEFAULT_DEVICE}): "
-                   + "; ".join(f"{d.name} = {d.title} ({d.soc_version})" for d in DEVICES.values()) + ".")
+@device_option
 @checkpoint_option("MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
                    "edgematte 4-channel one. Without it, the embedded default (untrained) network is exported.")
 @preset_options("The exported network")
@@ -92,10 +89,6 @@ def export(as_json, **options):
     """
     from edgematte import api
 
-    via, size, device = options["via"], options["size"], options["device"]
-    click.echo(f"edgematte export --to {options['to']}{f' --via {via}' if via else ''}"
-               f"{f' --device {device}' if device else ''}: preset {options['preset']}"
-               f"{f', size {size}' if size else ''}", err=True)
     result = api.export(**options, log=_log)
     if options["checkpoint"] is None:
         click.secho(api.UNTRAINED_WARNING, fg="yellow", err=True)

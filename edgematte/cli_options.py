@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from edgematte.devices import DEFAULT_DEVICE, DEVICES
 from edgematte.export.routes import ROUTES
 from edgematte.spec import DEFAULT_PRESET, PRESETS
 
@@ -42,5 +43,10 @@ int8_max_error_option = click.option(
          "abs alpha error against FP32 is at most ERR (e.g. 0.005). Tries one model per convolution: minutes at "
          "512x288.")
 
+
+device_option = click.option(
+    "--device", type=click.Choice(list(DEVICES)), metavar="FAMILY",
+    help=f"With --to om: the board family the bundle is for (default {DEFAULT_DEVICE}): "
+         + "; ".join(f"{d.name} = {d.title} ({d.soc_version})" for d in DEVICES.values()) + ".")
 
 ROUTES_HELP = "\b\nRoutes:\n" + "\n".join(f"  --to {r.name:<16}{r.summary}" for r in ROUTES)

@@ -200,4 +200,6 @@ def test_run_preview_port_in_use_and_preview_on_a_skill_bundle_are_one_error_lin
                           "choose another port")
     assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4",
                           "--preview", 8080), "is a HiLens skill bundle", "--device ascend310")
+    assert_user_error(run("run", app_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4",
+                          "--rgba-dir", tmp_path / "rgba"), "--rgba-dir is written by the HiLens skill's stand-in")
     assert not (tmp_path / "o.mp4").exists()

@@ -8,7 +8,7 @@ export TE_PARALLEL_COMPILER=${TE_PARALLEL_COMPILER:-1}
 export MAX_COMPILE_CORE_NUMBER=${MAX_COMPILE_CORE_NUMBER:-1}
 
 # Atlas 200 DK / 300 / 500, first-generation Ascend 310 (CANN atc, ONNX opset 11): writes modnet4.om
-# Run it with CANN up to 8.2.RC1 (8.3.RC1 and later no longer list Ascend310).
+# Run it with CANN up to 8.2 (later releases no longer list Ascend310), on an x86 or arm host.
 # The .om runs only on Ascend310 chips; the HiLens Kit loads only omg (DDK) models.
 command -v atc >/dev/null || { echo "atc is not on PATH: run this script where the toolchain is installed" >&2; exit 127; }
 # Check the toolchain for Atlas 200 DK / 300 / 500, first-generation Ascend 310 (set EDGEMATTE_SKIP_DEVICE_CHECK=1 to skip on purpose).

@@ -139,6 +139,7 @@ def test_a_matching_cann_and_chip_compile_for_the_family(tmp_path, spec, device,
     ("ascend310b4", "8.0.0", "310B1", 4, "re-export with: edgematte export --to om --device ascend310b1"),
     ("ascend310p3", "8.0.0", "310B4", 4, "the NPU of this board is 310B4, but the bundle is for Ascend310P3"),
     ("ascend310b4", None, None, 3, "no CANN toolkit found"),
+    ("ascend310b4", "unknown", None, 3, "cannot read the CANN version in"),
 ])
 def test_a_cann_or_chip_mismatch_stops_before_atc_with_what_to_do(tmp_path, spec, device, cann, chip, code, message):
     r, ran, _ = _run_convert(tmp_path, spec, device, cann, chip)

@@ -64,6 +64,22 @@ def test_sources_that_cannot_be_opened_are_one_error_line(app_bundle, tmp_path, 
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_a_failing_pyacl_call_is_named_and_what_was_acquired_is_released(app_bundle, sample_clip, tmp_path):
+    lines = []
+    acl = _start(app_bundle, lines)
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4"), "--device-id", "1"])
+    assert code == 2 and stopped == "acl.rt.set_device(1) failed with error code 100000"
+    assert acl.held() == []  # acl.init was undone by acl.finalize
+    assert any("no device 1" in line for line in lines)  # the stand-in says why it refused
+
+
+def test_an_existing_output_is_kept_without_force(app_bundle, sample_clip, tmp_path):
+    (tmp_path / "o.mp4").write_bytes(b"mine")
+    code, stopped = run_app(_start(app_bundle), ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
+    assert code == 2 and "o.mp4 exists; pass --force to replace it" in stopped
+    assert (tmp_path / "o.mp4").read_bytes() == b"mine"
+
+
 def test_a_bundle_for_another_chip_stops_before_touching_the_npu(app_bundle, sample_clip, tmp_path):
     acl = _start(app_bundle, soc_name="Ascend310P3")
     code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
@@ -166,6 +182,24 @@ def test_the_preview_serves_decodable_mjpeg_frames_and_the_page(app_bundle, samp
     assert results["type"] == "multipart/x-mixed-replace; boundary=edgemattemjpeg"
     assert [f.shape for f in results["frames"]] == [(720, 1280, 3)] * 2
     assert "/stream.mjpg" in results["page"] and b'"frames"' in results["stats"]
+
+
+def test_verify_refuses_an_aipp_format_the_familys_app_does_not_feed(app_bundle, tmp_path):
+    import shutil
+
+    from bundletools import reseal
+
+    from edgematte import api
+
+    folder = shutil.copytree(app_bundle.out, tmp_path / "b")
+    aipp = folder / "aipp.cfg"
+    aipp.write_text(aipp.read_text().replace("input_format: RGB888_U8", "input_format: YUV420SP_U8")
+                    .replace("csc_switch: false", "csc_switch: true"))
+    reseal(folder)
+    result = api.verify(folder)
+    assert not result.passed
+    assert "aipp.cfg: input_format is not RGB888_U8, the frames the Atlas 200I DK A2, Orange Pi AIpro 8T's app " \
+           "feeds" in result.file_problems
 
 
 def test_verify_refuses_an_atc_bundle_whose_onnx_went_back_to_half_pixel(app_bundle, tmp_path):
