@@ -23,7 +23,7 @@ from edgematte.devices import SKILL
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
 from edgematte.output_files import check_output_file, written_atomically
-from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
+from edgematte.spec import DEFAULT_PRESET, MNET, MODNET, PipelineSpec, resolve_spec
 from edgematte.verification.compare import CheckResult
 from edgematte.verification.tolerance import check_atol
 
@@ -84,13 +84,27 @@ class VerifyResult:
 
 
 def default_out(spec: PipelineSpec, to: str) -> Path:
-    return Path("out") / f"{spec.name}-{to}"
+    return Path("out") / f"{'' if spec.model == MODNET else spec.model + '-'}{spec.name}-{to}"
 
 
-def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corners: bool | None = None):
-    """The checkpoint's model (inflated if it is 3-channel), or the embedded default with ``None``."""
+def load_weights(checkpoint: str | Path | None, spec: PipelineSpec, align_corners: bool | None = None,
+                 width: float | None = None):
+    """The checkpoint's model (MODNet: inflated if it is 3-channel), or the embedded default with ``None``
+    (M-Net: at ``width``, default full)."""
     from edgematte.model.checkpoint import default_model, load_checkpoint
 
+    if spec.model == MNET:
+        from edgematte.model.mnet_checkpoint import check_width, default_mnet, load_mnet_checkpoint
+
+        if checkpoint is None:
+            return default_mnet(spec.seed, 1.0 if width is None else width)
+        loaded = load_mnet_checkpoint(checkpoint)
+        if width is not None and check_width(width) != loaded.model.width:
+            raise SpecError(f"--width {width:g} differs from the checkpoint's width {loaded.model.width:g}; "
+                            f"leave --width out (it is read from the file)")
+        return loaded
+    if width is not None:
+        raise SpecError("--width sets M-Net's width; MODNet has one width: use it with --model mnet")
     if checkpoint is None:
         return default_model(spec.seed, align_corners=bool(align_corners))
     return load_checkpoint(checkpoint, align_corners=align_corners)
@@ -103,12 +117,15 @@ def check_int8_max_error(value: float | None) -> None:
 
 
 def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | None = None,
-           checkpoint: str | Path | None = None,
+           model: str = MODNET, width: float | None = None, checkpoint: str | Path | None = None,
            preset: str = DEFAULT_PRESET, size: str | None = None, out: str | Path | None = None,
            force: bool = False, align_corners: bool | None = None, int8: bool = False,
            int8_max_error: float | None = None, atol: float | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for the route ``to`` [``via``] (export/routes.py) and the device family ``device``
     (devices.py; default: the route's first), verify every artifact against PyTorch, and write the bundle.
+
+    ``model``: ``modnet4`` (the matting network) or ``mnet`` (SHM's M-Net, the refiner; ``width`` 1, 0.5 or
+    0.25 for the embedded default; its reference is PyTorch with real max-unpooling by indices).
 
     ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest); ``int8_max_error``
     (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32 until the mean abs alpha
@@ -121,7 +138,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
     from edgematte.export.memory import memory_problems
     from edgematte.export.writer import ExportContext, write_route
     from edgematte.runtime.pytorch import TorchRunner
-    from edgematte.verification.golden import make_golden
+    from edgematte.verification.golden import has_rollout, make_golden
     from edgematte.verification.readers import run_readers
     from edgematte.verification.tolerance import CEILING, NOISE_FACTOR, Tolerance, fp32_noise
 
@@ -134,21 +151,30 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
     if int8 and not route.int8:
         raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
                         f"{' or '.join(f'--to {r.name}' for r in ROUTES if r.int8)}")
-    spec = resolve_spec(preset, size)
+    spec = resolve_spec(preset, size, model)
+    if model == MNET:
+        for flag, given in (("--int8", int8), ("--align-corners/--half-pixel", align_corners is not None)):
+            if given:
+                raise SpecError(f"{flag} applies to MODNet only; leave it out with --model mnet")
+        if route.device is not None:
+            raise SpecError("--model mnet exports the refiner on its own to --to onnx or --to caffe; for a device "
+                            "bundle export MODNet with --to om (the refiner joins it in a later release)")
     problems = route.size_problems(spec, family) + memory_problems(spec)
     if problems:
         raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")
-    log(f"edgematte export {export_flags(route.to, route.via, family.name if family else None)}: {spec.width}x"
-        f"{spec.height} (preset {preset}{f' at --size {size}' if size else ''})")
+    log(f"edgematte export {export_flags(route.to, route.via, family.name if family else None)}"
+        f"{'' if model == MODNET else f' --model {model}'}: {spec.width}x{spec.height} "
+        f"(preset {preset}{f' at --size {size}' if size else ''})")
     out = Path(out) if out is not None else default_out(spec, route.to)
-    writer = BundleWriter(out, force, inputs=[checkpoint])  # fails now, before any work, if out is taken
+    writer = BundleWriter(out, force, inputs=[checkpoint], model=spec.model)  # fails now, before any work, if out is taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
-    weights = load_weights(checkpoint, spec, align_corners)
+    weights = load_weights(checkpoint, spec, align_corners, width)
     with writer:
         ctx = ExportContext(spec, route, weights, writer, log, family, int8, int8_max_error)
         roles = write_route(ctx)
-        log(f"running PyTorch on the golden inputs ({spec.rollout_frames}-frame rollout included)")
+        log("running PyTorch on the golden inputs" + (f" ({spec.rollout_frames}-frame rollout included)"
+                                                        if has_rollout(spec) else " (M-Net: max-unpooling by indices)"))
         golden = make_golden(TorchRunner(weights.model, spec), spec)
         golden.save(writer.path("golden"))
         roles.append("golden")
@@ -160,7 +186,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
             edgematte=tool_versions()["edgematte"],
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             target=route.to, via=route.via, device=family.name if family else None, spec=spec,
-            weights=weights.describe(), artifacts={role: file_name(role) for role in roles},
+            weights=weights.describe(), artifacts={role: writer.rel(role) for role in roles},
             files=writer.file_records(roles), tools=tool_versions(),
             verification={"passed": passed, **tolerance.to_dict(), "checks": [c.to_dict() for c in checks]},
             **ctx.records)

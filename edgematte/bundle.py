@@ -26,7 +26,8 @@ from edgematte.spec import PipelineSpec
 
 MANIFEST = "manifest.json"
 FORMAT = 2  # manifest format; 1 (edgematte before the Bundle type) had no "format" key
-MODEL_STEM = "modnet4"
+MODEL_STEM = "modnet4"  # the model files' stem; a bundle of another network (spec.model) uses that name
+MODEL_ROLES = ("onnx", "onnx_int8", "prototxt", "caffemodel", "om")
 FAILED_SUFFIX = ".failed-verification"  # where a bundle that does not match PyTorch is kept for a report
 
 # role -> path inside the bundle. Which roles a bundle has is decided by its route (export/routes.py).
@@ -57,9 +58,10 @@ def export_flags(to: str, via: str | None = None, device: str | None = None) -> 
     return f"--to {to}" + (f" --via {via}" if via else "") + (f" --device {device}" if device else "")
 
 
-def file_name(role: str) -> str:
-    """The path of ``role`` inside any bundle (whether or not a given bundle has it)."""
-    return LAYOUT[role]
+def file_name(role: str, model: str = MODEL_STEM) -> str:
+    """The path of ``role`` inside a bundle of ``model`` (spec.model), whether or not a given bundle has it."""
+    rel = LAYOUT[role]
+    return rel.replace(MODEL_STEM, model, 1) if role in MODEL_ROLES else rel
 
 
 # --- the manifest ------------------------------------------------------------------------------------------
@@ -274,8 +276,9 @@ class BundleWriter:
     Leaving the block without committing (an error, Ctrl-C) deletes the scratch folder.
     """
 
-    def __init__(self, out: str | os.PathLike, force: bool = False, inputs=()):
+    def __init__(self, out: str | os.PathLike, force: bool = False, inputs=(), model: str = MODEL_STEM):
         self.out = Path(out)
+        self.model = model  # the network the bundle holds (spec.model): its files' stem
         self.force = force
         self.inputs = tuple(inputs)
         check_output_free(self.out, force, self.inputs)
@@ -292,17 +295,21 @@ class BundleWriter:
 
     def path(self, role: str) -> Path:
         """Where to write ``role`` in the scratch folder (its parent folder made)."""
-        path = self.workdir / LAYOUT[role]
+        path = self.workdir / self.rel(role)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def rel(self, role: str) -> str:
+        """``role``'s path inside this bundle."""
+        return file_name(role, self.model)
 
     def write_manifest(self, manifest: Manifest) -> None:
         (self.workdir / MANIFEST).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
 
     def file_records(self, roles) -> dict[str, dict]:
-        return {LAYOUT[r]: {"sha256": sha256_of(self.workdir / LAYOUT[r]),
-                            "bytes": (self.workdir / LAYOUT[r]).stat().st_size}
-                for r in sorted(roles, key=LAYOUT.__getitem__)}
+        return {self.rel(r): {"sha256": sha256_of(self.workdir / self.rel(r)),
+                              "bytes": (self.workdir / self.rel(r)).stat().st_size}
+                for r in sorted(roles, key=self.rel)}
 
     def commit(self) -> Path:
         check_output_free(self.out, self.force, self.inputs)  # nothing appeared meanwhile

@@ -19,6 +19,7 @@ from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option,
                                    int8_max_error_option, json_flag, preset_options)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.skill import MODES
+from edgematte.spec import MODELS, MODNET
 
 
 def _log(message: str) -> None:
@@ -65,8 +66,15 @@ def main() -> None:
 @click.option("--via", type=click.Choice(VIAS), help="With --to om: the route to the device compiler "
                                                      "(default: the one --device needs, else the first below).")
 @device_option
+@click.option("--model", type=click.Choice(list(MODELS)), default=MODNET, show_default=True,
+              help="The network: modnet4 (RGB + previous alpha, the matting network) or mnet (SHM's M-Net, RGB + "
+                   "trimap, the refiner of the unknown band; exported with exact index-free unpooling).")
+@click.option("--width", type=click.Choice(["1", "0.5", "0.25"]), callback=lambda _c, _p, v: None if v is None else float(v),
+              help="M-Net's width multiplier for the embedded default (a quarter of the width costs about 1/16 of "
+                   "the MACs; see docs/mnet.md). A checkpoint's width is read from the file.")
 @checkpoint_option("MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
-                   "edgematte 4-channel one. Without it, the embedded default (untrained) network is exported.")
+                   "edgematte 4-channel one; with --model mnet, an M-Net checkpoint ({'epoch', 'model', "
+                   "'optimizer'} or a state_dict). Without it, the embedded default (untrained) network is exported.")
 @preset_options("The exported network")
 @click.option("--align-corners/--half-pixel", "align_corners", default=None,
               help="Resize semantics the weights were trained with. Default: what the checkpoint records "
@@ -85,7 +93,8 @@ def export(as_json, **options):
 
     The folder holds the model, golden.npz (inputs and PyTorch outputs) and manifest.json (spec,
     shapes, checksums, tool versions, and the max/mean abs error of every check: random inputs, a real
-    portrait, and a multi-frame rollout feeding each alpha back as the next input).
+    portrait, and a multi-frame rollout feeding each alpha back as the next input; for M-Net, a flat image
+    whose pooling windows are mostly ties instead of the rollout).
     """
     from edgematte import api
 

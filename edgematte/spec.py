@@ -23,6 +23,13 @@ SIZE_MULTIPLE = 32
 MAX_SIDE = 4096
 
 
+MODNET = "modnet4"
+MNET = "mnet"
+# The networks a bundle can hold, with what their second input is.
+MODELS = {MODNET: "MODNet, RGB + the previous frame's alpha (the matting network)",
+          MNET: "SHM's M-Net, RGB + a trimap (refines the unknown band)"}
+
+
 @dataclass(frozen=True)
 class PipelineSpec:
     """What the deployed pipeline looks like, end to end.
@@ -37,7 +44,10 @@ class PipelineSpec:
         color_matrix: the YUV -> RGB conversion the camera's frames need (``bt601-narrow``, as OpenCV's
             ``COLOR_YUV2RGB_NV21`` and the HiLens templates use; ``bt709-narrow``; ``jpeg`` full range).
         norm_mean, norm_std: ``image = (rgb_u8 - norm_mean) / norm_std`` per channel, giving [-1, 1].
-        image_input, alpha_input, alpha_output: graph tensor names.
+        model: the network: ``modnet4`` (RGB + the previous frame's alpha; the matting network) or ``mnet``
+            (RGB + a trimap; SHM's M-Net, the refiner of the uncertain band). See :data:`MODELS`.
+        image_input, alpha_input, trimap_input, alpha_output: graph tensor names (``alpha_input`` is
+            MODNet's second input, ``trimap_input`` M-Net's).
         opset: ONNX opset (11: the widest atc support).
         rollout_frames: frames in the verification rollout (each alpha fed back as the next input).
         seed: seed for the embedded default weights and the verification inputs.
@@ -56,12 +66,24 @@ class PipelineSpec:
     image_input: str = "image"
     alpha_input: str = "prev_alpha"
     alpha_output: str = "alpha"
+    model: str = "modnet4"
+    trimap_input: str = "trimap"
     opset: int = 11
     rollout_frames: int = 5
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_size(self.width, self.height)
+        lookup(MODELS, self.model, "model")
+
+    @property
+    def second_input(self) -> str:
+        """The name of the 1×1×H×W input beside the image: the previous alpha (MODNet) or the trimap (M-Net)."""
+        return self.trimap_input if self.model == MNET else self.alpha_input
+
+    @property
+    def input_names(self) -> tuple[str, str]:
+        return (self.image_input, self.second_input)
 
     # --- shapes -------------------------------------------------------------------------------
     @property
@@ -74,7 +96,7 @@ class PipelineSpec:
 
     @property
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
-        return {self.image_input: self.image_shape, self.alpha_input: self.alpha_shape}
+        return {self.image_input: self.image_shape, self.second_input: self.alpha_shape}
 
     @property
     def output_shapes(self) -> dict[str, tuple[int, ...]]:
@@ -89,6 +111,11 @@ class PipelineSpec:
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
     # --- variants and serialisation -----------------------------------------------------------
+    def for_model(self, model: str) -> "PipelineSpec":
+        """The same pipeline for another network (:data:`MODELS`)."""
+        lookup(MODELS, model, "model")
+        return dataclasses.replace(self, model=model)
+
     def with_size(self, width: int, height: int) -> "PipelineSpec":
         """The same pipeline at another network size (named ``<target>-<W>x<H>``)."""
         check_size(width, height)
@@ -150,9 +177,9 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def resolve_spec(preset: str = DEFAULT_PRESET, size: str | None = None) -> PipelineSpec:
-    """The spec for a preset name, optionally at another size (``--size WxH``)."""
+def resolve_spec(preset: str = DEFAULT_PRESET, size: str | None = None, model: str = MODNET) -> PipelineSpec:
+    """The spec for a preset name, optionally at another size (``--size WxH``) and for another network."""
     spec = get_preset(preset)
     if size is not None:
         spec = spec.with_size(*parse_size(size))
-    return spec
+    return spec.for_model(model) if model != spec.model else spec

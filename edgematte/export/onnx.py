@@ -10,7 +10,6 @@ import warnings
 from pathlib import Path
 
 from edgematte.errors import EdgematteError
-from edgematte.model.modnet4 import MODNet4
 from edgematte.spec import PipelineSpec
 
 # Ops a static, NPU-friendly graph must not contain: they compute shapes at run time.
@@ -19,23 +18,28 @@ SPEC_METADATA_KEY = "edgematte.spec"
 
 
 class OnnxExporter:
-    """Exports :class:`MODNet4` to one static two-input ONNX file."""
+    """Exports MODNet4 or M-Net (the spec's ``model``) to one static two-input ONNX file. M-Net is exported in
+    its index-free form (:mod:`edgematte.model.unpool`): ONNX cannot carry max-unpooling by indices."""
 
     def __init__(self, spec: PipelineSpec, simplify: bool = True):
         self.spec = spec
         self.simplify = simplify
 
-    def to_proto(self, model: MODNet4):
+    def to_proto(self, model):
         import onnx
         import torch
 
+        from edgematte.model.mnet import MNet
+
         spec = self.spec
+        if isinstance(model, MNet):
+            model = model.index_free_copy()
         dummy = (torch.zeros(spec.image_shape), torch.zeros(spec.alpha_shape))
         buf = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation and IN train-mode notes
             torch.onnx.export(model.eval(), dummy, buf, opset_version=spec.opset, dynamo=False,
-                              input_names=[spec.image_input, spec.alpha_input], output_names=[spec.alpha_output],
+                              input_names=list(spec.input_names), output_names=[spec.alpha_output],
                               do_constant_folding=True)
         proto = onnx.load_from_string(buf.getvalue())
         if self.simplify:
@@ -53,7 +57,7 @@ class OnnxExporter:
             raise RuntimeError("the exported ONNX graph breaks the deployment contract: " + "; ".join(problems))
         return proto
 
-    def export(self, model: MODNet4, path: str | Path) -> Path:
+    def export(self, model, path: str | Path) -> Path:
         import onnx
 
         path = Path(path)

@@ -63,11 +63,10 @@ def _prepare_for_atc(ctx: ExportContext, proto):
     import onnxruntime as ort
 
     from edgematte.export.atc_onnx import atc_problems, prepare_for_atc
+    from edgematte.verification.golden import random_feed
 
     prepared, record = prepare_for_atc(proto)
-    rng = np.random.default_rng(ctx.spec.seed)
-    feed = {ctx.spec.image_input: rng.uniform(-1, 1, ctx.spec.image_shape).astype(np.float32),
-            ctx.spec.alpha_input: rng.uniform(0, 1, ctx.spec.alpha_shape).astype(np.float32)}
+    feed = random_feed(ctx.spec, np.random.default_rng(ctx.spec.seed))
     before, after = (ort.InferenceSession(p.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)[0]
                      for p in (proto, prepared))
     record["max_abs_change"] = float(np.abs(before - after).max())
@@ -106,7 +105,9 @@ def _write_caffe(ctx: ExportContext, proto) -> list[str]:
     from edgematte.export.caffe.export import CaffeExporter
 
     ctx.log("lowering to Caffe in the HiLens Kit's operator subset, checking the Kit's rules")
-    header = f"edgematte {__version__}, preset {ctx.spec.name}: MODNet (RGB + previous alpha) for the HiLens Kit (DDK omg)"
+    from edgematte.spec import MODELS
+
+    header = f"edgematte {__version__}, preset {ctx.spec.name}: {MODELS[ctx.spec.model]}, for the HiLens Kit (DDK omg)"
     ctx.records["caffe_graph"] = CaffeExporter(ctx.spec).export(proto, ctx.bundle.path("prototxt"),
                                                                 ctx.bundle.path("caffemodel"), header)
     return ["prototxt", "caffemodel"]

@@ -72,9 +72,19 @@ def default_model(seed: int, align_corners: bool = False) -> LoadedCheckpoint:
                             inflated=False, trained=False)
 
 
-def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], CheckpointMeta | None]:
-    """Read a checkpoint file safely: (state_dict without ``module.``, edgematte metadata or None)."""
+def read_checkpoint_file(path: str | os.PathLike, what: str = "the MODNet .ckpt file"
+                         ) -> tuple[dict[str, torch.Tensor], CheckpointMeta | None]:
+    """Read a checkpoint file safely: (state_dict without ``module.``, edgematte metadata or None).
+
+    Accepted layouts: a bare state_dict; ``{"state_dict": ...}``; a training script's
+    ``{"epoch", "model": state_dict, "optimizer"}``; edgematte's ``{"edgematte": record, "state_dict"}``.
+    ``what``: the file to ask for in messages."""
     path = Path(path)
+    return unpack_checkpoint(path, load_object(path, what), what)
+
+
+def load_object(path: Path, what: str):
+    """``torch.load(path, weights_only=True)``, its failures as one-line :class:`CheckpointError`."""
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.is_dir():
@@ -98,16 +108,22 @@ def read_checkpoint_file(path: str | os.PathLike) -> tuple[dict[str, torch.Tenso
             text = "the weights-only loader refused it: " + text.split("WeightsUnpickler error:", 1)[1].strip()
         reason = shorten(text) if text else type(e).__name__
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint ({reason}); "
-                              "give the MODNet .ckpt file (a state_dict saved with torch.save)") from None
+                              f"give {what} (a state_dict saved with torch.save)") from None
+    return obj
+
+
+def unpack_checkpoint(path: Path, obj, what: str) -> tuple[dict[str, torch.Tensor], CheckpointMeta | None]:
+    """The state_dict (without ``module.``) and edgematte record in a loaded checkpoint object."""
     meta = None
     if isinstance(obj, dict) and "edgematte" in obj:
         meta = _read_meta(path, obj["edgematte"])
         obj = obj.get("state_dict")
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
+    elif isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # {"epoch", "model", "optimizer"}
+        obj = obj["model"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict of tensors; "
-                              "give the MODNet .ckpt file")
+        raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a state_dict of tensors; give {what}")
     return {_strip_prefix(k): v for k, v in obj.items()}, meta
 
 
@@ -130,7 +146,7 @@ def _read_meta(path: Path, record) -> CheckpointMeta:
     return CheckpointMeta(**record)
 
 
-def _check_values(path: Path, state: dict[str, torch.Tensor]) -> None:
+def check_values(path: Path, state: dict[str, torch.Tensor]) -> None:
     """Weights must be floating point and finite (integer counters aside); name the ones that are not."""
     bad = [f"{k} ({'not float: ' + str(v.dtype) if not v.is_floating_point() else 'NaN or inf'})"
            for k, v in state.items() if not k.endswith("num_batches_tracked")
@@ -165,7 +181,8 @@ def inflate_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
     return out
 
 
-def _check_keys(path: Path, state: dict[str, torch.Tensor], model: MODNet4) -> None:
+def check_keys(path: Path, state: dict[str, torch.Tensor], model: torch.nn.Module, what: str = "a MODNet") -> None:
+    """Raise :class:`CheckpointError` listing missing, unexpected and mis-shaped keys against ``model``."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
@@ -178,7 +195,7 @@ def _check_keys(path: Path, state: dict[str, torch.Tensor], model: MODNet4) -> N
         if items:
             more = f", +{len(items) - _SHOW} more" if len(items) > _SHOW else ""
             parts.append(f"{len(items)} {label} ({', '.join(items[:_SHOW])}{more})")
-    raise CheckpointError(f"{path} is not a MODNet checkpoint: {'; '.join(parts)}")
+    raise CheckpointError(f"{path} is not {what} checkpoint: {'; '.join(parts)}")
 
 
 def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) -> LoadedCheckpoint:
@@ -196,8 +213,8 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
     # Shapes are checked against the architecture of the file's own width, so messages quote its shapes;
     # built on the meta device: shapes only, no memory, no init.
     with torch.device("meta"):
-        _check_keys(path, state, MODNet4(in_channels=IMAGE_CHANNELS if inflated else IN_CHANNELS))
-    _check_values(path, state)
+        check_keys(path, state, MODNet4(in_channels=IMAGE_CHANNELS if inflated else IN_CHANNELS))
+    check_values(path, state)
     if inflated:
         state = inflate_state_dict(state)
     recorded = meta is not None

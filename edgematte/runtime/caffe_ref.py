@@ -50,10 +50,14 @@ def _conv(x, weight, bias, p):
     cg, og = c // group, o // group
     cols = cols.reshape(n, group, cg * kh * kw, oh * ow)
     wmat = weight.reshape(group, og, cg * kh * kw)
-    out = np.matmul(wmat[None], cols).reshape(n, o, oh, ow)
+    # Accumulated in float64, then rounded once: every output position gets the correctly rounded value of
+    # its dot product. A float32 GEMM rounds some columns (positions) differently from others, so equal
+    # patches (a flat image region) would give outputs that differ in the last bit, and a max-unpooling
+    # network (M-Net) turns such a difference inside a tied window into a different winner.
+    out = np.matmul(wmat[None].astype(np.float64), cols.astype(np.float64)).reshape(n, o, oh, ow)
     if bias is not None:
         out += bias.reshape(1, o, 1, 1)
-    return out
+    return out.astype(np.float32)
 
 
 def _pool(x, p):
@@ -158,7 +162,8 @@ def _run_layer(kind, ins, blobs, layer):
     if kind == "Power":
         p = _one(layer, "power_param", {})
         power, scale, shift = (float(_one(p, k, d)) for k, d in (("power", 1.0), ("scale", 1.0), ("shift", 0.0)))
-        return [np.power(np.float32(scale) * x + np.float32(shift), np.float32(power)).astype(np.float32)]
+        with np.errstate(invalid="ignore"):  # 0 * inf in a constant map (power 0) of an overflowed FP16 blob
+            return [np.power(np.float32(scale) * x + np.float32(shift), np.float32(power)).astype(np.float32)]
     if kind == "Interp":
         p = _one(layer, "interp_param", {})
         return [_interp(x, int(_one(p, "height")), int(_one(p, "width")))]
@@ -187,7 +192,10 @@ class CaffeRefRunner:
 
     name = "caffe-numpy"
 
-    def __init__(self, prototxt: str | Path, caffemodel: str | Path):
+    def __init__(self, prototxt: str | Path, caffemodel: str | Path, dtype=np.float32):
+        """``dtype=np.float16`` simulates a half-precision device: inputs, weights and every layer's output
+        are rounded to float16 (each layer itself computes in float32, like a cube unit's accumulators)."""
+        self.dtype = np.dtype(dtype)
         try:
             self.net = parse_prototxt(Path(prototxt).read_text())
             weights = read_caffemodel(caffemodel)
@@ -200,19 +208,24 @@ class CaffeRefRunner:
             entry = weights.get(name)
             if entry is not None and entry["type"] and entry["type"] != kind:
                 raise CaffeRunError(f"layer {name!r} is {kind} in the prototxt but {entry['type']} in the caffemodel")
-            self.blobs[name] = entry["blobs"] if entry else []
+            self.blobs[name] = [b.astype(self.dtype).astype(np.float32) for b in entry["blobs"]] if entry else []
         self.input_names = [str(v) for v in self.net.get("input", [])]
         consumed = {b for layer in self.layers for b in layer.get("bottom", [])}
         made = [t for layer in self.layers for t in layer.get("top", [])]
         self.output_names = [t for t in dict.fromkeys(made) if t not in consumed]
 
     def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = {name: np.asarray(feed[name], np.float32) for name in self.input_names}
+        values = {name: self._round(feed[name]) for name in self.input_names}
         for layer in self.layers:
             name, kind = _one(layer, "name"), _one(layer, "type")
             try:
                 outs = _run_layer(kind, [values[b] for b in layer.get("bottom", [])], self.blobs[name], layer)
             except (KeyError, ValueError, IndexError) as e:
                 raise CaffeRunError(f"layer {name!r} ({kind}): {e}") from None
-            values.update(zip(layer.get("top", []), (np.asarray(o, np.float32) for o in outs)))
+            values.update(zip(layer.get("top", []), (self._round(o) for o in outs)))
         return {name: values[name] for name in self.output_names}
+
+    def _round(self, value) -> np.ndarray:
+        """``value`` as float32, through the runner's dtype (a no-op for float32)."""
+        with np.errstate(over="ignore"):  # FP16 overflows to inf, as a half-precision unit's would
+            return np.asarray(value, self.dtype).astype(np.float32)

@@ -3,7 +3,12 @@
 OpenCV is an independent Caffe reader (it parses both files with its own caffe.proto and implements
 ``Interp``). A layer it cannot build may abort the process, so it runs in a child that lives as long as
 the runner: each ``infer`` sends the inputs as an ``.npz`` over a pipe and reads the outputs back.
-Fusion is off: OpenCV's layer fusion changes the arithmetic we want to check.
+Fusion is off: OpenCV's layer fusion changes the arithmetic we want to check. Winograd is off too: its 3×3
+convolutions round differently at each position of a tile, so equal inputs (a flat image region) give outputs
+that differ in the last bits from pixel to pixel. A max-unpooling network (M-Net) turns such a difference
+inside a tied 2×2 window into a different winner: measured on M-Net ×0.25 at 96×64, the flat golden case
+moved by 3.6e-3 with Winograd and 1.3e-8 without. Direct convolution computes every position alike, as
+PyTorch's reference does.
 
 Worker: ``python -m edgematte.runtime.opencv_caffe PROTOTXT CAFFEMODEL``.
 """
@@ -84,6 +89,7 @@ def _worker(prototxt: str, caffemodel: str) -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     net = cv2.dnn.readNetFromCaffe(prototxt, caffemodel)
     net.enableFusion(False)
+    net.enableWinograd(False)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     outputs = list(net.getUnconnectedOutLayersNames())
     while (feed := _receive(stdin)) is not None:

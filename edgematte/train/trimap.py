@@ -42,3 +42,31 @@ def detail_trimap(alpha: np.ndarray, rng: np.random.Generator | None = None, wid
     trimap = fg.astype(np.float32)
     trimap[band] = 0.5
     return trimap
+
+
+# M-Net's training trimap (the SHM reproductions' generator): kernel sides as fractions of the mean image side,
+# with floors for small images; thresholds on the 0..255 scale after optional smoothing.
+MNET_KERNEL_FRAC = (0.006, 0.03)
+MNET_KERNEL_FLOOR = (1, 10)
+SMOOTH_LEVEL = 5  # with smoothing: "not background" is > 5/255, "foreground" >= 250/255
+
+
+def mnet_random_trimap(alpha: np.ndarray, rng: np.random.Generator, smooth: bool = False) -> np.ndarray:
+    """The random trimap M-Net is trained with: the alpha dilated and eroded by two independent random
+    *rectangular* kernels, each side drawn from [max(1, 0.006·s), max(10, 0.03·s)] with s the mean image
+    side; unknown (0.5) = dilated but not eroded. ``smooth`` first blurs the 8-bit alpha (a 5×5 Gaussian) and
+    then thresholds at 5 levels from either end, as the reproductions do for JPEG-compressed mattes."""
+    a8 = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
+    side = (a8.shape[0] + a8.shape[1]) / 2
+    low = max(MNET_KERNEL_FLOOR[0], int(round(MNET_KERNEL_FRAC[0] * side)))
+    high = max(MNET_KERNEL_FLOOR[1], int(round(MNET_KERNEL_FRAC[1] * side)))
+    dilate_kernel, erode_kernel = (np.ones(tuple(int(v) for v in rng.integers(low, high + 1, size=2)), np.uint8)
+                                   for _ in range(2))
+    if smooth:
+        a8 = cv2.GaussianBlur(a8, (5, 5), 0)
+    level = SMOOTH_LEVEL if smooth else 0
+    not_bg = cv2.dilate(a8, dilate_kernel) > level
+    fg = cv2.erode(a8, erode_kernel) >= 255 - level
+    trimap = np.where(not_bg, 0.5, 0.0).astype(np.float32)
+    trimap[fg] = 1.0
+    return trimap

@@ -7,14 +7,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from edgematte.spec import PipelineSpec
-from edgematte.verification.golden import SINGLE_CASES, GoldenSet, rollout
+from edgematte.verification.golden import GoldenSet, has_rollout, rollout, single_cases
 
 
 @dataclass
 class CheckResult:
     """One comparison of a reader's alpha with PyTorch's."""
 
-    check: str              # "random" | "portrait" | "rollout"
+    check: str              # a golden case: "random" | "portrait" | "rollout" | "flat" (M-Net)
     reader: str             # "onnxruntime", ...
     max_abs: float
     mean_abs: float
@@ -47,7 +47,7 @@ def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec, atol: float) -
     """Run every golden case through ``runner`` and compare its alpha with PyTorch's (``atol``: see
     :mod:`edgematte.verification.tolerance`)."""
     results = []
-    for case in SINGLE_CASES:
+    for case in single_cases(spec):
         want = golden.expected(spec, case)
         got = runner.infer(golden.feed(spec, case))[spec.alpha_output]
         if got.shape != want.shape:
@@ -55,6 +55,8 @@ def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec, atol: float) -
                                        error=f"alpha shape {got.shape}, expected {want.shape}"))
             continue
         results.append(CheckResult(case, runner.name, *_errors(got, want), atol))
+    if not has_rollout(spec):
+        return results
     feed = golden.feed(spec, "rollout")
     want = golden.expected(spec, "rollout")
     got = rollout(runner, spec, feed[spec.image_input], feed[spec.alpha_input])

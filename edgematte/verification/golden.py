@@ -1,8 +1,12 @@
 """Golden inputs and the PyTorch outputs for them, saved as ``golden.npz`` beside every export.
 
-Three cases: random inputs, a real portrait (``skimage.data.astronaut()``, first frame: previous alpha
-zero), and a rollout of moving portrait frames in which each alpha is fed back as the next
-``prev_alpha``. The device side, which has no PyTorch, can verify against this file alone.
+MODNet: random inputs, a real portrait (``skimage.data.astronaut()``, first frame: previous alpha zero),
+and a rollout of moving portrait frames in which each alpha is fed back as the next ``prev_alpha``.
+M-Net: random inputs (the trimap drawn from 0 / 0.5 / 1), the portrait with a trimap around its centre,
+and a flat case (an image of a few constant blocks) in which most 2×2 pooling windows are ties, the inputs
+on which an unpooling that gets PyTorch's tie rule wrong is caught. M-Net's reference is PyTorch with
+real max-unpooling by the pooling indices.
+The device side, which has no PyTorch, can verify against this file alone.
 """
 
 from __future__ import annotations
@@ -13,9 +17,45 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgematte.spec import PipelineSpec
+from edgematte.spec import MNET, PipelineSpec
 
-SINGLE_CASES = ("random", "portrait")
+TRIMAP_LEVELS = (0.0, 0.5, 1.0)  # background, unknown, foreground
+
+
+def single_cases(spec: PipelineSpec) -> tuple[str, ...]:
+    """The single-frame golden cases of the spec's network."""
+    return ("random", "portrait", "flat") if spec.model == MNET else ("random", "portrait")
+
+
+def has_rollout(spec: PipelineSpec) -> bool:
+    """Only MODNet feeds its output back as an input."""
+    return spec.model != MNET and spec.rollout_frames > 0
+
+
+def random_feed(spec: PipelineSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random inputs of the spec's network: an image in [-1, 1]; a previous alpha in [0, 1] or a trimap."""
+    second = (rng.choice(np.float32(TRIMAP_LEVELS), spec.alpha_shape) if spec.model == MNET
+              else rng.uniform(0, 1, spec.alpha_shape))
+    return {spec.image_input: rng.uniform(-1, 1, spec.image_shape).astype(np.float32),
+            spec.second_input: second.astype(np.float32)}
+
+
+def centre_trimap(width: int, height: int) -> np.ndarray:
+    """A trimap of an upright ellipse around the centre (a head and shoulders' place): foreground inside,
+    an unknown band 1/16 of the height wide around its outline, background outside; 1×1×H×W float32."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.hypot((x - width / 2) / (0.3 * width), (y - 0.6 * height) / (0.5 * height))
+    band = (height / 16) / (0.5 * height)
+    trimap = np.where(r < 1 - band, 1.0, np.where(r < 1 + band, 0.5, 0.0))
+    return trimap[None, None].astype(np.float32)
+
+
+def flat_rgb(width: int, height: int) -> np.ndarray:
+    """An image of constant 16×16 blocks in four grey levels: conv outputs repeat inside each block, so most
+    2×2 pooling windows hold equal maxima at every depth."""
+    levels = np.array([0, 85, 170, 255], np.uint8)
+    by, bx = np.mgrid[0:height, 0:width] // 16
+    return np.repeat(levels[(by * 3 + bx * 5) % 4][..., None], 3, axis=2)
 
 
 def portrait_rgb(width: int, height: int, zoom: float = 1.0, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -45,8 +85,7 @@ class GoldenSet:
     arrays: dict[str, np.ndarray]
 
     def feed(self, spec: PipelineSpec, case: str) -> dict[str, np.ndarray]:
-        return {spec.image_input: self.arrays[f"{case}.{spec.image_input}"],
-                spec.alpha_input: self.arrays[f"{case}.{spec.alpha_input}"]}
+        return {name: self.arrays[f"{case}.{name}"] for name in spec.input_names}
 
     def expected(self, spec: PipelineSpec, case: str) -> np.ndarray:
         return self.arrays[f"{case}.{spec.alpha_output}"]
@@ -61,11 +100,12 @@ class GoldenSet:
             golden = cls({k: z[k] for k in z.files})
         if spec is not None:
             frames = (spec.rollout_frames,)
-            want = {f"{case}.{name}": shape for case in SINGLE_CASES
+            want = {f"{case}.{name}": shape for case in single_cases(spec)
                     for name, shape in {**spec.input_shapes, **spec.output_shapes}.items()}
-            want.update({f"rollout.{spec.image_input}": frames + spec.image_shape,
-                         f"rollout.{spec.alpha_input}": spec.alpha_shape,
-                         f"rollout.{spec.alpha_output}": frames + spec.alpha_shape})
+            if has_rollout(spec):
+                want.update({f"rollout.{spec.image_input}": frames + spec.image_shape,
+                             f"rollout.{spec.alpha_input}": spec.alpha_shape,
+                             f"rollout.{spec.alpha_output}": frames + spec.alpha_shape})
             for key, shape in want.items():
                 got = golden.arrays.get(key)
                 if got is None or got.shape != tuple(shape) or got.dtype != np.float32:
@@ -87,16 +127,21 @@ def make_golden(reference, spec: PipelineSpec) -> GoldenSet:
     """Build the golden inputs for ``spec`` and record what ``reference`` (PyTorch) computes for them."""
     rng = np.random.default_rng(spec.seed)
     zeros = np.zeros(spec.alpha_shape, np.float32)
-    feeds = {
-        "random": {spec.image_input: rng.uniform(-1, 1, spec.image_shape).astype(np.float32),
-                   spec.alpha_input: rng.uniform(0, 1, spec.alpha_shape).astype(np.float32)},
-        "portrait": {spec.image_input: spec.normalize_rgb(portrait_rgb(spec.width, spec.height)),
-                     spec.alpha_input: zeros},
-    }
+    portrait = spec.normalize_rgb(portrait_rgb(spec.width, spec.height))
+    feeds = {"random": random_feed(spec, rng)}
+    if spec.model == MNET:
+        trimap = centre_trimap(spec.width, spec.height)
+        feeds["portrait"] = {spec.image_input: portrait, spec.trimap_input: trimap}
+        feeds["flat"] = {spec.image_input: spec.normalize_rgb(flat_rgb(spec.width, spec.height)),
+                         spec.trimap_input: trimap}
+    else:
+        feeds["portrait"] = {spec.image_input: portrait, spec.alpha_input: zeros}
     arrays: dict[str, np.ndarray] = {}
     for case, feed in feeds.items():
         arrays.update({f"{case}.{k}": v for k, v in feed.items()})
         arrays[f"{case}.{spec.alpha_output}"] = reference.infer(feed)[spec.alpha_output]
+    if not has_rollout(spec):
+        return GoldenSet(arrays)
     images = np.stack([spec.normalize_rgb(f) for f in rollout_rgb(spec.width, spec.height, spec.rollout_frames)])
     arrays[f"rollout.{spec.image_input}"] = images
     arrays[f"rollout.{spec.alpha_input}"] = zeros

@@ -25,7 +25,7 @@ import numpy as np
 
 from edgematte.errors import SpecError
 from edgematte.spec import PipelineSpec
-from edgematte.verification.golden import SINGLE_CASES, GoldenSet
+from edgematte.verification.golden import GoldenSet, single_cases
 
 FLOOR = 1e-4
 CEILING = 0.5 / 255
@@ -62,7 +62,7 @@ def check_atol(atol: float) -> float:
 
 def fp32_noise(model, spec: PipelineSpec, golden: GoldenSet) -> float:
     """Max abs difference between the golden (PyTorch FP32) alphas and the same weights run in float64 on
-    the same inputs, over the single-frame cases (random and portrait). The rollout's frames are left out:
+    the same inputs, over the single-frame cases (random and portrait; M-Net's flat case too). The rollout's frames are left out:
     float64 on the CPU costs about as much as the rest of an export, and the two cases already span random
     and real input (the 4x margin covers the rollout's feedback, whose readers' errors are of the same size)."""
     import copy
@@ -71,10 +71,9 @@ def fp32_noise(model, spec: PipelineSpec, golden: GoldenSet) -> float:
 
     model64 = copy.deepcopy(model).eval().double()
     worst = 0.0
-    for case in SINGLE_CASES:
+    for case in single_cases(spec):
         feed = golden.feed(spec, case)
         with torch.no_grad():
-            alpha = model64(torch.from_numpy(feed[spec.image_input]).double(),
-                            torch.from_numpy(feed[spec.alpha_input]).double()).numpy()
+            alpha = model64(*(torch.from_numpy(feed[name]).double() for name in spec.input_names)).numpy()
         worst = max(worst, float(np.abs(alpha - golden.expected(spec, case)).max()))
     return worst

@@ -30,7 +30,7 @@ class CaffeExporter:
 
     def to_net(self, onnx_proto) -> CaffeNet:
         try:
-            net = lower_onnx(onnx_proto, name=f"modnet4_{self.spec.width}x{self.spec.height}")
+            net = lower_onnx(onnx_proto, name=f"{self.spec.model}_{self.spec.width}x{self.spec.height}")
         except LoweringError as e:
             raise CaffeExportError(f"cannot lower to the HiLens Kit's Caffe subset: {e}") from None
         problems = kit_rule_problems(net)

@@ -16,6 +16,11 @@ Every lowering is exact in real arithmetic (the float error is measured by verif
   at k/2 - 1/4: exactly the half-pixel grid, with the edge samples clamped as PyTorch clamps them.
   The extra cost over a plain Interp is one small pooling; no 4N+5 detour, no per-channel Deconvolution.
 - Any resize with ``align_corners=True``: one ``Interp`` with explicit height and width.
+- ``Clip(lo, +inf)`` with ``lo != 0`` (M-Net's exact step, :mod:`edgematte.model.unpool`): ``Eltwise MAX``
+  with a constant map of ``lo`` (a map of ones from ``Power`` with power 0, then a ``Scale`` by ``lo``;
+  made once per shape and value). Exact: ``max`` does not round.
+- ``MaxPool`` without padding: ``Pooling MAX`` (Caffe's ceil-mode size must equal ONNX's floor size).
+- ``Reshape`` to a constant shape: ``Reshape`` with every dimension written out (the Kit wants static shapes).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class OnnxToCaffe:
         self.blob: dict[str, str] = {n: n for n in inputs}  # ONNX tensor -> Caffe blob
         self._names: set[str] = set(inputs)
         self._node = None
+        self._constant_maps: dict[tuple, str] = {}  # (shape, value) -> blob holding that value everywhere
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -104,7 +110,7 @@ class OnnxToCaffe:
             "Add": self._add_sub, "Sub": self._add_sub, "Mul": self._mul, "Concat": self._concat,
             "Split": self._split, "BatchNormalization": self._batchnorm,
             "InstanceNormalization": self._instancenorm, "GlobalAveragePool": self._global_avg,
-            "Resize": self._resize,
+            "Resize": self._resize, "MaxPool": self._maxpool, "Reshape": self._reshape,
         }
         for node in self.proto.graph.node:
             self._node = node
@@ -145,9 +151,12 @@ class OnnxToCaffe:
         a = _attrs(node)
         lo = float(lo) if lo is not None else float(a.get("min", -np.inf))
         hi = float(hi) if hi is not None else float(a.get("max", np.inf))
-        if lo != 0.0:
-            self._fail(f"Clip({lo}, {hi}) is lowered only with a lower bound of 0")
         x = self._input(0)
+        if lo != 0.0 and hi == np.inf and np.isfinite(lo):
+            return self._add("Eltwise", [x, self._constant_map(x, lo)],
+                             params={"eltwise_param": {"operation": Enum("MAX")}}, final=True)
+        if lo != 0.0:
+            self._fail(f"Clip({lo}, {hi}) is lowered only with a lower bound of 0 or no upper bound")
         if hi == np.inf:
             return self._add("ReLU", [x], final=True)
         channels = self._shape(x)[1]
@@ -161,6 +170,52 @@ class OnnxToCaffe:
         params = {"scale_param": {"axis": 1, "num_axes": 1, "bias_term": bias is not None}}
         blobs = [scale] + ([bias] if bias is not None else [])
         return self._add("Scale", [x], suffix, params=params, blobs=blobs, final=final)[0]
+
+    def _constant_map(self, like: str, value: float) -> str:
+        """A blob of ``like``'s shape holding ``value`` everywhere (made once per shape and value)."""
+        shape = self._shape(like)
+        key = (shape, value)
+        if key not in self._constant_maps:
+            ones = self._add("Power", [like], "ones", params={"power_param": {"power": 0.0, "scale": 0.0,
+                                                                             "shift": 1.0}})[0]
+            self._constant_maps[key] = self._scale_const(ones, np.full(shape[1], value), None, f"const{value:g}")
+        return self._constant_maps[key]
+
+    def _maxpool(self, node):
+        a = _attrs(node)
+        kernel, strides = list(a["kernel_shape"]), list(a.get("strides", [1, 1]))
+        if any(a.get("pads", [0, 0, 0, 0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1, 1])):
+            self._fail("MaxPool with padding, ceil_mode or dilation is not lowered")
+        if len(node.output) > 1 and node.output[1]:
+            self._fail("MaxPool's Indices output has no equivalent on the Kit (export M-Net index-free)")
+        x = self._input(0)
+        size = self._shape(x)[2:]
+        floor = [(n - k) // s + 1 for n, k, s in zip(size, kernel, strides)]
+        ceil = [-(-(n - k) // s) + 1 for n, k, s in zip(size, kernel, strides)]
+        if floor != ceil:
+            self._fail(f"MaxPool of {size[0]}x{size[1]} by {kernel}/{strides} leaves a partial window, which "
+                       f"Caffe keeps and ONNX drops")
+        p = {"pool": Enum("MAX")}
+        for key, (vh, vw) in (("kernel", kernel), ("stride", strides)):
+            if vh == vw:
+                p["kernel_size" if key == "kernel" else key] = int(vh)
+            else:
+                p[f"{key}_h"], p[f"{key}_w"] = int(vh), int(vw)
+        return self._add("Pooling", [x], params={"pooling_param": p}, final=True)
+
+    def _reshape(self, node):
+        x = self._input(0)
+        target = self._const(1)
+        if target is None:
+            self._fail("reshape needs a constant shape")
+        dims = [int(d) for d in target]
+        shape = self._shape(x)
+        dims = [shape[i] if d == 0 else d for i, d in enumerate(dims)]
+        if -1 in dims:
+            dims[dims.index(-1)] = int(np.prod(shape)) // -int(np.prod(dims))
+        if int(np.prod(dims)) != int(np.prod(shape)) or len(dims) != 4:
+            self._fail(f"reshape of {shape} to {dims} (only 4-D to 4-D with the same size is lowered)")
+        return self._add("Reshape", [x], params={"reshape_param": {"shape": {"dim": dims}}}, final=True)
 
     def _scalar_operand(self) -> tuple[str, float | None]:
         """(the tensor operand's blob, the other operand as a scalar constant or None)."""

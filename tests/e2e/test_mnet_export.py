@@ -1,0 +1,98 @@
+"""M-Net exports: a reproduction's checkpoint (training-script layout, random weights) to ONNX and Caffe, checked
+against PyTorch with real max-unpooling by indices on golden inputs full of ties; verify re-checks the bundle;
+misuse gets one Error line."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from clitools import assert_user_error, run
+from reference_mnet import RefMNet, randomize_mnet, save_training_format
+
+from edgematte import api
+from edgematte.verification.golden import GoldenSet
+
+SIZE = "64x64"
+
+
+@pytest.fixture(scope="module")
+def mnet_ckpt(tmp_path_factory):
+    return save_training_format(randomize_mnet(RefMNet(0.5), seed=5), tmp_path_factory.mktemp("mnet") / "m.pth")
+
+
+@pytest.fixture(scope="module")
+def caffe_bundle(tmp_path_factory, mnet_ckpt):
+    return api.export(to="caffe", model="mnet", checkpoint=mnet_ckpt, size=SIZE,
+                      out=tmp_path_factory.mktemp("mnet") / "caffe")
+
+
+def test_onnx_export_matches_pytorch_with_indices(tmp_path, mnet_ckpt):
+    result = run("export", "--to", "onnx", "--model", "mnet", "--checkpoint", mnet_ckpt, "--size", SIZE,
+                 "--out", tmp_path / "b", "--json")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    checks = manifest["verification"]["checks"]
+    assert {(c["reader"], c["check"]) for c in checks} == {("onnxruntime", case)
+                                                          for case in ("random", "portrait", "flat")}
+    assert all(c["passed"] and c["max_abs"] <= manifest["verification"]["atol"] for c in checks)
+    assert manifest["artifacts"]["onnx"] == "mnet.onnx" and manifest["spec"]["model"] == "mnet"
+    assert manifest["onnx_graph"]["inputs"] == {"image": [1, 3, 64, 64], "trimap": [1, 1, 64, 64]}
+    assert "MaxUnpool" not in manifest["onnx_graph"]["ops"] and manifest["weights"]["width"] == 0.5
+
+
+def test_caffe_export_passes_both_readers_and_the_kits_rules(caffe_bundle):
+    m = caffe_bundle.manifest
+    assert m.passed and {c.reader for c in caffe_bundle.checks} == {"caffe-numpy", "opencv-dnn"}
+    assert {c.check for c in caffe_bundle.checks} == {"random", "portrait", "flat"}
+    assert set(m.caffe_graph["types"]) <= {"Convolution", "ReLU", "Pooling", "Reshape", "Slice", "Eltwise",
+                                           "Scale", "Power", "Concat"}
+    assert api.verify(caffe_bundle.out).passed
+
+
+def test_the_flat_golden_case_is_full_of_ties(caffe_bundle, mnet_ckpt):
+    from edgematte.model.mnet_checkpoint import load_mnet_checkpoint
+
+    model = load_mnet_checkpoint(mnet_ckpt).model
+    golden = GoldenSet.load(caffe_bundle.out / "golden.npz")
+    pre_pool = {}
+    hooks = [getattr(model, f"conv_{s}_{n}").register_forward_hook(
+        lambda _m, _i, out, key=s: pre_pool.__setitem__(key, out)) for s, n in ((1, 2), (2, 2), (3, 3), (4, 3))]
+    with torch.no_grad():
+        model(torch.from_numpy(golden.arrays["flat.image"]), torch.from_numpy(golden.arrays["flat.trimap"]))
+    for h in hooks:
+        h.remove()
+    for stage, x in pre_pool.items():
+        windows = F.unfold(x.reshape(-1, 1, *x.shape[2:]), 2, stride=2)  # (C, 4, windows)
+        tied = ((windows == windows.max(dim=1, keepdim=True).values).sum(dim=1) > 1).float().mean()
+        assert tied > 0.2, f"stage {stage}: {tied:.2f} of the windows tied"
+
+
+def test_bundle_alpha_respects_the_trimap(caffe_bundle):
+    golden = GoldenSet.load(caffe_bundle.out / "golden.npz")
+    alpha, trimap = golden.arrays["portrait.alpha"], golden.arrays["portrait.trimap"]
+    assert np.all(alpha[trimap == 1.0] == 1.0) and np.all(alpha[trimap == 0.0] == 0.0)
+    unknown = alpha[trimap == 0.5]
+    assert unknown.min() >= 0 and unknown.max() <= 1 and unknown.std() > 0.01
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--to", "onnx", "--model", "mnet", "--int8"], ["--int8 applies to MODNet only"]),
+    (["--to", "om", "--model", "mnet"], ["--model mnet exports the refiner on its own"]),
+    (["--to", "onnx", "--width", "0.5"], ["--width sets M-Net's width"]),
+    (["--to", "onnx", "--model", "mnet", "--half-pixel"], ["--align-corners/--half-pixel applies to MODNet only"]),
+])
+def test_misuse_is_one_error_line(tmp_path, args, fragments):
+    result = run("export", *args, "--size", SIZE, "--out", tmp_path / "x")
+    assert_user_error(result, *fragments)
+    assert not (tmp_path / "x").exists()
+
+
+def test_wrong_checkpoint_kind_is_named(tmp_path, official_ckpt, mnet_ckpt):
+    assert_user_error(run("export", "--to", "onnx", "--model", "mnet", "--checkpoint", official_ckpt, "--size", SIZE,
+                          "--out", tmp_path / "a"), "not an M-Net checkpoint")
+    assert_user_error(run("export", "--to", "onnx", "--checkpoint", mnet_ckpt, "--size", SIZE,
+                          "--out", tmp_path / "b"), "not a MODNet checkpoint")
+    assert_user_error(run("export", "--to", "onnx", "--model", "mnet", "--checkpoint", mnet_ckpt, "--width", "1",
+                          "--size", SIZE, "--out", tmp_path / "c"), "differs from the checkpoint's width 0.5")
