@@ -3,7 +3,9 @@
 - :func:`aipp_from_spec` builds the config for the ``image`` input from the spec and the device family's
   frame format: the HiLens Kit's camera YUV420SP at the network size -> RGB with an explicit integer CSC
   matrix, or (the AscendCL app's OpenCV frames) packed BGR888 -> RGB by the R/B swap; then
-  ``(x - 127.5) / 127.5``.
+  ``(x - 127.5) / 127.5``. :func:`aipp_configs` adds, for M-Net, a ``YUV400_U8`` block for the trimap
+  (input 1): one byte per pixel, 0 / 1 / 2 times ``var_reci`` 0.5 = 0 / 0.5 / 1, no colour conversion
+  (YUV400 requires ``csc_switch: false`` and a 1-channel input: ascend-hilens-facts.md §3.4).
 - :meth:`AippConfig.render` writes it as text protobuf; :func:`parse_aipp` reads any such file back.
 - :func:`aipp_problems` checks a config against the rules Ascend 310's AIPP compiler enforces.
 - :class:`AippEmulator` applies a config to a YUV420SP or RGB888 buffer in the chip's order (swap -> crop
@@ -24,7 +26,7 @@ import numpy as np
 
 from edgematte.devices import RGB888, YUV420SP
 from edgematte.errors import EdgematteError
-from edgematte.spec import PipelineSpec
+from edgematte.spec import MNET, PipelineSpec
 
 # YUV -> RGB integer matrices (rows produce R, G, B; applied as (M @ (yuv - bias)) >> 8) and input biases.
 CSC = {
@@ -34,7 +36,10 @@ CSC = {
 }
 # The camera formats AIPP reads as YUV420SP_U8; the chip's native chroma order is U,V (NV12).
 RBUV_SWAP = {"NV12": False, "NV21": True}
-BYTES_PER_PIXEL = {YUV420SP: 1.5, RGB888: 3}  # the AIPP input formats edgematte writes and emulates
+YUV400 = "YUV400_U8"  # one byte per pixel, one channel: the M-Net trimap input's format
+BYTES_PER_PIXEL = {YUV420SP: 1.5, RGB888: 3, YUV400: 1}  # the AIPP input formats edgematte writes and emulates
+CHANNELS = {YUV420SP: 3, RGB888: 3, YUV400: 1}  # what each format hands the network (the input's C must match)
+TRIMAP_LEVEL = 0.5  # the trimap's bytes 0 / 1 / 2 (background / unknown / foreground) times this
 
 
 class AippError(EdgematteError):
@@ -86,7 +91,7 @@ class AippConfig:
         return w, h
 
     def render(self, header: str = "") -> str:
-        """Text protobuf, one field per line, in the schema's order."""
+        """Text protobuf, one field per line, in the schema's order (:func:`render_configs` for several)."""
         def fmt(v) -> str:
             if isinstance(v, bool):
                 return "true" if v else "false"
@@ -140,15 +145,33 @@ def aipp_from_spec(spec: PipelineSpec, device=None) -> AippConfig:
                       min_chn=(spec.norm_mean,) * 3, var_reci_chn=(reci,) * 3)
 
 
+def trimap_aipp(spec: PipelineSpec) -> AippConfig:
+    """M-Net's trimap input (rank 1) as uint8 0 / 1 / 2 at the network size, scaled to 0 / 0.5 / 1."""
+    return AippConfig(src_image_size_w=spec.width, src_image_size_h=spec.height, related_input_rank=1,
+                      input_format=YUV400, csc_switch=False, var_reci_chn=(TRIMAP_LEVEL, 1.0, 1.0))
+
+
+def aipp_configs(spec: PipelineSpec, device=None) -> list[AippConfig]:
+    """Every ``aipp_op`` block of the spec's network, in input order: the image; M-Net's trimap too."""
+    return [aipp_from_spec(spec, device)] + ([trimap_aipp(spec)] if spec.model == MNET else [])
+
+
+def render_configs(configs: list[AippConfig], header: str = "") -> str:
+    """Several blocks in one aipp.cfg (the header once, before the first)."""
+    return "".join(c.render(header if i == 0 else "") for i, c in enumerate(configs))
+
+
 def aipp_header(spec: PipelineSpec, device=None) -> str:
     if device is not None and device.input_format == RGB888:
         source = (f"BGR888 {spec.width}x{spec.height} (the OpenCV frame resized by the app) -> RGB (R/B swap)")
     else:
         source = (f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame resized by hilens.Preprocessor) "
                   f"-> RGB ({spec.color_matrix})")
+    second = (f"Input {spec.trimap_input!r} (rank 1): uint8 0 / 1 / 2 (background / unknown / foreground), "
+              f"{YUV400} x {TRIMAP_LEVEL:g} -> 0 / 0.5 / 1." if spec.model == MNET else
+              f"Input {spec.alpha_input!r} (rank 1) has no AIPP: it stays float32 NCHW.")
     return (f"edgematte AIPP for input {spec.image_input!r} (rank 0), preset {spec.name}.\n"
-            f"{source} -> (x - {spec.norm_mean:g}) / {spec.norm_std:g}.\n"
-            f"Input {spec.alpha_input!r} (rank 1) has no AIPP: it stays float32 NCHW.")
+            f"{source} -> (x - {spec.norm_mean:g}) / {spec.norm_std:g}.\n{second}")
 
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -269,11 +292,20 @@ def aipp_problems(cfg: AippConfig, spec: PipelineSpec | None = None) -> list[str
         p.append("csc_switch is false: the network would receive YUV, not RGB")
     if cfg.input_format == RGB888 and cfg.csc_switch:
         p.append("csc_switch is true on RGB888_U8 input: the network would receive YUV, not RGB")
+    if cfg.input_format == YUV400 and cfg.csc_switch:
+        p.append("YUV400_U8 with csc_switch: true is rejected by the AIPP compiler")
     if any(not 0 <= m <= 255 for m in cfg.mean_chn):
         p.append("mean_chn_* must be in 0..255 for U8 input")
     if spec is not None:
-        if cfg.related_input_rank != 0:
-            p.append(f"related_input_rank {cfg.related_input_rank}: the image is input 0")
+        names = spec.input_names
+        channels = (3, 1)  # image, then the 1-channel second input (M-Net's trimap takes YUV400)
+        rank = cfg.related_input_rank
+        if not 0 <= rank < len(names) or (rank == 1 and spec.model != MNET):
+            p.append(f"related_input_rank {rank}: the image is input 0"
+                     + (", the trimap input 1" if spec.model == MNET else ""))
+        elif CHANNELS.get(cfg.input_format, channels[rank]) != channels[rank]:
+            p.append(f"input_format {cfg.input_format} gives {CHANNELS[cfg.input_format]} channels; input {rank} "
+                     f"({names[rank]}) has {channels[rank]}")
         if cfg.output_size != (spec.width, spec.height):
             p.append(f"AIPP output {cfg.output_size[0]}x{cfg.output_size[1]} != network input {spec.width}x{spec.height}")
     return p
@@ -309,19 +341,21 @@ class AippEmulator:
         return np.concatenate([y[..., None], uv], axis=2).astype(np.int32)
 
     def packed(self, buf: np.ndarray) -> np.ndarray:
-        """RGB888 bytes -> H×W×3 uint8 after the swap switch (R and B exchanged)."""
+        """RGB888 bytes -> H×W×3 uint8 after the swap switch (R and B exchanged); YUV400 -> H×W×1."""
         c = self.cfg
         w, h = c.src_image_size_w, c.src_image_size_h
         buf = np.asarray(buf, dtype=np.uint8)
         if buf.size != c.input_bytes:
-            raise AippError(f"input has {buf.size} bytes; a {w}x{h} RGB888 frame has {c.input_bytes}")
-        pixels = buf.reshape(h, w, 3)
+            raise AippError(f"input has {buf.size} bytes; a {w}x{h} {c.input_format.removesuffix('_U8')} frame has "
+                           f"{c.input_bytes}")
+        pixels = buf.reshape(h, w, CHANNELS[c.input_format])
         return pixels[..., ::-1] if c.rbuv_swap_switch else pixels
 
     def csc(self, buf: np.ndarray) -> np.ndarray:
-        """Swap, crop and colour conversion: H×W×3 uint8 in the matrix's output order (RGB here)."""
+        """Swap, crop and colour conversion: H×W×3 uint8 in the matrix's output order (RGB here); H×W×1 for
+        YUV400 (no conversion)."""
         c = self.cfg
-        if c.input_format == RGB888:
+        if c.input_format in (RGB888, YUV400):
             rgb = self.packed(buf)
             if c.crop:
                 rgb = rgb[c.load_start_pos_h:c.load_start_pos_h + c.crop_size_h,
@@ -336,11 +370,12 @@ class AippEmulator:
         return np.clip(out, 0, 255).astype(np.uint8)
 
     def __call__(self, buf: np.ndarray) -> np.ndarray:
-        """One input frame's bytes -> the network input, 1×3×H×W float32."""
+        """One input frame's bytes -> the network input, 1×C×H×W float32 (C: 3, or 1 for YUV400)."""
         c = self.cfg
         x = self.csc(buf).astype(np.float32)
-        x = (x - np.asarray(c.mean_chn, np.float32) - np.asarray(c.min_chn, np.float32)) * \
-            np.asarray(c.var_reci_chn, np.float32)
+        n = x.shape[2]
+        x = (x - np.asarray(c.mean_chn[:n], np.float32) - np.asarray(c.min_chn[:n], np.float32)) * \
+            np.asarray(c.var_reci_chn[:n], np.float32)
         if self.fp16:
             x = x.astype(np.float16).astype(np.float32)
         if c.padding:

@@ -10,6 +10,7 @@ functions that use them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import math
@@ -18,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgematte.bundle import Bundle, BundleWriter, Manifest, export_flags, file_name, tool_versions
+from edgematte.bundle import REFINER_FOLDER, Bundle, BundleWriter, Manifest, export_flags, file_name, tool_versions
 from edgematte.devices import SKILL
 from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
 from edgematte.output_files import check_output_file, written_atomically
 from edgematte.spec import DEFAULT_PRESET, MNET, MODNET, PipelineSpec, resolve_spec
 from edgematte.verification.compare import CheckResult
-from edgematte.verification.tolerance import check_atol
+from edgematte.verification.tolerance import CEILING, NOISE_FACTOR, check_atol
 
 Log = Callable[[str], None]
 
@@ -53,7 +54,8 @@ class ExportResult:
 
         m = self.manifest
         lines = [c.line() for c in self.checks] + (int8_summary(m.int8) if m.int8 else [])
-        lines.append(f"Wrote {self.out}: " + ", ".join(f"{role}={rel}" for role, rel in m.artifacts.items()))
+        lines.append(f"Wrote {self.out}: " + ", ".join(f"{role}={rel}" for role, rel in m.artifacts.items())
+                     + (f"; refiner: {', '.join(m.refiner['artifacts'].values())}" if m.refiner else ""))
         if m.convert and m.convert["ran"]:
             lines.append(f"{m.convert['tool']} ran: {self.out}/{m.artifacts['om']} is ready for the device")
         elif m.convert:
@@ -120,12 +122,18 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
            model: str = MODNET, width: float | None = None, checkpoint: str | Path | None = None,
            preset: str = DEFAULT_PRESET, size: str | None = None, out: str | Path | None = None,
            force: bool = False, align_corners: bool | None = None, int8: bool = False,
-           int8_max_error: float | None = None, atol: float | None = None, log: Log = no_log) -> ExportResult:
+           int8_max_error: float | None = None, atol: float | None = None, refiner: str | None = None,
+           refiner_checkpoint: str | Path | None = None, refiner_size: str | None = None,
+           refiner_width: float | None = None, log: Log = no_log) -> ExportResult:
     """Export the network for the route ``to`` [``via``] (export/routes.py) and the device family ``device``
     (devices.py; default: the route's first), verify every artifact against PyTorch, and write the bundle.
 
-    ``model``: ``modnet4`` (the matting network) or ``mnet`` (SHM's M-Net, the refiner; ``width`` 1, 0.5 or
+    ``model``: ``modnet4`` (the matting network) or ``mnet`` (SHM's M-Net on its own; ``width`` 1, 0.5 or
     0.25 for the embedded default; its reference is PyTorch with real max-unpooling by indices).
+
+    ``refiner``: ``mnet`` puts M-Net beside MODNet in a device bundle (``--to om``): its own files under
+    ``refiner/`` (model, AIPP with the trimap block, golden), a second compiler command in convert.sh, its
+    own checks, and the refiner stage in the app (``refiner_size`` default :data:`REFINER_SIZE`).
 
     ``int8``: also write an INT8 ONNX for the CPU stand-in (its error is in the manifest); ``int8_max_error``
     (implies ``int8``): keep the convolutions the alpha is most sensitive to in FP32 until the mean abs alpha
@@ -137,10 +145,6 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
     """
     from edgematte.export.memory import memory_problems
     from edgematte.export.writer import ExportContext, write_route
-    from edgematte.runtime.pytorch import TorchRunner
-    from edgematte.verification.golden import has_rollout, make_golden
-    from edgematte.verification.readers import run_readers
-    from edgematte.verification.tolerance import CEILING, NOISE_FACTOR, Tolerance, fp32_noise
 
     route = find_route(to, via, device)
     family = route.family(device)
@@ -153,49 +157,52 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
                         f"{' or '.join(f'--to {r.name}' for r in ROUTES if r.int8)}")
     spec = resolve_spec(preset, size, model)
     if model == MNET:
-        for flag, given in (("--int8", int8), ("--align-corners/--half-pixel", align_corners is not None)):
+        for flag, given in (("--int8", int8), ("--align-corners/--half-pixel", align_corners is not None),
+                            ("--refiner", refiner is not None)):
             if given:
                 raise SpecError(f"{flag} applies to MODNet only; leave it out with --model mnet")
-        if route.device is not None:
-            raise SpecError("--model mnet exports the refiner on its own to --to onnx or --to caffe; for a device "
-                            "bundle export MODNet with --to om (the refiner joins it in a later release)")
+    refiner_spec = _refiner_spec(refiner, route, preset, refiner_size, refiner_checkpoint, refiner_width)
     problems = route.size_problems(spec, family) + memory_problems(spec)
     if problems:
         raise SpecError(f"size {spec.width}x{spec.height} does not fit --to {route.name}: {'; '.join(problems)}; "
                         f"choose a smaller --size or another preset")
+    if refiner_spec is not None:
+        problems = route.size_problems(refiner_spec, family) + memory_problems(refiner_spec)
+        if problems:
+            raise SpecError(f"--refiner-size {refiner_spec.width}x{refiner_spec.height} does not fit --to "
+                            f"{route.name}: {'; '.join(problems)}; choose a smaller --refiner-size")
     log(f"edgematte export {export_flags(route.to, route.via, family.name if family else None)}"
         f"{'' if model == MODNET else f' --model {model}'}: {spec.width}x{spec.height} "
-        f"(preset {preset}{f' at --size {size}' if size else ''})")
+        f"(preset {preset}{f' at --size {size}' if size else ''})"
+        + (f", refiner {refiner} at {refiner_spec.width}x{refiner_spec.height}" if refiner_spec else ""))
     out = Path(out) if out is not None else default_out(spec, route.to)
-    writer = BundleWriter(out, force, inputs=[checkpoint], model=spec.model)  # fails now, before any work, if out is taken
+    writer = BundleWriter(out, force, inputs=[checkpoint, refiner_checkpoint], model=spec.model)  # fails now if taken
     log(f"loading weights ({checkpoint or 'embedded default, untrained'})")
     weights = load_weights(checkpoint, spec, align_corners, width)
+    refiner_weights = None
+    if refiner_spec is not None:
+        log(f"loading the refiner's weights ({refiner_checkpoint or 'embedded default, untrained'})")
+        refiner_weights = load_weights(refiner_checkpoint, refiner_spec, None, refiner_width)
     with writer:
         ctx = ExportContext(spec, route, weights, writer, log, family, int8, int8_max_error)
-        roles = write_route(ctx)
-        log("running PyTorch on the golden inputs" + (f" ({spec.rollout_frames}-frame rollout included)"
-                                                        if has_rollout(spec) else " (M-Net: max-unpooling by indices)"))
-        golden = make_golden(TorchRunner(weights.model, spec), spec)
-        golden.save(writer.path("golden"))
-        roles.append("golden")
-        log("measuring PyTorch's own FP32 noise (the same weights in float64 on the golden inputs)")
-        tolerance = Tolerance.from_noise(fp32_noise(weights.model, spec, golden), atol)
-        checks = run_readers({role: writer.path(role) for role in roles}, spec, golden, tolerance.atol, log)
-        passed = bool(checks) and all(c.passed for c in checks)
-        manifest = Manifest(
-            edgematte=tool_versions()["edgematte"],
-            created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            target=route.to, via=route.via, device=family.name if family else None, spec=spec,
-            weights=weights.describe(), artifacts={role: writer.rel(role) for role in roles},
-            files=writer.file_records(roles), tools=tool_versions(),
-            verification={"passed": passed, **tolerance.to_dict(), "checks": [c.to_dict() for c in checks]},
-            **ctx.records)
+        refiner_ctx = (ExportContext(refiner_spec, route, refiner_weights, writer.section(REFINER_FOLDER, MNET), log,
+                                     family) if refiner_spec is not None else None)
+        roles = write_route(ctx, refiner_ctx)
+        tolerance, checks = _check_against_pytorch(ctx, roles, atol)
+        files = writer.file_records(roles)
+        refiner_record, refiner_checks = None, []
+        if refiner_ctx is not None:
+            log("checking the refiner")
+            refiner_tolerance, refiner_checks = _check_against_pytorch(refiner_ctx, refiner_ctx.roles, atol)
+            files.update(writer.file_records(refiner_ctx.roles, refiner_ctx.bundle))
+            refiner_record = _manifest(refiner_ctx, refiner_ctx.roles, {}, refiner_tolerance, refiner_checks).to_dict()
+        manifest = _manifest(ctx, roles, files, tolerance, checks + refiner_checks, refiner_record)
         writer.write_manifest(manifest)
-        if passed:
+        if manifest.passed:
             writer.commit()
-            return ExportResult(out, manifest, checks)
+            return ExportResult(out, manifest, checks + refiner_checks)
         kept = writer.commit_failed()
-    failed = ", ".join(f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks if not c.passed)
+    failed = ", ".join(f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks + refiner_checks if not c.passed)
     unstable = (f"; PyTorch's own FP32 result is {tolerance.noise:.1e} from float64 on the same inputs: the weights "
                 f"are numerically unstable (e.g. a BatchNorm variance near zero)"
                 if tolerance.noise is not None and tolerance.noise * NOISE_FACTOR > CEILING else "")
@@ -203,6 +210,58 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
              f"the failed bundle was not kept ({writer.failed_path} holds files edgematte did not write)")
     raise VerificationError(f"{out} was not written: the export does not match PyTorch within {tolerance.atol:.1e} "
                             f"({tolerance.describe()}): {failed}{unstable}; {where}")
+
+
+REFINER_SIZE = "320x320"  # M-Net's crop: the reproductions train on 320x320 patches
+
+
+def _refiner_spec(refiner, route, preset, size, checkpoint, width) -> PipelineSpec | None:
+    """The refiner's spec, or None without ``--refiner``; its flags without it are an error."""
+    if refiner is None:
+        given = [flag for flag, value in (("--refiner-checkpoint", checkpoint), ("--refiner-size", size),
+                                          ("--refiner-width", width)) if value is not None]
+        if given:
+            raise SpecError(f"{', '.join(given)} set the refiner; add --refiner mnet")
+        return None
+    if refiner != MNET:
+        raise SpecError(f"unknown refiner {refiner!r}; the refiner is {MNET}")
+    if route.device is None:
+        raise SpecError(f"--refiner puts M-Net in a device bundle beside MODNet (--to om); --to {route.name} holds one "
+                        f"network: export M-Net on its own with --model mnet")
+    return resolve_spec(preset, size or REFINER_SIZE, MNET)
+
+
+def _check_against_pytorch(ctx, roles: list[str], atol: float | None):
+    """Golden inputs and PyTorch's outputs (saved with the network's files), the tolerance from PyTorch's
+    own FP32 noise, and every reader of the files written; ``roles`` gains ``golden``."""
+    from edgematte.runtime.pytorch import TorchRunner
+    from edgematte.verification.golden import has_rollout, make_golden
+    from edgematte.verification.readers import run_readers
+    from edgematte.verification.tolerance import Tolerance, fp32_noise
+
+    spec, model, log = ctx.spec, ctx.weights.model, ctx.log
+    log("running PyTorch on the golden inputs" + (f" ({spec.rollout_frames}-frame rollout included)"
+                                                    if has_rollout(spec) else " (M-Net: max-unpooling by indices, in float64)"))
+    golden = make_golden(TorchRunner(model, spec, float64=spec.model == MNET), spec)
+    golden.save(ctx.bundle.path("golden"))
+    roles.append("golden")
+    log("measuring PyTorch's own FP32 noise (the same weights in float64 on the golden inputs)")
+    tolerance = Tolerance.from_noise(fp32_noise(model, spec, golden), atol)
+    checks = run_readers({role: ctx.bundle.path(role) for role in roles}, spec, golden, tolerance.atol, log)
+    return tolerance, checks if isinstance(ctx.bundle, BundleWriter) else _label(checks, spec)
+
+
+def _manifest(ctx, roles, files, tolerance, checks, refiner: dict | None = None) -> Manifest:
+    family, route = ctx.device, ctx.route
+    passed = bool(checks) and all(c.passed for c in checks)
+    return Manifest(
+        edgematte=tool_versions()["edgematte"],
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        target=route.to, via=route.via, device=family.name if family else None, spec=ctx.spec,
+        weights=ctx.weights.describe(), artifacts={role: ctx.bundle.rel(role) for role in roles},
+        files=files, tools=tool_versions(),
+        verification={"passed": passed, **tolerance.to_dict(), "checks": [c.to_dict() for c in checks]},
+        refiner=refiner, **ctx.records)
 
 
 def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
@@ -213,18 +272,26 @@ def verify(folder: str | Path, log: Log = no_log) -> VerifyResult:
     from edgematte.verification.readers import run_readers
 
     bundle = Bundle.open(folder)
+    networks = [bundle] + ([bundle.refiner] if bundle.refiner is not None else [])
     problems = bundle.file_problems()
-    problems = problems or device_file_problems(bundle)
+    problems = problems or [p for b in networks for p in device_file_problems(b)]
     checks: list[CheckResult] = []
     if not problems:
-        golden_path = bundle.path("golden")
-        try:
-            golden = GoldenSet.load(golden_path, bundle.spec)
-        except (OSError, ValueError) as e:
-            raise BundleError(f"{golden_path} cannot be read ({e}); re-export the bundle") from None
-        checks = run_readers({role: bundle.path(role) for role in bundle.manifest.artifacts}, bundle.spec, golden,
-                             bundle.manifest.atol, log)
+        for network in networks:
+            golden_path = network.path("golden")
+            try:
+                golden = GoldenSet.load(golden_path, network.spec)
+            except (OSError, ValueError) as e:
+                raise BundleError(f"{golden_path} cannot be read ({e}); re-export the bundle") from None
+            found = run_readers({role: network.path(role) for role in network.manifest.artifacts}, network.spec,
+                                golden, network.manifest.atol, log)
+            checks += found if network is bundle else _label(found, network.spec)
     return VerifyResult(bundle.folder, checks, problems)
+
+
+def _label(checks: list[CheckResult], spec: PipelineSpec) -> list[CheckResult]:
+    """The refiner's checks named after its network (``mnet.portrait``), beside MODNet's in one list."""
+    return [dataclasses.replace(c, check=f"{spec.model}.{c.check}") for c in checks]
 
 
 def info(path: str | Path) -> dict:
@@ -284,11 +351,13 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
           size: str | None = None, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
           int8_max_error: float | None = None, json_path: str | Path | None = None, plot_path: str | Path | None = None,
-          force: bool = False, log: Log = no_log) -> dict:
+          force: bool = False, refiner: str | None = None, refiner_width: float | None = None,
+          log: Log = no_log) -> dict:
     """Benchmark a HiLens bundle (or a fresh ``--to om`` export of ``checkpoint``/the default at
     ``preset``): see :mod:`edgematte.bench.report` and docs/performance.md for the report.
     ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget.
-    ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``)."""
+    ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``).
+    ``refiner``: the fresh export carries M-Net (``refiner_width``); a bundle's own refiner is timed anyway."""
     from edgematte.bench.report import RUNTIMES, run_bench
 
     outputs = _report_outputs(force, json_path=(json_path, (".json",)), plot_path=(plot_path, (".png",)))
@@ -302,7 +371,10 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
             route = next(r for r in ROUTES if r.stand_in and r.device.app == SKILL)  # a bundle with the skill
             log(f"exporting a --to {route.name} bundle to time")
             bundle = export(to=route.to, via=route.via, checkpoint=checkpoint, preset=preset, size=size,
-                            out=Path(tmp) / "bundle").out
+                            refiner=refiner, refiner_width=refiner_width, out=Path(tmp) / "bundle").out
+        elif refiner is not None or refiner_width is not None:
+            raise SpecError("--refiner and --refiner-width shape a fresh export; a BUNDLE's refiner (if it has one) "
+                            "is timed as it is")
         opened = Bundle.open(bundle)
         opened.require("onnx", "aipp", "skill", why="bench times the bundle's HiLens skill on the stand-in: give a "
                                                    "--to om --device hilens-kit bundle, or none to time a fresh export")
@@ -310,9 +382,15 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
         if checkpoint is None and recorded and Path(recorded).is_file():
             checkpoint = recorded
         weights = load_weights(checkpoint, opened.spec)
+        refiner_weights = None
+        if opened.refiner is not None:
+            recorded = opened.refiner.manifest.weights
+            path = recorded.get("path")
+            refiner_weights = load_weights(path if path and Path(path).is_file() else None, opened.refiner.spec,
+                                           width=None if path and Path(path).is_file() else recorded.get("width"))
         report = run_bench(opened, weights, runtime=runtime, threads=threads, frames=frames, warmup=warmup,
                            loop_frames=loop_frames, clip=Path(clip) if clip else None, fp16=fp16,
-                           int8_max_error=int8_max_error, log=log)
+                           int8_max_error=int8_max_error, refiner_weights=refiner_weights, log=log)
     if "json_path" in outputs:
         with written_atomically(outputs["json_path"]) as tmp:
             tmp.write_text(json.dumps(report, indent=2) + "\n")

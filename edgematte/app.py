@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from edgematte import __version__
 from edgematte.bundle import file_name
 from edgematte.devices import DeviceFamily
-from edgematte.skill import MAIN_FILE, MODES, SkillDefaults, device_problems, template_dir
+from edgematte.skill import MAIN_FILE, MODES, SkillDefaults, device_problems, refiner_values, template_dir
 from edgematte.spec import PipelineSpec
 
 if TYPE_CHECKING:
@@ -26,17 +26,20 @@ TEMPLATE_NAME = "ascendcl"
 APP_IMPORTS = {"acl", "numpy", "cv2"}  # besides the standard library
 
 
-def render_app(spec: PipelineSpec, device: DeviceFamily, defaults: SkillDefaults = SkillDefaults()) -> str:
+def render_app(spec: PipelineSpec, device: DeviceFamily, refiner: PipelineSpec | None = None,
+               defaults: SkillDefaults = SkillDefaults()) -> str:
     text = (template_dir(TEMPLATE_NAME) / MAIN_FILE).read_text()
     values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name, "title": device.title,
               "soc_version": device.soc_version, "python": ".".join(map(str, device.python)),
-              "model_file": file_name("om"), "width": spec.width, "height": spec.height, "modes": repr(MODES)}
+              "model_file": file_name("om"), "width": spec.width, "height": spec.height, "modes": repr(MODES),
+              **refiner_values(refiner)}
     return Template(text).substitute(values)
 
 
-def write_app(bundle: "BundleWriter", spec: PipelineSpec, device: DeviceFamily) -> list[str]:
-    """Write ``app/main.py`` into ``bundle``; returns its role."""
-    bundle.path("app").write_text(render_app(spec, device))
+def write_app(bundle: "BundleWriter", spec: PipelineSpec, device: DeviceFamily,
+              refiner: PipelineSpec | None = None) -> list[str]:
+    """Write ``app/main.py`` into ``bundle`` (with the refiner stage for ``refiner``); returns its role."""
+    bundle.path("app").write_text(render_app(spec, device, refiner))
     return ["app"]
 
 

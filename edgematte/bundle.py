@@ -28,6 +28,8 @@ MANIFEST = "manifest.json"
 FORMAT = 2  # manifest format; 1 (edgematte before the Bundle type) had no "format" key
 MODEL_STEM = "modnet4"  # the model files' stem; a bundle of another network (spec.model) uses that name
 MODEL_ROLES = ("onnx", "onnx_int8", "prototxt", "caffemodel", "om")
+REFINER_FOLDER = "refiner"  # a device bundle's refiner (M-Net) keeps its own files under this folder
+REFINER_ROLES = ("onnx", "prototxt", "caffemodel", "om", "aipp", "golden")  # what the refiner folder can hold
 FAILED_SUFFIX = ".failed-verification"  # where a bundle that does not match PyTorch is kept for a report
 
 # role -> path inside the bundle. Which roles a bundle has is decided by its route (export/routes.py).
@@ -85,6 +87,7 @@ class Manifest:
     atc_onnx: dict | None = None     # what was rewritten in the ONNX for atc, and the change it made
     onnx_graph: dict | None = None
     caffe_graph: dict | None = None
+    refiner: dict | None = None      # the refiner's own manifest (its spec, weights, artifacts, checks)
     format: int = FORMAT
 
     REQUIRED = ("format", "edgematte", "created", "target", "spec", "weights", "artifacts", "files", "tools",
@@ -119,7 +122,7 @@ class Manifest:
                 "artifacts": self.artifacts, "files": self.files, "tools": self.tools,
                 "onnx_graph": self.onnx_graph, "caffe_graph": self.caffe_graph, "int8": self.int8,
                 "atc_onnx": self.atc_onnx,
-                "convert": self.convert, "verification": self.verification}
+                "convert": self.convert, "verification": self.verification, "refiner": self.refiner}
         return {k: v for k, v in data.items() if v is not None}
 
     @classmethod
@@ -175,6 +178,20 @@ class Bundle:
     def spec(self) -> PipelineSpec:
         return self.manifest.spec
 
+    @property
+    def refiner(self) -> "Bundle | None":
+        """The refiner's files (its own manifest, paths inside this folder), or None without one. Its
+        checksums are this bundle's (:meth:`file_problems` covers them)."""
+        record = self.manifest.refiner
+        if record is None:
+            return None
+        manifest = Manifest.from_dict(record, f"{self.folder}/{MANIFEST} (refiner)")
+        for role, rel in manifest.artifacts.items():
+            if role not in REFINER_ROLES or not rel.startswith(REFINER_FOLDER + "/"):
+                raise BundleError(f"{self.folder}/{MANIFEST}: the refiner's {role} is {rel!r}, not a refiner file "
+                                  f"under {REFINER_FOLDER}/; re-export the bundle")
+        return Bundle(self.folder, manifest)
+
     def has(self, role: str) -> bool:
         return role in self.manifest.artifacts
 
@@ -217,10 +234,14 @@ class Bundle:
                 problems.append(f"{rel} is missing")
             elif not isinstance(record, dict) or sha256_of(path) != record.get("sha256"):
                 problems.append(f"{rel} changed since export (sha256 differs)")
-        for role, rel in self.manifest.artifacts.items():
+        refiner = self.refiner
+        artifacts = list(self.manifest.artifacts.items()) + list(refiner.manifest.artifacts.items() if refiner else [])
+        for role, rel in artifacts:
             if rel not in self.manifest.files:
                 problems.append(f"{rel} ({role}) has no checksum in {MANIFEST}; re-export the bundle")
         produced_later = {(self.folder / LAYOUT[r]).resolve() for r in AFTER_EXPORT_ROLES}
+        if refiner is not None:
+            produced_later.add((self.folder / refiner_file("om", refiner.spec.model)).resolve())
         skill_dir = (self.folder / LAYOUT["skill"]).parent.resolve()
         for path in sorted(p for p in self.folder.rglob("*") if p.is_file() or p.is_symlink()):
             resolved = path.resolve()
@@ -303,13 +324,18 @@ class BundleWriter:
         """``role``'s path inside this bundle."""
         return file_name(role, self.model)
 
+    def section(self, folder: str, model: str) -> "BundleSection":
+        """Where another network's files go in this bundle (the refiner's: ``refiner/``)."""
+        return BundleSection(self, folder, model)
+
     def write_manifest(self, manifest: Manifest) -> None:
         (self.workdir / MANIFEST).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
 
-    def file_records(self, roles) -> dict[str, dict]:
-        return {self.rel(r): {"sha256": sha256_of(self.workdir / self.rel(r)),
-                              "bytes": (self.workdir / self.rel(r)).stat().st_size}
-                for r in sorted(roles, key=self.rel)}
+    def file_records(self, roles, section: "BundleSection | None" = None) -> dict[str, dict]:
+        """{path: {"sha256", "bytes"}} of ``roles`` (of ``section``'s network, if given)."""
+        rel = (section or self).rel
+        return {rel(r): {"sha256": sha256_of(self.workdir / rel(r)), "bytes": (self.workdir / rel(r)).stat().st_size}
+                for r in sorted(roles, key=rel)}
 
     def commit(self) -> Path:
         check_output_free(self.out, self.force, self.inputs)  # nothing appeared meanwhile
@@ -337,6 +363,31 @@ class BundleWriter:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return target
+
+
+def refiner_file(role: str, model: str) -> str:
+    """The path of the refiner's ``role`` inside a bundle: its folder, then the names any bundle gives."""
+    return f"{REFINER_FOLDER}/{file_name(role, model)}"
+
+
+class BundleSection:
+    """Another network's files in a bundle being written (the refiner's, under ``refiner/``): the same
+    ``path``/``rel`` as :class:`BundleWriter`, so one route writer serves both."""
+
+    def __init__(self, writer: BundleWriter, folder: str, model: str):
+        self.writer, self.folder, self.model = writer, folder, model
+
+    @property
+    def workdir(self) -> Path:
+        return self.writer.workdir
+
+    def rel(self, role: str) -> str:
+        return f"{self.folder}/{file_name(role, self.model)}"
+
+    def path(self, role: str) -> Path:
+        path = self.writer.workdir / self.rel(role)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
 
 def tool_versions() -> dict[str, str]:

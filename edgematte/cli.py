@@ -16,7 +16,8 @@ import click
 
 from edgematte import __version__
 from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, device_option, force_option,
-                                   int8_max_error_option, json_flag, preset_options)
+                                   int8_max_error_option, json_flag, mnet_width_option, preset_options,
+                                   refiner_option, refiner_options, refiner_width_option)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.skill import MODES
 from edgematte.spec import MODELS, MODNET
@@ -69,13 +70,12 @@ def main() -> None:
 @click.option("--model", type=click.Choice(list(MODELS)), default=MODNET, show_default=True,
               help="The network: modnet4 (RGB + previous alpha, the matting network) or mnet (SHM's M-Net, RGB + "
                    "trimap, the refiner of the unknown band; exported with exact index-free unpooling).")
-@click.option("--width", type=click.Choice(["1", "0.5", "0.25"]), callback=lambda _c, _p, v: None if v is None else float(v),
-              help="M-Net's width multiplier for the embedded default (a quarter of the width costs about 1/16 of "
-                   "the MACs; see docs/mnet.md). A checkpoint's width is read from the file.")
+@mnet_width_option
 @checkpoint_option("MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
                    "edgematte 4-channel one; with --model mnet, an M-Net checkpoint ({'epoch', 'model', "
                    "'optimizer'} or a state_dict). Without it, the embedded default (untrained) network is exported.")
 @preset_options("The exported network")
+@refiner_options
 @click.option("--align-corners/--half-pixel", "align_corners", default=None,
               help="Resize semantics the weights were trained with. Default: what the checkpoint records "
                    "(official MODNet: half-pixel, i.e. align_corners=False).")
@@ -93,8 +93,7 @@ def export(as_json, **options):
 
     The folder holds the model, golden.npz (inputs and PyTorch outputs) and manifest.json (spec,
     shapes, checksums, tool versions, and the max/mean abs error of every check: random inputs, a real
-    portrait, and a multi-frame rollout feeding each alpha back as the next input; for M-Net, a flat image
-    whose pooling windows are mostly ties instead of the rollout).
+    portrait, and a multi-frame rollout feeding each alpha back as the next input; M-Net has no rollout).
     """
     from edgematte import api
 
@@ -214,6 +213,8 @@ def sample_clip(path, seconds, no_audio, force):
 @click.option("--plot", "plot_path", type=FILE, help="Write a bar chart (PNG).")
 @click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow).")
 @int8_max_error_option
+@refiner_option
+@refiner_width_option
 @force_option("existing --json/--plot files")
 def bench(bundle, json_path, **options):
     """Latency of the model and of the skill's whole camera loop on this machine.

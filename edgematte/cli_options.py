@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from edgematte.bundle import REFINER_FOLDER, file_name
 from edgematte.devices import DEFAULT_DEVICE, DEVICES
 from edgematte.export.routes import ROUTES
-from edgematte.spec import DEFAULT_PRESET, PRESETS
+from edgematte.spec import DEFAULT_PRESET, MNET, PRESETS
 
 FILE, FOLDER = click.Path(path_type=Path, dir_okay=False), click.Path(path_type=Path, file_okay=False)
 
@@ -50,3 +51,27 @@ device_option = click.option(
          + "; ".join(f"{d.name} = {d.title} ({d.soc_version})" for d in DEVICES.values()) + ".")
 
 ROUTES_HELP = "\b\nRoutes:\n" + "\n".join(f"  --to {r.name:<16}{r.summary}" for r in ROUTES)
+
+
+def _width(_ctx, _param, value):
+    return None if value is None else float(value)
+
+
+WIDTH_CHOICE = click.Choice(["1", "0.5", "0.25"])  # M-Net's widths (model/mnet.py WIDTHS)
+refiner_option = click.option(
+    "--refiner", type=click.Choice([MNET]),
+    help="With --to om: put SHM's M-Net beside MODNet; the app refines the most uncertain crop of each matte with "
+         f"it (its files under {REFINER_FOLDER}/, a second compiler command in {file_name('convert_script')}).")
+refiner_width_option = click.option(
+    "--refiner-width", type=WIDTH_CHOICE, callback=_width,
+    help="The embedded (untrained) refiner's width multiplier; a checkpoint's is read from the file.")
+mnet_width_option = click.option(
+    "--width", type=WIDTH_CHOICE, callback=_width,
+    help="M-Net's width multiplier for the embedded default (a quarter of the width costs about 1/16 of the MACs; "
+         "see docs/mnet.md). A checkpoint's width is read from the file.")
+refiner_options = _options(
+    refiner_option,
+    click.option("--refiner-checkpoint", type=FILE, help="The refiner's M-Net checkpoint (default: the embedded, "
+                                                         "untrained one)."),
+    click.option("--refiner-size", metavar="WxH", help="The refiner's crop, in camera pixels (default 320x320)."),
+    refiner_width_option)

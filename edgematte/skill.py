@@ -61,6 +61,28 @@ def config_items(defaults: SkillDefaults = SkillDefaults()) -> list[dict]:
     return [{**item, "default": getattr(defaults, item["name"])} for item in CONFIG_ITEMS]
 
 
+REFINE_MARKER = "# -- copied into the generated skill and app from here on"
+
+
+def refine_source() -> str:
+    """The refiner stage's code (edgematte/refine.py after its marker) for the generated skill and app, which
+    cannot import edgematte: one source for the device, the stand-in, training and eval."""
+    from edgematte import refine
+
+    text = Path(refine.__file__).read_text()
+    return text[text.index(REFINE_MARKER):].split("\n", 1)[1].strip() + "\n"
+
+
+def refiner_values(refiner: PipelineSpec | None) -> dict:
+    """The template values of the refiner stage (``refiner_file`` None: no refiner)."""
+    from edgematte.bundle import refiner_file
+
+    if refiner is None:
+        return {"refiner_file": "None", "refiner_width": 0, "refiner_height": 0, "refine_code": refine_source()}
+    return {"refiner_file": repr(refiner_file("om", refiner.model)), "refiner_width": refiner.width,
+            "refiner_height": refiner.height, "refine_code": refine_source()}
+
+
 def template_dir(name: str = TEMPLATE_NAME) -> Path:
     """A template folder: the source tree's ``skills/<name>``, or ``<prefix>/share/edgematte/skills/<name>`` in a
     wheel install. Each holds one ``main.py``."""
@@ -73,19 +95,20 @@ def template_dir(name: str = TEMPLATE_NAME) -> Path:
     raise FileNotFoundError(f"the template {name!r} is missing from this installation")
 
 
-def render_main(spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> str:
+def render_main(spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults(), refiner: PipelineSpec | None = None) -> str:
     text = (template_dir() / MAIN_FILE).read_text()
     ranges = {item["name"]: item["range"] for item in CONFIG_ITEMS if "range" in item}
     values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name,
               "model_file": file_name("om"), "width": spec.width, "height": spec.height, "modes": repr(MODES),
-              "ranges": repr(ranges), "hdmi": repr(DEVICES["hilens-kit"].display_max)}
+              "ranges": repr(ranges), "hdmi": repr(DEVICES["hilens-kit"].display_max), **refiner_values(refiner)}
     return Template(text).substitute(values)
 
 
-def write_skill(bundle: "BundleWriter", spec: PipelineSpec, defaults: SkillDefaults = SkillDefaults()) -> list[str]:
-    """Write the skill's main file, its default runtime settings and the console's description of them into
-    ``bundle``; returns their roles."""
-    bundle.path("skill").write_text(render_main(spec, defaults))
+def write_skill(bundle: "BundleWriter", spec: PipelineSpec, refiner: PipelineSpec | None = None,
+                defaults: SkillDefaults = SkillDefaults()) -> list[str]:
+    """Write the skill's main file (with the refiner stage for ``refiner``), its default runtime settings and
+    the console's description of them into ``bundle``; returns their roles."""
+    bundle.path("skill").write_text(render_main(spec, defaults, refiner))
     config = {k: v for k, v in asdict(defaults).items() if k != "check_value"}
     bundle.path("skill_config").write_text(json.dumps(config, indent=2) + "\n")
     bundle.path("skill_config_items").write_text(json.dumps(config_items(defaults), indent=2) + "\n")

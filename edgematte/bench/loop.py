@@ -10,6 +10,9 @@ from edgematte.bench.stats import LatencyStats
 # Preprocessor.resize, Model.infer split into the AIPP emulation and the network, the skill's own code
 # between the calls (the composite, the scene-cut check), and Display.show (H.264 encoding here).
 LOOP_STAGES = ("read", "resize", "aipp", "infer", "composite", "show")
+# With a refiner: its Model.infer, split the same way; its trimap and crop search are the skill's own code
+# (counted in "composite").
+REFINER_STAGES = ("refiner_aipp", "refiner_infer")
 
 
 def time_skill_loop(bundle, runner, clip: Path, frames: int, warmup: int, workdir: Path, log) -> dict:
@@ -42,18 +45,29 @@ def time_skill_loop(bundle, runner, clip: Path, frames: int, warmup: int, workdi
     if len(records) < 3:
         raise EdgematteError(f"bench's loop: {clip} gave {len(records)} timed frames after {warmup} warm-up frames; "
                              f"give a longer --input or fewer --warmup frames")
-    samples = {stage: [] for stage in LOOP_STAGES}
+    refined = bundle.refiner is not None
+    stages = LOOP_STAGES + (REFINER_STAGES if refined else ())
+    samples = {stage: [] for stage in stages}
     for r in records:
         calls = {"read": r["read"], "resize": r["resize"], "aipp": r["aipp"], "infer": r["infer"] - r["aipp"],
                  "show": r["show"]}
+        if refined:  # frames where the refiner's last matte was reused have no refiner call
+            aipp = r.get("refiner_aipp", 0.0)
+            calls.update(refiner_aipp=aipp, refiner_infer=r.get("refiner_infer", 0.0) - aipp)
         calls["composite"] = r["frame"] - sum(calls.values())
-        for stage in LOOP_STAGES:
+        for stage in stages:
             samples[stage].append(calls[stage])
     stats = {stage: LatencyStats.of(v) for stage, v in samples.items()}
     total = LatencyStats.of([r["frame"] for r in records])
-    non_infer = sum(stats[s].p50 for s in LOOP_STAGES if s != "infer")
+    non_infer = sum(stats[s].p50 for s in stages if s != "infer")
     on_chip = stats["aipp"].p50  # AIPP runs on the chip on the device; here it is emulated on the CPU
-    return {"input": {"source": str(clip.name), "width": w, "height": h}, "frames": len(records),
+    extra = {}
+    if refined:
+        runs = [r for r in records if "refiner_infer" in r]
+        extra["refiner"] = {"runs": len(runs), "runs_per_frame": round(len(runs) / len(records), 4),
+                            "mean_ms_per_frame": round(float(sum(r["refiner_infer"] for r in runs)) / len(records), 3),
+                            "when_run": LatencyStats.of([r["refiner_infer"] for r in runs]).to_dict() if runs else None}
+    return {"input": {"source": str(clip.name), "width": w, "height": h}, "frames": len(records), **extra,
             "stages": {k: v.to_dict() for k, v in stats.items()}, "total": total.to_dict(),
             "non_infer_fraction": round(non_infer / total.p50, 4),
             "non_infer_fraction_without_aipp": round((non_infer - on_chip) / (total.p50 - on_chip), 4)}

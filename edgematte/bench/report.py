@@ -23,6 +23,7 @@ SCHEMA_ID = "edgematte.bench/2"  # 2: the loop is the bundle's skill on the stan
 # Ascend 310 FP16 peak, 8 TFLOPS (ascend-hilens-facts.md §6): a lower bound on inference time, not a measurement.
 ASCEND310_FP16_FLOPS = 8e12
 RUNTIMES = ("onnxruntime", "onnxruntime-int8", "torch")
+REFINER_VARIANT = "refiner-mnet-fp32"
 
 
 @dataclass
@@ -67,8 +68,10 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
 
 def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
               warmup: int = 5, loop_frames: int | None = None, clip: Path | None = None, fp16: bool = False,
-              int8_max_error: float | None = None, log: Callable[[str], None] = lambda _: None) -> dict:
-    """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md)."""
+              int8_max_error: float | None = None, refiner_weights=None,
+              log: Callable[[str], None] = lambda _: None) -> dict:
+    """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md). A bundle
+    with a refiner also has its M-Net timed (``refiner_weights``: for its MACs) in the same alternation."""
     import math
 
     import torch
@@ -102,7 +105,12 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
                     Variant("edgematte-int8", int8, lambda f: f)]
         if runtime == "torch":
             variants.append(Variant("edgematte-torch", TorchRunner(model, spec), lambda f: f))
-        from edgematte.verification.golden import portrait_rgb
+        from edgematte.verification.golden import GoldenSet, portrait_rgb
+
+        refiner = bundle.refiner
+        if refiner is not None:
+            refiner_feed = GoldenSet.load(refiner.path("golden"), refiner.spec).feed(refiner.spec, "portrait")
+            variants.append(Variant(REFINER_VARIANT, _ort(refiner.path("onnx"), threads), lambda _: refiner_feed))
 
         feed = {spec.image_input: spec.normalize_rgb(portrait_rgb(spec.width, spec.height)),
                 spec.alpha_input: np.zeros(spec.alpha_shape, np.float32)}
@@ -110,6 +118,8 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
         macs = count_macs(model, spec.image_shape, spec.alpha_shape)
         report_variants = []
         for v in variants:
+            if v.name == REFINER_VARIANT:
+                continue
             stats = LatencyStats.of(samples[v.name])
             entry = {"name": v.name, "infer_ms": stats.to_dict(),
                      "gflops_per_s": round(2 * macs / (stats.p50 / 1000) / 1e9, 2)}
@@ -131,6 +141,9 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
         loop = time_skill_loop(bundle, loop_runner, Path(clip), loop_frames, warmup, tmp, log)
     bound_ms = 2 * macs / ASCEND310_FP16_FLOPS * 1000
     extra = {}
+    if refiner is not None:
+        extra["refiner"] = _refiner_report(refiner.spec, refiner_weights.model, LatencyStats.of(samples[REFINER_VARIANT]),
+                                           loop.get("refiner"), bound_ms)
     if fp16:
         log("simulating the device's FP16 arithmetic (half-precision PyTorch)")
         extra["fp16_simulation"] = fp16_simulation(model, spec)
@@ -153,3 +166,19 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
         "loop": loop,
         **extra,
     }
+
+
+def _refiner_report(spec, model, stats: LatencyStats, loop: dict | None, modnet_bound_ms: float) -> dict:
+    """M-Net's own numbers, and what it adds per frame: its time times how often the loop ran it."""
+    from edgematte.bench.cost import count_macs
+
+    macs = count_macs(model, spec.image_shape, spec.alpha_shape)
+    bound = 2 * macs / ASCEND310_FP16_FLOPS * 1000
+    runs = loop["runs_per_frame"] if loop else None
+    return {"network": spec.model, "width": model.width, "size": [spec.width, spec.height],
+            "parameters": int(sum(p.numel() for p in model.parameters())), "macs": macs,
+            "infer_ms": stats.to_dict(), "runs_per_frame": runs,
+            "cpu_ms_per_frame": round(stats.p50 * runs, 3) if runs is not None else None,
+            "device_bound": {"min_infer_ms": round(bound, 3), "over_modnet": round(bound / modnet_bound_ms, 3),
+                             "min_ms_per_frame": round(bound * runs, 3) if runs is not None else None,
+                             "note": "2*MACs / FP16 peak, times the loop's runs per frame: a lower bound"}}

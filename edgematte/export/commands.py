@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from edgematte.bundle import file_name
 from edgematte.devices import DEVICES, DeviceFamily
@@ -45,41 +46,53 @@ def input_shape_flag(spec: PipelineSpec) -> str:
     return ";".join(f"{name}:{','.join(map(str, shape))}" for name, shape in spec.input_shapes.items())
 
 
-def _output_stem() -> str:
-    return Path(file_name("om")).stem  # omg/atc append ".om" to --output
+Rel = Callable[[str], str]  # role -> its path in the bundle (BundleWriter.rel)
 
 
-def omg_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["hilens-kit"]) -> ToolCommand:
-    prototxt, caffemodel, aipp = file_name("prototxt"), file_name("caffemodel"), file_name("aipp")
+def _rel(spec: PipelineSpec, rel: Rel | None) -> Rel:
+    return rel or (lambda role: file_name(role, spec.model))
+
+
+def _output_stem(rel: Rel) -> str:
+    om = rel("om")
+    return om[:-len(".om")] if om.endswith(".om") else om  # omg/atc append ".om" to --output
+
+
+def omg_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["hilens-kit"], rel: Rel | None = None) -> ToolCommand:
+    """``rel``: where each file is in the bundle (default: the spec's network's files at the top)."""
+    rel = _rel(spec, rel)
+    prototxt, caffemodel, aipp = rel("prototxt"), rel("caffemodel"), rel("aipp")
     argv = ("omg", f"--model={prototxt}", f"--weight={caffemodel}", "--framework=0",
-            f"--insert_op_conf={aipp}", "--output_type=FP32", "--fp16_high_prec=1", f"--output={_output_stem()}")
+            f"--insert_op_conf={aipp}", "--output_type=FP32", "--fp16_high_prec=1", f"--output={_output_stem(rel)}")
     where = ("Run it on an x86 Ubuntu host with the DDK toolchain (omg, e.g. /opt/ddk/bin/aarch64-linux-gcc7.3.0/omg);",
              "HiLens Studio, whose terminal had omg, went offline on 2023-09-15.",
              f"Console alternative: upload {prototxt}, {caffemodel} and {aipp} (one of each) to OBS and import them",
              "in the HiLens console as \"Caffe to Ascend\" (Caffe 转 Ascend); it returns the .om and job_log.txt.",
              "(Huawei has announced that the HiLens basic console is about to go offline.)",
              "--fp16_high_prec=1 builds the high-precision FP16 model: the InstanceNorm chain sums squares.")
-    return ToolCommand("omg", argv, f"{device.title} (DDK omg, Caffe): writes {file_name('om')}", where)
+    return ToolCommand("omg", argv, f"{device.title} (DDK omg, Caffe): writes {rel('om')}", where)
 
 
-def atc_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["ascend310"]) -> ToolCommand:
-    # --insert_op_conf's aipp.cfg has one aipp_op block, related_input_rank 0: the image input only
-    argv = ("atc", f"--model={file_name('onnx')}", "--framework=5", f"--output={_output_stem()}",
+def atc_command(spec: PipelineSpec, device: DeviceFamily = DEVICES["ascend310"], rel: Rel | None = None) -> ToolCommand:
+    # --insert_op_conf's aipp.cfg has a block per AIPP-fed input (aipp.aipp_configs): MODNet's image; M-Net's
+    # image and trimap
+    rel = _rel(spec, rel)
+    argv = ("atc", f"--model={rel('onnx')}", "--framework=5", f"--output={_output_stem(rel)}",
             f"--soc_version={device.soc_version}", "--input_format=NCHW", f"--input_shape={input_shape_flag(spec)}",
-            f"--insert_op_conf={file_name('aipp')}", "--output_type=FP32", "--precision_mode=force_fp16",
+            f"--insert_op_conf={rel('aipp')}", "--output_type=FP32", "--precision_mode=force_fp16",
             "--op_select_implmode=high_precision", "--optypelist_for_implmode=Sigmoid", "--log=error")
     where = (f"Run it with {device.toolchain}.",
              f"The .om runs only on {device.soc_version} chips; the HiLens Kit loads only omg (DDK) models.")
-    return ToolCommand("atc", argv, f"{device.title} (CANN atc, ONNX opset {spec.opset}): writes {file_name('om')}",
+    return ToolCommand("atc", argv, f"{device.title} (CANN atc, ONNX opset {spec.opset}): writes {rel('om')}",
                        where)
 
 
 COMPILERS = {"omg": omg_command, "atc": atc_command}
 
 
-def compiler_command(spec: PipelineSpec, device: DeviceFamily) -> ToolCommand:
-    """The command that compiles a bundle for ``device``, from its family record."""
-    return COMPILERS[device.compiler](spec, device)
+def compiler_command(spec: PipelineSpec, device: DeviceFamily, rel: Rel | None = None) -> ToolCommand:
+    """The command that compiles a bundle's network for ``device``, from its family record."""
+    return COMPILERS[device.compiler](spec, device, rel)
 
 
 # Where CANN installs write ascend_toolkit_install.info, under <root>/<arch>-linux/ (root and non-root
@@ -153,12 +166,14 @@ def convert_script(commands: list[ToolCommand], spec: PipelineSpec, device: Devi
         lines += ["# Boards with less than 8 GB: fewer atc compile processes (Ascend's board samples do the same).",
                   "export TE_PARALLEL_COMPILER=${TE_PARALLEL_COMPILER:-1}",
                   "export MAX_COMPILE_CORE_NUMBER=${MAX_COMPILE_CORE_NUMBER:-1}", ""]
+    checked = False
     for cmd in commands:
         lines += [f"# {cmd.note}", *(f"# {line}" for line in cmd.where),
                   f"command -v {cmd.tool} >/dev/null || {{ echo \"{cmd.tool} is not on PATH: run this script "
                   f"where the toolchain is installed\" >&2; exit 127; }}"]
-        if device is not None and cmd.tool == "atc":
+        if device is not None and cmd.tool == "atc" and not checked:
             lines += device_checks(device)
+            checked = True
         lines += [cmd.shell(), ""]
     return "\n".join(lines)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from edgematte.aipp import RGB888
-from edgematte.bundle import MANIFEST, file_name
+from edgematte.aipp import RGB888, YUV400
+from edgematte.bundle import MANIFEST, REFINER_FOLDER, file_name
 from edgematte.devices import ACL_APP, DeviceFamily
 from edgematte.export.commands import ToolCommand
-from edgematte.spec import PipelineSpec
+from edgematte.spec import MNET, PipelineSpec
 
 FILE_NOTES = {
     "prototxt": "the network in the HiLens Kit's Caffe subset (structure and layer parameters)",
@@ -30,14 +30,17 @@ FILE_NOTES = {
 }
 
 
-def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], command: ToolCommand) -> str:
+def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], commands: list[ToolCommand],
+                  refiner: PipelineSpec | None = None) -> str:
+    """``commands``: the network's compiler command, then the refiner's (``refiner``: its spec)."""
+    command = commands[0]
     skill = PurePosixPath(file_name("skill"))
     rgb888 = device.input_format == RGB888
     frames = "BGR888 (OpenCV's frame order)" if rgb888 else f"camera {spec.camera_format}"
     facts = dict(opset=spec.opset, frames=frames, w=spec.width, h=spec.height,
                  to_rgb="R/B swap" if rgb888 else spec.color_matrix,
                  mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool,
-                 om=file_name("om"), skill_dir=skill.parent, skill_main=skill.name,
+                 om=file_name("om", spec.model), skill_dir=skill.parent, skill_main=skill.name,
                  convert=file_name("convert_script"), app=file_name("app"),
                  python=".".join(map(str, device.python)))
     image = (f"the frame as packed BGR888 (uint8, {spec.width}x{spec.height}x3, OpenCV's order), resized on the host"
@@ -46,9 +49,18 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
     runner = ("the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` "
               "(add `--preview 8080` to watch it in a browser)" if device.app == ACL_APP else
               "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`")
-    files = [f"- `{file_name(role)}`: {FILE_NOTES[role].format(**facts)}" for role in roles if role in FILE_NOTES]
+    files = [f"- `{file_name(role, spec.model)}`: {FILE_NOTES[role].format(**facts)}"
+             for role in roles if role in FILE_NOTES]
+    if refiner is not None:
+        files.append(f"- `{REFINER_FOLDER}/`: the refiner, SHM's M-Net at {refiner.width}x{refiner.height}: its model, "
+                     f"AIPP config (image and trimap) and golden file; {file_name('convert_script')} compiles it too")
+    mnet = spec.model == MNET
+    title = "SHM's M-Net (RGB + trimap)" if mnet else "MODNet (RGB + previous alpha)"
+    if mnet:
+        runner = "it as the refiner of a MODNet bundle: `edgematte export --to om --refiner mnet`"
     return "\n".join([
-        f"# MODNet (RGB + previous alpha), {spec.width}x{spec.height}, for {command.note.split(':')[0]}",
+        f"# {title}, {spec.width}x{spec.height}, for {command.note.split(':')[0]}"
+        + (f", with the M-Net refiner at {refiner.width}x{refiner.height}" if refiner is not None else ""),
         "",
         *files,
         f"- `{MANIFEST}`: spec, checksums, tool versions, and the max/mean abs error of every check",
@@ -57,18 +69,29 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
         "",
         f"Run `./{file_name('convert_script')}` in this folder. {' '.join(command.where)}",
         "",
-        "```",
-        command.shell(),
-        "```",
+        *(line for c in commands for line in ("```", c.shell(), "```", "")),
+        "## Inputs and output of the compiled model" + ("s" if refiner is not None else ""),
         "",
-        "## Inputs and output of the compiled model",
-        "",
-        f"- input 0 `{spec.image_input}`: {image}; AIPP converts and normalises it on the chip.",
-        f"- input 1 `{spec.alpha_input}`: float32 1x1x{spec.height}x{spec.width}, the previous frame's alpha in [0, 1]; "
-        "zeros for the first frame and after a scene cut.",
-        f"- output `{spec.alpha_output}`: float32 1x1x{spec.height}x{spec.width}, alpha in [0, 1]. "
-        "Feed it back as the next frame's input 1.",
-        "",
+        *_model_io(spec, image),
+        *(_model_io(refiner, f"the crop of the frame around the most uncertain part of the matte, "
+                             f"{refiner.width}x{refiner.height}, in the same format as MODNet's input 0",
+                    f"M-Net (`{file_name('om', MNET)}` in `{REFINER_FOLDER}/`)") if refiner is not None else []),
         f"Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run {runner}.",
         "",
     ])
+
+
+def _model_io(spec: PipelineSpec, image: str, which: str = "") -> list[str]:
+    shape = f"1x1x{spec.height}x{spec.width}"
+    if spec.model == MNET:
+        second = (f"- input 1 `{spec.trimap_input}`: uint8 {spec.width}x{spec.height} (one byte per pixel): 0 background, "
+                  f"1 unknown, 2 foreground; AIPP ({YUV400}) scales it to 0 / 0.5 / 1.")
+        output = (f"- output `{spec.alpha_output}`: float32 {shape}, alpha in [0, 1]: the trimap's foreground, and "
+                  "M-Net's matte in its unknown band.")
+    else:
+        second = (f"- input 1 `{spec.alpha_input}`: float32 {shape}, the previous frame's alpha in [0, 1]; "
+                  "zeros for the first frame and after a scene cut.")
+        output = (f"- output `{spec.alpha_output}`: float32 {shape}, alpha in [0, 1]. "
+                  "Feed it back as the next frame's input 1.")
+    return ([f"{which}:", ""] if which else []) + [
+        f"- input 0 `{spec.image_input}`: {image}; AIPP converts and normalises it on the chip.", second, output, ""]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from edgematte.bundle import file_name
 from edgematte.devices import DEVICES, DeviceFamily
 from edgematte.errors import SpecError, lookup
-from edgematte.spec import PipelineSpec
+from edgematte.spec import MODNET, PipelineSpec
 
 # MODNet's IBNorm runs at these fractions of the input size (InstanceNorm means over each map).
 IN_MAP_SCALES = (1, 2, 4, 8, 16)
@@ -80,7 +80,7 @@ class Route:
             if device.opset and not device.opset[0] <= spec.opset <= device.opset[1]:
                 problems.append(f"ONNX opset {spec.opset} is outside {device.title}'s atc window "
                                 f"{device.opset[0]}-{device.opset[1]}")
-        if self.caffe:
+        if self.caffe and spec.model == MODNET:  # M-Net has no InstanceNorm
             for s in IN_MAP_SCALES:
                 h, w = spec.height // s, spec.width // s
                 if exact_mean_kernel(h, w) is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from edgematte.bundle import BundleWriter, file_name
+from edgematte.bundle import BundleSection, BundleWriter, file_name
 from edgematte.devices import ACL_APP, DeviceFamily
 from edgematte.export.routes import Route
 from edgematte.spec import PipelineSpec
@@ -20,20 +20,30 @@ class ExportContext:
     spec: PipelineSpec
     route: Route
     weights: "LoadedCheckpoint"
-    bundle: BundleWriter
+    bundle: "BundleWriter | BundleSection"  # where the network's files go (a refiner's: its section)
     log: Callable[[str], None]
     device: DeviceFamily | None = None   # the family the bundle is for (export --device; the route's default)
     int8: bool = False                   # also write the INT8 ONNX for the CPU stand-in
     int8_max_error: float | None = None  # with int8: keep the most sensitive convolutions FP32 to meet this
     records: dict = field(default_factory=dict)  # manifest sections: onnx_graph, caffe_graph, int8, convert
+    roles: list[str] = field(default_factory=list)  # what was written, by role
 
     def __post_init__(self) -> None:
         self.device = self.device or self.route.device
 
 
-def write_route(ctx: ExportContext) -> list[str]:
-    """Write every file the route's bundle holds; returns their roles. Where the device compiler is on
-    PATH, convert.sh runs now and the .om joins the bundle."""
+def write_route(ctx: ExportContext, refiner: ExportContext | None = None) -> list[str]:
+    """Write every file the route's bundle holds; returns their roles (also in ``ctx.roles``). ``refiner``:
+    M-Net's files beside MODNet's in a device bundle (its roles in ``refiner.roles``). Where the device
+    compiler is on PATH, convert.sh runs now and the .om files join the bundle."""
+    for c in (ctx, refiner) if refiner is not None else (ctx,):
+        c.roles += _write_model_files(c)
+    if ctx.route.device is not None:
+        ctx.roles += _write_device_files(ctx, refiner)
+    return ctx.roles
+
+
+def _write_model_files(ctx: ExportContext) -> list[str]:
     route, roles = ctx.route, []
     proto = _onnx_proto(ctx)
     if ctx.device is not None and ctx.device.compiler == "atc":
@@ -44,8 +54,6 @@ def write_route(ctx: ExportContext) -> list[str]:
             roles.append(_write_int8(ctx))
     if route.caffe:
         roles += _write_caffe(ctx, proto)
-    if route.device is not None:
-        roles += _write_device_files(ctx, roles)
     return roles
 
 
@@ -113,28 +121,42 @@ def _write_caffe(ctx: ExportContext, proto) -> list[str]:
     return ["prototxt", "caffemodel"]
 
 
-def _write_device_files(ctx: ExportContext, roles: list[str]) -> list[str]:
+def _write_device_files(ctx: ExportContext, refiner: ExportContext | None) -> list[str]:
     """aipp.cfg, convert.sh with the device family's compiler command (run now if the tool is on PATH),
-    the family's app (the HiLens skill or the AscendCL app) and the device README."""
-    from edgematte.aipp import aipp_from_spec, aipp_header
+    the family's app (the HiLens skill or the AscendCL app; MODNet bundles) and the device README. With a
+    refiner: its AIPP config and compiler command too, and the app's refiner stage."""
+    from edgematte.aipp import aipp_configs, aipp_header, render_configs
     from edgematte.app import write_app
     from edgematte.export.commands import compiler_command, convert_script, run_convert_script
     from edgematte.export.readme import device_readme
     from edgematte.skill import write_skill
+    from edgematte.spec import MODNET
 
     spec, device, written = ctx.spec, ctx.device, []
-    command = compiler_command(spec, device)
-    ctx.bundle.path("aipp").write_text(aipp_from_spec(spec, device).render(aipp_header(spec, device)))
+    networks = [ctx] + ([refiner] if refiner is not None else [])
+    commands = []
+    for c in networks:
+        c.bundle.path("aipp").write_text(render_configs(aipp_configs(c.spec, device), aipp_header(c.spec, device)))
+        commands.append(compiler_command(c.spec, device, c.bundle.rel))
+    if refiner is not None:
+        refiner.roles.append("aipp")
     script = ctx.bundle.path("convert_script")
-    script.write_text(convert_script([command], spec, device))
+    script.write_text(convert_script(commands, spec, device))
     script.chmod(0o755)
     written += ["aipp", "convert_script"]
-    ran = command.available()
+    ran = all(command.available() for command in commands)
     if ran:
-        ctx.log(f"{command.tool} is on PATH: running {file_name('convert_script')}")
-        run_convert_script(ctx.bundle.workdir, command)
+        ctx.log(f"{commands[0].tool} is on PATH: running {file_name('convert_script')}")
+        run_convert_script(ctx.bundle.workdir, commands[0])
         written += ["om", "convert_log"]
-    ctx.records["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
-    written += write_app(ctx.bundle, spec, device) if device.app == ACL_APP else write_skill(ctx.bundle, spec)
-    ctx.bundle.path("readme").write_text(device_readme(spec, device, [*roles, *written, "golden"], command))
+        if refiner is not None:
+            refiner.roles.append("om")
+    for c, command in zip(networks, commands):
+        c.records["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
+    refiner_spec = refiner.spec if refiner is not None else None
+    if spec.model == MODNET:
+        written += (write_app(ctx.bundle, spec, device, refiner_spec) if device.app == ACL_APP
+                    else write_skill(ctx.bundle, spec, refiner_spec))
+    ctx.bundle.path("readme").write_text(device_readme(spec, device, [*ctx.roles, *written, "golden"], commands,
+                                                       refiner_spec))
     return [*written, "readme"]

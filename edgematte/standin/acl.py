@@ -61,14 +61,17 @@ class AclSession:
 
     bundle: object                      # edgematte.bundle.Bundle
     int8: bool = False
-    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+    # the real stderr: run_app redirects sys.stdout/stderr into this log while the app runs
+    log: Callable[[str], None] = lambda line: print(line, file=sys.__stderr__)
     interrupt_after: int | None = None  # raise KeyboardInterrupt in the execute after this many (tests)
     on_frame: Callable[[], None] | None = None  # called after each execute (progress bars)
     soc_name: str | None = None         # what acl.get_soc_name reports (default: the bundle's family's chip)
     keep_alphas: bool = False           # keep every output alpha in ``alphas`` (tests compare them with the model)
     # filled in while running
-    executions: int = 0
+    executions: int = 0                 # of the matting model: one per frame
+    refiner_executions: int = 0
     alphas: list = field(default_factory=list)
+    refiner_calls: list = field(default_factory=list)  # with keep_alphas: (input bytes per input, output)
 
 
 _session: AclSession | None = None
@@ -301,14 +304,16 @@ class _Rt:
 class _Model:
     """The bundle's ONNX standing in for the .om, with the AIPP emulator in front of input 0."""
 
-    def __init__(self, s: AclSession):
+    def __init__(self, s: AclSession, network):
+        """``network``: the bundle (the matting model) or its refiner."""
         from edgematte.aipp import AippEmulator, parse_aipp
         from edgematte.runtime.ort import OrtRunner
 
-        role = "onnx_int8" if s.int8 else "onnx"
-        s.bundle.require(role, "aipp", why="export it with --to om --device ..." + (" --int8" if s.int8 else ""))
-        self.runner = OrtRunner(s.bundle.path(role))
-        self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(s.bundle.path("aipp").read_text())}
+        self.main = network is s.bundle  # the matting model (frames are counted by its executions)
+        role = "onnx_int8" if s.int8 and self.main else "onnx"
+        network.require(role, "aipp", why="export it with --to om --device ..." + (" --int8" if s.int8 else ""))
+        self.runner = OrtRunner(network.path(role))
+        self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(network.path("aipp").read_text())}
         # the sizes come from the model file itself, as the .om's description gives them
         self.inputs = [(i.name, tuple(i.shape)) for i in self.runner.session.get_inputs()]
         self.outputs = [(o.name, tuple(o.shape)) for o in self.runner.session.get_outputs()]
@@ -331,19 +336,25 @@ class _Mdl:
     @staticmethod
     def load_from_file(model_path: str):
         """acl.mdl.load_from_file(model_path) -> (model_id, ret) (aclmdlLoadFromFile)."""
-        from edgematte.bundle import file_name
+        from edgematte.bundle import file_name, refiner_file
 
         if (ret := _initialised("acl.mdl.load_from_file")) != ACL_SUCCESS:
             return 0, ret
         if not _state.contexts:
             return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.load_from_file", "no context")
         s = session()
-        expected = s.bundle.folder / file_name("om")
-        if os.path.realpath(str(model_path)) != os.path.realpath(str(expected)):
+        refiner = s.bundle.refiner
+        networks = {file_name("om"): s.bundle}
+        if refiner is not None:
+            networks[refiner_file("om", refiner.spec.model)] = refiner
+        network = next((n for rel, n in networks.items()
+                        if os.path.realpath(str(model_path)) == os.path.realpath(str(s.bundle.folder / rel))), None)
+        if network is None:
             return 0, _refuse(ACL_ERROR_INVALID_FILE, "acl.mdl.load_from_file",
-                              f"no model at {model_path!r} (the stand-in stands in for the bundle's {file_name('om')})")
+                              f"no model at {model_path!r} (the stand-in stands in for the bundle's "
+                              f"{' and '.join(networks)})")
         try:
-            model = _Model(s)
+            model = _Model(s, network)
         except Exception as e:  # onnxruntime's own errors for a damaged model; BundleError for a missing one
             from edgematte.errors import shorten
 
@@ -449,13 +460,14 @@ class _Mdl:
                 if _state.buffers[b][1] != size_of(i):
                     return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{what} {i} buffer has {_state.buffers[b][1]} "
                                                                   f"bytes, the model's has {size_of(i)}")
-        if s.interrupt_after is not None and s.executions >= s.interrupt_after:
+        if model.main and s.interrupt_after is not None and s.executions >= s.interrupt_after:
             raise InterruptAt(f"simulated Ctrl-C at execution {s.executions}")
-        feed = {}
+        feed, raws = {}, []
         for i, b in enumerate(ins):
             pointer, size = _state.buffers[b]
             block, offset = _state.find(pointer)
             raw = np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8)
+            raws.append(raw)
             name, shape = model.inputs[i]
             if i in model.aipp:
                 feed[name] = model.aipp[i](raw)
@@ -467,8 +479,13 @@ class _Mdl:
             block, offset = _state.find(pointer)
             value = np.ascontiguousarray(outputs[model.outputs[i][0]], np.float32)
             block.data[offset:offset + size] = value.tobytes()
-            if s.keep_alphas and i == 0:
+            if s.keep_alphas and i == 0 and model.main:
                 s.alphas.append(value.reshape(value.shape[-2:]).copy())
+        if not model.main:
+            s.refiner_executions += 1
+            if s.keep_alphas:
+                s.refiner_calls.append((raws, np.asarray(outputs[model.outputs[0][0]], np.float32).copy()))
+            return ACL_SUCCESS
         s.executions += 1
         if s.on_frame:
             s.on_frame()

@@ -1,4 +1,14 @@
-"""Compare a runner with the golden PyTorch outputs: max and mean abs error per check and per frame."""
+"""Compare a runner with the golden PyTorch outputs: max and mean abs error per check and per frame.
+
+M-Net is held to the same tolerance on all but :data:`~edgematte.verification.tolerance.FLIP_BUDGET` of its
+pixels. Its max-unpooling puts each
+value where its pooling window's maximum was; where two values of a window are within rounding of each other,
+which one wins depends on how an implementation rounds, and the value lands one pixel over: a jump in the
+alpha, not a small error, and no tolerance from FP32 noise covers it. Measured on random weights at 320x320
+(docs/mnet.md): PyTorch's FP32 run picked the other winner than float64 at one near-tie (108 pixels, 0.1 %,
+moved by up to 0.018), and OpenCV's FP32 convolutions did at full width. A wrong export (weights, the tie
+rule, the trimap's one-hot) moves far more of the picture; the share and size of what moved are reported.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from edgematte.spec import PipelineSpec
-from edgematte.verification.golden import GoldenSet, has_rollout, rollout, single_cases
+from edgematte.spec import MNET, PipelineSpec
+from edgematte.verification.golden import SINGLE_CASES, GoldenSet, has_rollout, rollout
+from edgematte.verification.tolerance import FLIP_BUDGET
 
 
 @dataclass
@@ -21,17 +32,22 @@ class CheckResult:
     atol: float
     frames: list[dict] = field(default_factory=list)  # rollout: per-frame max/mean abs
     error: str | None = None  # set when the reader's output could not be compared at all
+    beyond: float = 0.0     # the fraction of pixels farther than atol from PyTorch
+    allowed: float = 0.0    # how large that fraction may be (M-Net: FLIP_BUDGET; else 0)
 
     @property
     def passed(self) -> bool:
-        return self.error is None and self.max_abs <= self.atol
+        return self.error is None and (self.max_abs <= self.atol or self.beyond <= self.allowed)
 
     def line(self) -> str:
         status = "PASSED" if self.passed else "FAILED"
         if self.error:
-            return f"{status} | {self.reader:<12} | {self.check:<8} | {self.error}"
+            return f"{status} | {self.reader:<13} | {self.check:<13} | {self.error}"
         frames = f" over {len(self.frames)} frames" if self.frames else ""
-        return (f"{status} | {self.reader:<12} | {self.check:<8} | alpha max abs {self.max_abs:.2e}, "
+        if self.beyond:
+            frames += (f", {100 * self.beyond:.2f} % of pixels beyond atol (max-unpooling near-tie flips may move "
+                       f"up to {100 * self.allowed:g} %)")
+        return (f"{status} | {self.reader:<13} | {self.check:<13} | alpha max abs {self.max_abs:.2e}, "
                 f"mean abs {self.mean_abs:.2e}{frames} (atol {self.atol:.1e})")
 
     def to_dict(self) -> dict:
@@ -47,14 +63,16 @@ def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec, atol: float) -
     """Run every golden case through ``runner`` and compare its alpha with PyTorch's (``atol``: see
     :mod:`edgematte.verification.tolerance`)."""
     results = []
-    for case in single_cases(spec):
+    for case in SINGLE_CASES:
         want = golden.expected(spec, case)
         got = runner.infer(golden.feed(spec, case))[spec.alpha_output]
         if got.shape != want.shape:
             results.append(CheckResult(case, runner.name, float("inf"), float("inf"), atol,
                                        error=f"alpha shape {got.shape}, expected {want.shape}"))
             continue
-        results.append(CheckResult(case, runner.name, *_errors(got, want), atol))
+        beyond = float(np.mean(np.abs(got.astype(np.float64) - want) > atol))
+        results.append(CheckResult(case, runner.name, *_errors(got, want), atol, beyond=beyond,
+                                   allowed=FLIP_BUDGET if spec.model == MNET else 0.0))
     if not has_rollout(spec):
         return results
     feed = golden.feed(spec, "rollout")

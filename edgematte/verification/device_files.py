@@ -20,7 +20,7 @@ def device_file_problems(bundle) -> list[str]:
 
 
 def _aipp(bundle) -> list[str]:
-    from edgematte.aipp import AippError, aipp_problems, parse_aipp
+    from edgematte.aipp import AippError, aipp_configs, aipp_problems, parse_aipp
 
     path = bundle.path("aipp")
     try:
@@ -29,13 +29,15 @@ def _aipp(bundle) -> list[str]:
         return [f"{path.name}: {e}"]
     problems = [f"{path.name}: {p}" for c in configs for p in aipp_problems(c, bundle.spec)]
     family = _family(bundle)
-    if family is not None and any(c.input_format != family.input_format for c in configs):
+    if family is not None and any(c.input_format != family.input_format for c in configs
+                                  if c.related_input_rank == 0):
         problems.append(f"{path.name}: input_format is not {family.input_format}, the frames the "
                         f"{family.title}'s app feeds")
+    expected = [c.related_input_rank for c in aipp_configs(bundle.spec, family)]
     ranks = [c.related_input_rank for c in configs]
-    if sorted(ranks) != [0]:
-        problems.append(f"{path.name}: expected one aipp_op block for input 0 ({bundle.spec.image_input}), "
-                        f"found blocks for inputs {ranks}")
+    if sorted(ranks) != expected:
+        inputs = ", ".join(f"{r} ({bundle.spec.input_names[r]})" for r in expected)
+        problems.append(f"{path.name}: expected aipp_op blocks for input {inputs}, found blocks for inputs {ranks}")
     return problems
 
 

@@ -19,6 +19,11 @@ that cannot be used is logged and replaced by its default):
                    the previous alpha is dropped (default ${min_coverage})
   log_every        log per-stage timings every N frames (default ${log_every})
 
+With a refiner (REFINER_FILE, exported with --refiner mnet): each frame, the matte's uncertain band is found
+(the trimap from MODNet's alpha), the camera crop of REF_W x REF_H holding most of it is cut out, and SHM's
+M-Net refines the matte there at camera resolution; it runs again when the band in the crop changes or
+the crop moves, and at least once a second, its last result reused in between.
+
 Runs on the Kit's Python 3.7 with hilens, numpy and cv2 only; the same file runs on a laptop against
 edgematte's stand-in `hilens` module (edgematte run). On the Kit the camera never runs out, so the skill
 runs until the platform stops it (with the console's keep_running it is restarted if it crashes); it ends
@@ -46,7 +51,9 @@ DEFAULTS = {
 }
 MODES = ${modes}
 RANGES = ${ranges}  # [low, high] of each number setting (the bundle's skill/config_items.json)
-STAGES = ("read", "resize", "infer", "composite", "show")
+REFINER_FILE = ${refiner_file}          # the refiner's .om (M-Net), or None
+REF_W, REF_H = ${refiner_width}, ${refiner_height}  # its input: a crop of the camera frame
+STAGES = ("read", "resize", "infer", "refine", "composite", "show")
 
 
 # The device's log functions hand the message to C as a printf format string, and drop messages over
@@ -192,6 +199,46 @@ def fit_hdmi(preprocessor, frame, width, height):
     return preprocessor.resize(frame, w, h, 0)
 
 
+# -- the refiner stage (edgematte's refine.py, copied here) -------------------------------------------------
+${refine_code}
+
+class Refiner(object):
+    """M-Net on the camera crop with the most uncertain matte; pastes its result into the full-size alpha."""
+
+    def __init__(self, model, preprocessor, width, height):
+        self.model, self.preprocessor = model, preprocessor
+        self.box_w, self.box_h = min(REF_W, width), min(REF_H, height)
+        self.band = max(3, int(round(BAND * float(width) / NET_W)))  # the trimap's band, in camera pixels
+        self.schedule = RefineSchedule()
+        self.last = None
+        self.runs = 0
+
+    def __call__(self, frame, alpha):
+        """``alpha``: the matte at camera size, refined in place; returns whether M-Net ran."""
+        unknown = trimap_from_alpha(alpha, self.band) == 0.5
+        x, y, count = best_box(unknown, self.box_w, self.box_h)
+        if count < MIN_UNKNOWN * self.box_w * self.box_h:
+            return False
+        x, y = x - x % 2, y - y % 2  # NV21 crops start on even pixels
+        box = (x, y, self.box_w, self.box_h)
+        codes = crop_trimap(alpha, box, self.band)
+        ran = self.schedule.due(box, codes) or self.last is None
+        if ran:
+            crop = self.preprocessor.crop(frame, x, y, self.box_w, self.box_h, 0)
+            if (self.box_w, self.box_h) != (REF_W, REF_H):  # a camera smaller than the crop
+                crop = self.preprocessor.resize(crop, REF_W, REF_H, 0)
+                codes = cv2.resize(codes, (REF_W, REF_H), interpolation=cv2.INTER_NEAREST)
+            outputs = self.model.infer([crop.flatten(), codes.ravel()])
+            if isinstance(outputs, int):
+                say(hilens.error, "refiner infer returned error code %d" % outputs)
+                return False
+            refined = outputs[0].reshape(REF_H, REF_W)
+            self.last = cv2.resize(refined, (self.box_w, self.box_h), interpolation=cv2.INTER_LINEAR)
+            self.runs += 1
+        alpha[y:y + self.box_h, x:x + self.box_w] = self.last
+        return ran
+
+
 def scene_changed(previous_y, current_y, threshold):
     if previous_y is None:
         return False
@@ -209,6 +256,9 @@ def main():
     width, height = cap.width, cap.height
     preprocessor = hilens.Preprocessor()
     model = hilens.Model(hilens.get_model_dir() + MODEL_FILE)
+    refiner = None
+    if REFINER_FILE:
+        refiner = Refiner(hilens.Model(hilens.get_model_dir() + REFINER_FILE), preprocessor, width, height)
     display = hilens.Display(hilens.HDMI)
     background = Background(str(settings["background_file"] or settings["background"]), width, height)
     zeros = np.zeros((NET_H, NET_W), np.float32)
@@ -242,6 +292,10 @@ def main():
                 continue
             alpha = np.clip(outputs[0].reshape(NET_H, NET_W), 0.0, 1.0)
             prev_alpha = alpha if alpha.mean() >= settings["min_coverage"] else zeros
+            if refiner is not None:
+                alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
+                refiner(frame, alpha)
+            t35 = time.time()
             if settings["mode"] == "alpha":
                 out = alpha_nv21(alpha, width, height)
             else:
@@ -259,7 +313,7 @@ def main():
                 say(hilens.info, "Display.show works again after %d failed frames" % failed_shows)
                 failed_shows = 0
             t5 = time.time()
-            for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t35 - t3, t4 - t35, t5 - t4)):
                 timings[stage] += seconds
             frames += 1
             if frames % settings["log_every"] == 0:
@@ -268,7 +322,8 @@ def main():
                     "%s %.1f" % (stage, 1000 * timings[stage] / n) for stage in STAGES)))
                 timings = dict((stage, 0.0) for stage in STAGES)
     finally:
-        say(hilens.info, "done: %d frames, %d alpha resets" % (frames, resets))
+        say(hilens.info, "done: %d frames, %d alpha resets%s" % (frames, resets, "" if refiner is None else
+                                                                 ", %d refiner runs" % refiner.runs))
         hilens.terminate()
 
 

@@ -58,7 +58,9 @@ def test_parser_reads_several_blocks_comments_and_one_line_fields():
     first, second = parse_aipp(text)
     assert first.matrix[0] == (298, 0, 409) and first.matrix[1] == (298, -100, -208)  # unset rows keep the default
     assert second.related_input_rank == 1 and second.var_reci_chn[0] == pytest.approx(1 / 255)
-    assert "input_format YUV400_U8" in "; ".join(aipp_problems(second))
+    assert aipp_problems(second) == []  # M-Net's trimap block
+    modnet = get_preset("hilens-512x288").with_size(64, 32)
+    assert "related_input_rank 1" in "; ".join(aipp_problems(second, modnet))  # MODNet's input 1 takes floats
 
 
 @pytest.mark.parametrize("text, message", [
@@ -184,3 +186,19 @@ def test_rgb888_config_renders_parses_back_and_follows_the_rules(bgr_case):
         "csc_switch is true on RGB888_U8 input: the network would receive YUV, not RGB"]
     odd = dataclasses.replace(cfg, src_image_size_w=63, crop=True, crop_size_w=61, crop_size_h=288)
     assert aipp_problems(odd) == []  # odd sizes are fine for packed RGB (they are not for YUV420SP)
+
+
+def test_mnet_trimap_block_turns_bytes_into_the_trimap():
+    from edgematte.aipp import YUV400, aipp_configs, parse_aipp, render_configs
+
+    spec = get_preset("hilens-512x288").with_size(64, 32).for_model("mnet")
+    image, trimap = aipp_configs(spec)
+    assert (image.related_input_rank, trimap.related_input_rank, trimap.input_format) == (0, 1, YUV400)
+    assert parse_aipp(render_configs([image, trimap], "two blocks")) == [image, trimap]
+    assert all(aipp_problems(c, spec) == [] for c in (image, trimap))
+    codes = np.random.default_rng(0).integers(0, 3, (32, 64)).astype(np.uint8)
+    x = AippEmulator(trimap)(codes.reshape(-1))
+    assert x.shape == (1, 1, 32, 64) and np.array_equal(x[0, 0], codes * np.float32(0.5))
+    assert "csc_switch: true is rejected" in "; ".join(aipp_problems(dataclasses.replace(trimap, csc_switch=True)))
+    assert "gives 1 channels; input 0" in "; ".join(aipp_problems(dataclasses.replace(trimap, related_input_rank=0),
+                                                                spec))

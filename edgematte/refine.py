@@ -1,0 +1,68 @@
+"""The refiner stage as the device runs it: the trimap from MODNet's alpha, the crop with the most unknown
+pixels, and when M-Net runs again. One module used by training (fine-tuning on MODNet's own trimaps), eval,
+and the generated skill and app.
+
+The generated skill and app cannot import edgematte (the boards have numpy and cv2 only), so they carry this
+module's source, copied in when they are rendered (:func:`edgematte.skill.refine_source`); it is written for
+the Kit's Python 3.7 and imports nothing but numpy and cv2.
+"""
+
+import cv2
+import numpy as np
+
+# -- copied into the generated skill and app from here on (edgematte.skill.refine_source) --
+FOREGROUND_AT = 0.95  # alpha at or above: foreground, once eroded
+BACKGROUND_AT = 0.05  # alpha at or below: background, once eroded
+BAND = 7              # the erosion's square side in network pixels: how far the unknown band reaches in
+ONE_SECOND = 25       # frames: the refiner runs again at least this often
+BAND_CHANGE = 0.02    # the share of the crop's trimap that may change before the refiner runs again
+MIN_UNKNOWN = 0.005   # a crop with a smaller unknown share is not refined
+
+
+def trimap_from_alpha(alpha, band=BAND, foreground_at=FOREGROUND_AT, background_at=BACKGROUND_AT):
+    """A trimap (float32, 0 background / 0.5 unknown / 1 foreground) from an H×W alpha in [0, 1]: foreground
+    where the eroded (alpha >= foreground_at) holds, background where the eroded (alpha <= background_at)
+    holds, unknown elsewhere. The erosions make the band at least ``band`` pixels wide around every edge."""
+    kernel = np.ones((band, band), np.uint8)
+    fg = cv2.erode((alpha >= foreground_at).astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
+    bg = cv2.erode((alpha <= background_at).astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
+    trimap = np.full(alpha.shape, 0.5, np.float32)
+    trimap[fg > 0] = 1.0
+    trimap[bg > 0] = 0.0
+    return trimap
+
+
+def best_box(unknown, box_w, box_h):
+    """The top-left (x, y) of the box_w x box_h window of the H x W mask ``unknown`` holding the most unknown
+    pixels (the first such window in row-major order), and that count. The box must fit in the mask."""
+    h, w = unknown.shape
+    sums = cv2.integral(unknown.astype(np.uint8))  # (H+1) x (W+1): sums[y, x] = count above and left of (y, x)
+    counts = (sums[box_h:h + 1, box_w:w + 1] - sums[0:h + 1 - box_h, box_w:w + 1]
+              - sums[box_h:h + 1, 0:w + 1 - box_w] + sums[0:h + 1 - box_h, 0:w + 1 - box_w])
+    y, x = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    return int(x), int(y), int(counts[y, x])
+
+
+class RefineSchedule(object):
+    """Whether M-Net must run on this frame's crop: the first time, after ``every`` frames, when the box moves,
+    or when more than ``change`` of the crop's trimap differs from the one it last refined; otherwise its last
+    matte is reused."""
+
+    def __init__(self, every=ONE_SECOND, change=BAND_CHANGE):
+        self.every, self.change = every, change
+        self.box, self.codes, self.age = None, None, 0
+
+    def due(self, box, codes):
+        self.age += 1
+        if (self.box != box or self.codes is None or self.age >= self.every
+                or np.count_nonzero(codes != self.codes) > self.change * codes.size):
+            self.box, self.codes, self.age = box, codes.copy(), 0
+            return True
+        return False
+
+
+def crop_trimap(alpha, box, band):
+    """The trimap codes (uint8: 0 background, 1 unknown, 2 foreground) of the crop ``box`` = (x, y, w, h) of a
+    frame-sized alpha, the band scaled to the frame (``band`` pixels)."""
+    x, y, w, h = box
+    return (trimap_from_alpha(alpha[y:y + h, x:x + w], band) * 2).astype(np.uint8)
