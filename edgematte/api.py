@@ -202,7 +202,9 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
             writer.commit()
             return ExportResult(out, manifest, checks + refiner_checks)
         kept = writer.commit_failed()
-    failed = ", ".join(f"{c.reader}/{c.check} ({c.max_abs:.2e})" for c in checks + refiner_checks if not c.passed)
+    failed = ", ".join(f"{c.reader}/{c.check} ({c.max_abs:.2e}" + (f" > {c.atol:.1e}" if c.atol != tolerance.atol else "")
+                       + (f", {100 * c.beyond:.2f} % of pixels" if c.allowed else "") + ")"
+                       for c in checks + refiner_checks if not c.passed)
     unstable = (f"; PyTorch's own FP32 result is {tolerance.noise:.1e} from float64 on the same inputs: the weights "
                 f"are numerically unstable (e.g. a BatchNorm variance near zero)"
                 if tolerance.noise is not None and tolerance.noise * NOISE_FACTOR > CEILING else "")
@@ -473,16 +475,23 @@ def _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
 def train(*, data: str | Path, out: str | Path, kind: str = "video", backgrounds: str | Path | None = None,
           init: str | Path | None = None, align_corners: bool = False, preset: str = DEFAULT_PRESET,
           size: str | None = None, iterations: int = 1000, batch_size: int = 8, lr: float = 1e-4,
-          optimizer: str = "adamw", seed: int = 0, save_every: int = 100, freeze_bn: bool = False,
+          optimizer: str | None = None, seed: int = 0, save_every: int = 100, freeze_bn: bool = False,
+          model: str = MODNET, width: float | None = None, trimaps_from: str | Path | None = None,
           resume: bool = False, force: bool = False, log: Log = no_log, on_step=None):
-    """Fine-tune the 4-channel model (see :mod:`edgematte.train.trainer`); returns a TrainResult.
-    ``on_step(step, loss)`` is called after each step (``step`` counts from 1, or from the resumed step)."""
+    """Fine-tune the 4-channel model, or train M-Net (``model="mnet"``: samples of ``size``, default
+    :data:`REFINER_SIZE`; ``trimaps_from``: a MODNet checkpoint whose alpha makes the trimaps, as on the device)
+    (see :mod:`edgematte.train.trainer`); returns a TrainResult. ``optimizer``: default adamw (MODNet), adam with
+    weight decay 5e-4 (M-Net). ``on_step(step, loss)`` is called after each step (``step`` counts from 1, or
+    from the resumed step)."""
     from edgematte.train.trainer import TrainConfig
     from edgematte.train.trainer import train as run_training
 
-    spec = resolve_spec(preset, size)
+    if model == MNET and align_corners:
+        raise SpecError("--align-corners sets MODNet's resizes; M-Net has none: leave it out with --model mnet")
+    spec = resolve_spec(preset, size or (REFINER_SIZE if model == MNET else None), model)
     cfg = TrainConfig(data=str(data), out=str(out), kind=kind, backgrounds=str(backgrounds) if backgrounds else None,
                       init=str(init) if init else None, align_corners=align_corners, iterations=iterations,
-                      batch_size=batch_size, lr=lr, optimizer=optimizer, seed=seed, save_every=save_every,
-                      freeze_bn=freeze_bn)
+                      batch_size=batch_size, lr=lr, optimizer=optimizer or ("adam" if model == MNET else "adamw"),
+                      seed=seed, save_every=save_every, freeze_bn=freeze_bn, model=model, width=width,
+                      trimaps_from=str(trimaps_from) if trimaps_from else None)
     return run_training(cfg, spec, resume=resume, force=force, log=log, on_step=on_step)

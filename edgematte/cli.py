@@ -20,7 +20,7 @@ from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option,
                                    refiner_option, refiner_options, refiner_width_option)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.skill import MODES
-from edgematte.spec import MODELS, MODNET
+from edgematte.spec import MNET, MODELS, MODNET
 
 
 def _log(message: str) -> None:
@@ -284,20 +284,29 @@ def evaluate(**options):
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Global batch; torchrun processes split it.")
 @click.option("--lr", type=float, default=1e-4, show_default=True)
-@click.option("--optimizer", type=click.Choice(["adamw", "sgd"]), default="adamw", show_default=True,
-              help="sgd: MODNet's momentum 0.9 with the lr divided by 10 each quarter of the run.")
+@click.option("--optimizer", type=click.Choice(["adamw", "sgd", "adam"]),
+              help="Default adamw (MODNet) or adam with weight decay 5e-4 (M-Net, as its reproductions train). sgd: "
+                   "MODNet's momentum 0.9 with the lr divided by 10 each quarter of the run.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--freeze-bn", is_flag=True, help="Keep BatchNorm on its running statistics (small batches). Without "
                                              "it, torchrun on GPU syncs BatchNorm; on CPU each process uses its own.")
+@click.option("--model", type=click.Choice(list(MODELS)), default=MODNET, show_default=True,
+              help="mnet: train SHM's M-Net, the refiner, on DIM-style composites (fg/ or fgr/ with --backgrounds), "
+                   "patches of --size (default 320x320) centred on the unknown band.")
+@mnet_width_option
+@checkpoint_option("With --model mnet: a MODNet checkpoint; M-Net then trains on the trimaps the device makes from "
+                   "its alpha (fine-tuning for deployment) instead of random ones.", name="--trimaps-from")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last saved step.")
 @force_option("the run in a non-empty --out (start over)")
 def train(**options):
     """Fine-tune MODNet with the previous-alpha input (MODNet's losses; previous-alpha dropout and affine,
-    lighting, crop and flip augmentations). Runs on CPU, one GPU, or many through torchrun:
+    lighting, crop and flip augmentations), or train the M-Net refiner (--model mnet). Runs on CPU, one
+    GPU, or many through torchrun:
 
     \b
       edgematte train --data clips --backgrounds bgs --init modnet_webcam_portrait_matting.ckpt --out runs/x
+      edgematte train --model mnet --kind image --data dim --backgrounds bgs --out runs/refiner
       torchrun --nproc_per_node=2 -m edgematte train --data clips ... --out runs/x
     """
     from edgematte import api
@@ -306,4 +315,6 @@ def train(**options):
         result = api.train(**options, log=_log, on_step=lambda step, loss: bar.update(step - bar.pos))
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(result.summary())
-        click.echo(f"Next: edgematte export --checkpoint {result.checkpoint} --out out/hilens")
+        click.echo(f"Next: edgematte export --to om --refiner mnet --refiner-checkpoint {result.checkpoint}"
+                   if options["model"] == MNET else
+                   f"Next: edgematte export --checkpoint {result.checkpoint} --out out/hilens")

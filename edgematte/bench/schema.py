@@ -51,6 +51,16 @@ BENCH_SCHEMA = {
                                 "total": _STATS, "non_infer_fraction": _NUM}},
         "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],
                             "properties": {"portrait": _ERR, "seconds": _NUM}},  # only with --fp16
+        "refiner": {  # only for a bundle with the M-Net refiner
+            "type": "object",
+            "required": ["network", "width", "size", "parameters", "macs", "infer_ms", "runs_per_frame",
+                         "cpu_ms_per_frame", "device_bound"],
+            "properties": {"width": _NUM, "parameters": {"type": "integer"}, "macs": {"type": "integer"},
+                           "infer_ms": _STATS, "runs_per_frame": _NUM, "cpu_ms_per_frame": _NUM,
+                           "device_bound": {"type": "object", "required": ["min_infer_ms", "over_modnet",
+                                                                           "min_ms_per_frame", "note"],
+                                            "properties": {"min_infer_ms": _NUM, "over_modnet": _NUM,
+                                                           "min_ms_per_frame": _NUM}}}},
     },
 }
 

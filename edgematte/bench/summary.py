@@ -37,4 +37,12 @@ def summary_lines(r: dict) -> list[str]:
                  + f" | total p50 {loop['total']['p50']:.1f} ms ({loop['total']['fps']:.1f} fps), "
                    f"non-inference {100 * loop['non_infer_fraction']:.1f}% "
                    f"({100 * loop['non_infer_fraction_without_aipp']:.1f}% without the emulated AIPP)")
+    if "refiner" in r:
+        f = r["refiner"]
+        bound = f["device_bound"]
+        lines.append(f"refiner {f['network']} x{f['width']:g} at {f['size'][0]}x{f['size'][1]} ({f['macs'] / 1e9:.2f} GMACs): "
+                     f"p50 {f['infer_ms']['p50']:.1f} ms on this CPU, run on {100 * f['runs_per_frame']:.0f}% of the "
+                     f"loop's frames = {f['cpu_ms_per_frame']:.1f} ms per frame; Ascend 310 lower bound "
+                     f"{bound['min_infer_ms']:.2f} ms a run ({bound['over_modnet']:.1f}x MODNet's), "
+                     f"{bound['min_ms_per_frame']:.2f} ms per frame")
     return lines

@@ -1,4 +1,4 @@
-"""MODNet's losses, written from their definitions (shared/docs/matting-metrics.md §4.2).
+"""MODNet's losses, written from their definitions (shared/docs/matting-metrics.md §4.2), and M-Net's.
 
 - semantic: 10 × MSE between the 1/16 prediction and the alpha downsampled to 1/16 and blurred (3×3 Gaussian);
 - detail: 10 × L1 over all pixels after replacing prediction and target with the trimap value outside the
@@ -32,3 +32,19 @@ def modnet_losses(semantic, detail, matte, alpha, trimap, image) -> dict[str, to
     matte_loss = MATTE_SCALE * (l1 + comp)
     return {"semantic": semantic_loss, "detail": detail_loss, "matte": matte_loss,
             "loss": semantic_loss + detail_loss + matte_loss}
+
+
+# M-Net (SHM, pretraining M-Net on ground-truth trimaps): alpha L1 and compositional L1 over the unknown band,
+# weighted equally (SHM's gamma = 0.5).
+MNET_ALPHA_WEIGHT = 0.5
+
+
+def mnet_losses(fused, alpha, trimap, image, fg, bg) -> dict[str, torch.Tensor]:
+    """``fused``: M-Net's alpha (the trimap's known regions, its own in the unknown band)."""
+    unknown = (trimap == 0.5).to(fused.dtype)
+    count = unknown.sum().clamp(min=1.0)
+    alpha_loss = (torch.abs(fused - alpha) * unknown).sum() / count
+    composite = fused * fg + (1 - fused) * bg
+    comp_loss = (torch.abs(composite - image) * unknown).sum() / (3 * count)
+    loss = MNET_ALPHA_WEIGHT * alpha_loss + (1 - MNET_ALPHA_WEIGHT) * comp_loss
+    return {"alpha": alpha_loss, "composition": comp_loss, "loss": loss}

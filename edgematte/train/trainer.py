@@ -4,6 +4,10 @@ Batches are drawn per step from ``(seed, step)``, and each sample from ``(seed, 
 resumed at step k sees exactly the batches an uninterrupted run sees, and N processes each take their
 slice of the same global batch. Checkpoints carry edgematte's metadata (channels, resize mode, preset),
 so ``export`` picks the right lowering.
+
+Two networks (``TrainConfig.model``): MODNet (its samples, losses and checkpoints) and SHM's M-Net (its
+samples from :mod:`edgematte.train.mnet_samples`, alpha and compositional L1 over the unknown band, Adam with
+weight decay 5e-4, checkpoints in the training script's layout). :class:`_Task` holds what differs.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class TrainConfig:
     save_every: int = 100
     freeze_bn: bool = False  # BatchNorm on its running statistics (small batches; makes N processes == one)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: str = "modnet4"   # spec.MODELS: the network to train
+    width: float | None = None  # M-Net's width without --init (default full)
+    trimaps_from: str | None = None  # M-Net: a MODNet checkpoint; train on the trimaps the device makes from it
 
 
 @dataclass
@@ -72,8 +79,102 @@ class _TrainForward(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, image, prev_alpha):
-        return self.model.forward_train(image, prev_alpha)
+    def forward(self, image, second):
+        return self.model.forward_train(image, second)
+
+
+class _Task:
+    """What training MODNet needs: its samples, model, losses and checkpoint file (M-Net: :class:`_MNetTask`)."""
+
+    second = "prev_alpha"  # the batch key of the network's second input
+
+    def __init__(self, cfg: TrainConfig, spec: PipelineSpec):
+        self.cfg, self.spec = cfg, spec
+
+    def builder(self):
+        from edgematte.train.datasets import SampleBuilder
+
+        return SampleBuilder(self.spec, self.cfg.augment)
+
+    def model(self, resume_from: Path | None):
+        from edgematte.model.checkpoint import default_model, load_checkpoint
+
+        if resume_from is not None:
+            return load_checkpoint(resume_from).model
+        if self.cfg.init:
+            model = load_checkpoint(self.cfg.init, align_corners=self.cfg.align_corners).model
+        else:
+            model = default_model(self.cfg.seed, self.cfg.align_corners).model
+        model.align_corners = self.cfg.align_corners
+        return model
+
+    def optimizer(self, params):
+        return _make_optimizer(self.cfg, params)
+
+    def losses(self, outputs, batch) -> dict:
+        from edgematte.train.losses import modnet_losses
+
+        semantic, detail, matte = outputs
+        return modnet_losses(semantic.float(), detail.float(), matte.float(), batch["alpha"], batch["trimap"],
+                             batch["image"])
+
+    def save(self, model, path: Path, step: int) -> None:
+        from edgematte.model.checkpoint import save_checkpoint
+
+        save_checkpoint(model, path, preset=self.spec.name)
+
+
+class _MNetTask(_Task):
+    second = "trimap"
+    WEIGHT_DECAY = 5e-4  # the M-Net reproductions' Adam
+
+    def builder(self):
+        from edgematte.train.mnet_samples import MNetSampleBuilder, ModnetGuide
+
+        guide = None
+        if self.cfg.trimaps_from:
+            from edgematte.model.checkpoint import load_checkpoint
+            from edgematte.spec import DEFAULT_PRESET, resolve_spec
+
+            guide = ModnetGuide(load_checkpoint(self.cfg.trimaps_from).model, resolve_spec(DEFAULT_PRESET))
+        return MNetSampleBuilder(self.spec, guide)
+
+    def model(self, resume_from: Path | None):
+        from edgematte.model.mnet_checkpoint import default_mnet, load_mnet_checkpoint
+
+        if resume_from is not None or self.cfg.init:
+            loaded = load_mnet_checkpoint(resume_from or self.cfg.init)
+            if self.cfg.width is not None and loaded.model.width != self.cfg.width:
+                raise TrainError(f"--width {self.cfg.width:g} differs from {self.cfg.init}'s width "
+                                 f"{loaded.model.width:g}; leave --width out")
+            return loaded.model
+        return default_mnet(self.cfg.seed, self.cfg.width or 1.0).model
+
+    def optimizer(self, params):
+        if self.cfg.optimizer != "adam":
+            return _make_optimizer(self.cfg, params)
+        return torch.optim.Adam(params, lr=self.cfg.lr, weight_decay=self.WEIGHT_DECAY), None
+
+    def losses(self, outputs, batch) -> dict:
+        from edgematte.train.losses import mnet_losses
+
+        _raw, fused = outputs
+        return mnet_losses(fused.float(), batch["alpha"], batch["trimap"], batch["image"], batch["fg"], batch["bg"])
+
+    def save(self, model, path: Path, step: int) -> None:
+        from edgematte.model.mnet_checkpoint import save_mnet_checkpoint
+
+        save_mnet_checkpoint(model, path, step=step)
+
+
+def _task(cfg: TrainConfig, spec: PipelineSpec) -> _Task:
+    from edgematte.spec import MNET
+
+    if cfg.trimaps_from and cfg.model != MNET:
+        raise TrainError("--trimaps-from trains M-Net on MODNet's trimaps: use it with --model mnet")
+    if cfg.width is not None and cfg.model != MNET:
+        raise TrainError("--width sets M-Net's width: use it with --model mnet")
+    return (_MNetTask if cfg.model == MNET else _Task)(cfg, spec)
 
 
 def _distributed() -> tuple[int, int]:
@@ -103,15 +204,15 @@ def _make_optimizer(cfg: TrainConfig, params):
     if cfg.optimizer == "sgd":  # MODNet's schedule: momentum 0.9, lr x0.1 every quarter of the run
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9)
         return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, cfg.iterations // 4), gamma=0.1)
-    raise TrainError(f"unknown optimizer {cfg.optimizer!r}; use adamw or sgd")
+    raise TrainError(f"unknown optimizer {cfg.optimizer!r}; use adamw or sgd" + (" (or adam for M-Net)"
+                                                                                if cfg.optimizer == "adam" else ""))
 
 
 def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: bool = False,
           log: Callable[[str], None] = lambda _: None, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
-    from edgematte.model.checkpoint import default_model, load_checkpoint, save_checkpoint
-    from edgematte.train.datasets import SampleBuilder, open_source
-    from edgematte.train.losses import modnet_losses
+    from edgematte.train.datasets import open_source
 
+    task = _task(cfg, spec)
     rank, world = _distributed()
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()) and rank == 0:
@@ -127,19 +228,14 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
         raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")
     state = _read_state(state_path) if resume else None  # before any work: a bad state file fails at once
     source = open_source(cfg.data, cfg.backgrounds, cfg.kind)
-    builder = SampleBuilder(spec, cfg.augment)
+    builder = task.builder()
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
 
     start, losses = 0, []
+    model = task.model(ckpt_path if resume else None)
     if resume:
-        model = load_checkpoint(ckpt_path).model
         start, losses = int(state["step"]), list(state["losses"])
-    elif cfg.init:
-        model = load_checkpoint(cfg.init, align_corners=cfg.align_corners).model
-    else:
-        model = default_model(cfg.seed, cfg.align_corners).model
-    model.align_corners = cfg.align_corners if not resume else model.align_corners
     model.to(device).train()
     if cfg.freeze_bn:
         for m in model.modules():
@@ -150,7 +246,7 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     net = _TrainForward(model)
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer, scheduler = _make_optimizer(cfg, model.parameters())
+    optimizer, scheduler = task.optimizer(model.parameters())
     if resume:
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and "scheduler" in state:
@@ -163,9 +259,8 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     for step in range(start, cfg.iterations):
         batch = {k: v.to(device) for k, v in _batch(source, builder, cfg, step, rank, world).items()}
         with torch.autocast(device.type, enabled=amp):
-            semantic, detail, matte = net(batch["image"], batch["prev_alpha"])
-        parts = modnet_losses(semantic.float(), detail.float(), matte.float(), batch["alpha"], batch["trimap"],
-                              batch["image"])
+            outputs = net(batch["image"], batch[task.second])
+        parts = task.losses(outputs, batch)
         optimizer.zero_grad(set_to_none=True)
         if scaler:
             scaler.scale(parts["loss"]).backward()
@@ -178,16 +273,16 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
             scheduler.step()
         values = {k: float(v.detach()) for k, v in parts.items()}
         if world > 1:  # the global batch's loss: the mean over processes
-            t = torch.tensor([values[k] for k in ("loss", "semantic", "detail", "matte")], device=device)
+            t = torch.tensor(list(values.values()), device=device)
             torch.distributed.all_reduce(t)
-            values = dict(zip(("loss", "semantic", "detail", "matte"), (t / world).tolist()))
+            values = dict(zip(values, (t / world).tolist()))
         losses.append(values["loss"])
         if rank == 0:
             _record(out, step + 1, values, optimizer, writer)
             if on_step:
                 on_step(step + 1, values["loss"])
             if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.iterations:
-                _save(model, optimizer, scheduler, out, step + 1, losses, cfg, spec, save_checkpoint)
+                _save(model, optimizer, scheduler, out, step + 1, losses, cfg, task)
     if world > 1:
         torch.distributed.barrier()
     steps = cfg.iterations - start
@@ -217,8 +312,8 @@ def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:
             writer.add_scalar(f"train/{k}", v, step)
 
 
-def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, spec, save_checkpoint) -> None:
-    save_checkpoint(model, out / CHECKPOINT_FILE, preset=spec.name)
+def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, task: _Task) -> None:
+    task.save(model, out / CHECKPOINT_FILE, step)
     state = {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
              "config": json.dumps({**asdict(cfg), "augment": asdict(cfg.augment)})}
     if scheduler is not None:

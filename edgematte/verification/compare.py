@@ -37,17 +37,17 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and (self.max_abs <= self.atol or self.beyond <= self.allowed)
+        return self.error is None and (self.max_abs <= self.atol or 0 < self.allowed and self.beyond <= self.allowed)
 
     def line(self) -> str:
         status = "PASSED" if self.passed else "FAILED"
         if self.error:
-            return f"{status} | {self.reader:<13} | {self.check:<13} | {self.error}"
+            return f"{status} | {self.reader:<12} | {self.check:<13} | {self.error}"
         frames = f" over {len(self.frames)} frames" if self.frames else ""
         if self.beyond:
             frames += (f", {100 * self.beyond:.2f} % of pixels beyond atol (max-unpooling near-tie flips may move "
                        f"up to {100 * self.allowed:g} %)")
-        return (f"{status} | {self.reader:<13} | {self.check:<13} | alpha max abs {self.max_abs:.2e}, "
+        return (f"{status} | {self.reader:<12} | {self.check:<13} | alpha max abs {self.max_abs:.2e}, "
                 f"mean abs {self.mean_abs:.2e}{frames} (atol {self.atol:.1e})")
 
     def to_dict(self) -> dict:

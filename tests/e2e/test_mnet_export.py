@@ -68,7 +68,7 @@ def test_the_golden_cases_are_full_of_ties(caffe_bundle, mnet_ckpt, case):
         windows = F.unfold(x.reshape(-1, 1, *x.shape[2:]), 2, stride=2)  # (C, 4, windows)
         top = windows.max(dim=1, keepdim=True).values
         tied = (windows == top).sum(dim=1) > 1
-        assert tied.float().mean() > 0.2, f"stage {stage}: {tied.float().mean():.2f} of the windows tied"
+        assert tied.float().mean() > 0.1, f"stage {stage}: {tied.float().mean():.2f} of the windows tied"
         assert torch.all(top[:, 0][tied] == 0)  # every tie is of post-ReLU zeros: exact in any implementation
 
 

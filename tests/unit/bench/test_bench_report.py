@@ -105,3 +105,19 @@ def test_bench_refuses_what_it_cannot_time(tmp_path, exported_bundle):
                       "give a --to om --device hilens-kit bundle")
     assert_user_error(run("bench", exported_bundle.out), "has no aipp, skill (exported with --to onnx)")
     assert_user_error(run("bench", "--size", "64x64", "--input", tmp_path / "none.mp4"), "none.mp4 does not exist")
+
+
+def test_a_bundle_with_the_refiner_reports_both_models(tmp_path):
+    from edgematte import api
+    from edgematte.bench.summary import summary_lines
+
+    report = api.bench(size="64x64", refiner="mnet", refiner_width=0.25, frames=3, warmup=0, loop_frames=6)
+    assert schema_problems(report) == []
+    refiner = report["refiner"]
+    assert refiner["network"] == "mnet" and refiner["width"] == 0.25 and refiner["size"] == [320, 320]
+    assert 0 < refiner["runs_per_frame"] <= 1 and refiner["infer_ms"]["p50"] > 0
+    assert refiner["cpu_ms_per_frame"] == pytest.approx(refiner["infer_ms"]["p50"] * refiner["runs_per_frame"], rel=1e-3)
+    assert {"refiner_aipp", "refiner_infer"} <= set(report["loop"]["stages"])
+    assert any(line.startswith("refiner mnet x0.25 at 320x320") for line in summary_lines(report))
+    with pytest.raises(Exception, match="shape a fresh export"):
+        api.bench(tmp_path / "missing", refiner="mnet")

@@ -37,3 +37,49 @@ def test_rollout_frames_move():
     a, b = rollout_rgb(64, 64, 2)
     assert a.shape == (64, 64, 3) and a.dtype == np.uint8
     assert np.abs(a.astype(int) - b).mean() > 1
+
+
+class _Flipped:
+    """A runner that returns the golden alpha with ``count`` pixels moved by 0.3 (a max-unpooling flip)."""
+
+    name = "flipped"
+
+    def __init__(self, golden, spec, count):
+        self.golden, self.spec, self.count = golden, spec, count
+
+    def infer(self, feed):
+        image = feed[self.spec.image_input]
+        case = next((c for c in ("random", "portrait")
+                     if np.array_equal(image, self.golden.feed(self.spec, c)[self.spec.image_input])), None)
+        if case is not None:
+            alpha = self.golden.expected(self.spec, case).copy()
+        else:  # a rollout frame
+            frames = self.golden.feed(self.spec, "rollout")[self.spec.image_input]
+            t = next(i for i, im in enumerate(frames) if np.array_equal(im, image))
+            alpha = self.golden.expected(self.spec, "rollout")[t].copy()
+        alpha.reshape(-1)[:self.count] += 0.3
+        return {self.spec.alpha_output: alpha}
+
+
+def test_mnet_checks_allow_a_few_near_tie_flips_and_no_more(tiny_spec):
+    from edgematte.verification.golden import make_golden
+    from edgematte.verification.tolerance import FLIP_BUDGET
+
+    spec = tiny_spec.for_model("mnet")
+
+    class _Echo:  # a stand-in reference: any deterministic alpha will do
+        def infer(self, feed):
+            return {spec.alpha_output: (feed[spec.image_input][:, :1] * 0.25 + 0.5).astype(np.float32)}
+
+    golden = make_golden(_Echo(), spec)
+    pixels = spec.width * spec.height
+    few = compare_runner(_Flipped(golden, spec, int(FLIP_BUDGET * pixels)), golden, spec, 1e-4)
+    assert all(c.passed for c in few) and "of pixels beyond atol" in few[0].line()
+    many = compare_runner(_Flipped(golden, spec, int(FLIP_BUDGET * pixels) + 2), golden, spec, 1e-4)
+    assert not any(c.passed for c in many)
+
+
+def test_modnet_checks_allow_no_flip(exported_bundle, tiny_spec):
+    golden = GoldenSet.load(exported_bundle.out / "golden.npz")
+    one = compare_runner(_Flipped(golden, tiny_spec, 1), golden, tiny_spec, 1e-4)
+    assert not any(c.passed for c in one)  # one pixel off is a failure: MODNet is continuous
