@@ -155,7 +155,7 @@ def export(*, to: str = DEFAULT_TARGET, via: str | None = None, device: str | No
     if int8 and not route.int8:
         raise SpecError(f"--int8 makes an INT8 ONNX for the CPU stand-in; --to {route.name} has no ONNX: use it with "
                         f"{' or '.join(f'--to {r.name}' for r in ROUTES if r.int8)}")
-    spec = resolve_spec(preset, size, model)
+    spec = resolve_spec(preset, size or (REFINER_SIZE if model == MNET else None), model)
     if model == MNET:
         for flag, given in (("--int8", int8), ("--align-corners/--half-pixel", align_corners is not None),
                             ("--refiner", refiner is not None)):
@@ -311,8 +311,9 @@ def info(path: str | Path) -> dict:
 
         return {"kind": "onnx", "path": str(path), "spec": read_spec_metadata(path)}
     from edgematte.model.checkpoint import load_checkpoint
+    from edgematte.model.mnet_checkpoint import load_mnet_checkpoint, looks_like_mnet
 
-    loaded = load_checkpoint(path)
+    loaded = load_mnet_checkpoint(path) if looks_like_mnet(path) else load_checkpoint(path)
     params = sum(p.numel() for p in loaded.model.parameters())
     return {"kind": "checkpoint", **loaded.describe(), "parameters_after_load": params}
 
@@ -414,14 +415,27 @@ def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bu
              checkpoint: str | Path | None = None, data: str | Path | None = None, preset: str = DEFAULT_PRESET,
              size: str | None = None, trimap: str | Path | None = None, json_path: str | Path | None = None,
              csv_path: str | Path | None = None, plot_path: str | Path | None = None, force: bool = False,
-             log: Log = no_log):
+             refiner: str | None = None, refiner_checkpoint: str | Path | None = None, refiner_size: str | None = None,
+             refiner_width: float | None = None, log: Log = no_log):
     """Score predictions on disk (``pred`` vs ``gt``; with ``trimap`` also the trimap protocol), or run a model
     (``bundle`` through the stand-in, or ``checkpoint`` in PyTorch) over ``data`` beside the temporal
     baselines. Returns an EvalReport; ``json_path``/``csv_path``/``plot_path`` also write it (not over an
-    existing file without ``force``)."""
+    existing file without ``force``).
+
+    ``refiner="mnet"``: compare MODNet alone with MODNet + M-Net under the trimap protocol instead
+    (:mod:`edgematte.evaluate_refiner`): the bundle's two networks, or ``checkpoint`` and ``refiner_checkpoint``
+    (default: the embedded M-Net at ``refiner_width``) in PyTorch, over ``data``; ``trimap``: given trimaps."""
     outputs = _report_outputs(force, json_path=(json_path, (".json",)), csv_path=(csv_path, (".csv",)),
                               plot_path=(plot_path, (".png",)))
-    report = _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log)
+    if refiner is not None:
+        report = _evaluate_refiner(bundle, checkpoint, data, preset, size, trimap, refiner, refiner_checkpoint,
+                                   refiner_size, refiner_width, log)
+    else:
+        given = [f for f, v in (("--refiner-checkpoint", refiner_checkpoint), ("--refiner-size", refiner_size),
+                                ("--refiner-width", refiner_width)) if v is not None]
+        if given:
+            raise SpecError(f"{', '.join(given)} set the refiner's comparison: add --refiner mnet")
+        report = _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log)
     for name, path in outputs.items():
         with written_atomically(path) as tmp:
             report.save(tmp, name.split("_")[0])
@@ -470,6 +484,54 @@ def _evaluate(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
         source = f"checkpoint {checkpoint or 'embedded default (untrained)'} (PyTorch)"
     methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log)
     return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}")
+
+
+def _evaluate_refiner(bundle, checkpoint, data, preset, size, trimap, refiner, refiner_checkpoint, refiner_size,
+                      refiner_width, log):
+    import numpy as np
+
+    from edgematte.evaluate import EvalError
+    from edgematte.evaluate_refiner import evaluate_refiner
+
+    if refiner != MNET:
+        raise SpecError(f"unknown refiner {refiner!r}; the refiner is {MNET}")
+    if data is None:
+        raise EvalError("the refiner comparison runs MODNet and M-Net over --data DIR (<set>/<clip>/{com,pha}/)")
+    if bundle is not None:
+        if checkpoint or refiner_checkpoint or refiner_width or refiner_size:
+            raise EvalError("--bundle brings both networks; leave out --checkpoint and the --refiner-* options")
+        from edgematte.runtime.ort import OrtRunner
+
+        opened = Bundle.open(bundle)
+        if opened.refiner is None:
+            raise EvalError(f"{bundle} has no refiner; export it with --to om --refiner mnet")
+        spec, rspec = opened.spec, opened.refiner.spec
+        runner, refiner_runner = OrtRunner(opened.path("onnx")), OrtRunner(opened.refiner.path("onnx"))
+        source = f"bundle {bundle} (onnxruntime: MODNet {spec.width}x{spec.height}, M-Net {rspec.width}x{rspec.height})"
+    else:
+        from edgematte.runtime.pytorch import TorchRunner
+
+        spec = resolve_spec(preset, size)
+        rspec = resolve_spec(preset, refiner_size or REFINER_SIZE, MNET)
+        runner = TorchRunner(load_weights(checkpoint, spec).model, spec)
+        mnet = load_weights(refiner_checkpoint, rspec, width=refiner_width)
+        refiner_runner = TorchRunner(mnet.model, rspec)
+        source = (f"MODNet {checkpoint or 'embedded default (untrained)'}, M-Net "
+                  f"{refiner_checkpoint or f'embedded default x{mnet.model.width:g} (untrained)'} (PyTorch)")
+
+    def modnet(rgb, prev):
+        feed = {spec.image_input: spec.normalize_rgb(rgb), spec.alpha_input: prev[None, None].astype(np.float32)}
+        return runner.infer(feed)[spec.alpha_output][0, 0]
+
+    def mnet_infer(rgb, trimap):
+        image = ((rgb.astype(np.float32) - rspec.norm_mean) / rspec.norm_std).transpose(2, 0, 1)[None]
+        feed = {rspec.image_input: np.ascontiguousarray(image, np.float32),
+                rspec.trimap_input: trimap[None, None].astype(np.float32)}
+        return refiner_runner.infer(feed)[rspec.alpha_output][0, 0]
+
+    # a bundle's ONNX has a static size: M-Net runs on its crops only (the whole-frame rows need checkpoints)
+    return evaluate_refiner(Path(data), modnet, (spec.width, spec.height), mnet_infer, (rspec.width, rspec.height),
+                            source, Path(trimap) if trimap else None, whole_frames=bundle is None, log=log)
 
 
 def train(*, data: str | Path, out: str | Path, kind: str = "video", backgrounds: str | Path | None = None,

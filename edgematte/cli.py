@@ -246,8 +246,15 @@ def bench(bundle, json_path, **options):
 @click.option("--data", type=FOLDER, help="Clips with inputs and ground truth: <set>/<clip>/{com,pha}/<frame>.png.")
 @preset_options("With --checkpoint, the model")
 @click.option("--trimap", type=FOLDER,
-              help="With --pred/--gt: trimaps (<set>/<clip>/trimap/<frame>.png) for the DIM trimap protocol, "
-                   "reported in its own table.")
+              help="With --pred/--gt (or --refiner): trimaps (<set>/<clip>/trimap/<frame>.png) for the DIM trimap "
+                   "protocol, reported in its own table.")
+@click.option("--refiner", type=click.Choice([MNET]), help="Compare MODNet alone with MODNet + M-Net under the trimap "
+              "protocol over --data (the bundle's two networks, or --checkpoint and --refiner-checkpoint); with "
+              "--trimap, given trimaps too.")
+@checkpoint_option("With --refiner: the M-Net checkpoint (default: the embedded, untrained one).",
+                   name="--refiner-checkpoint")
+@click.option("--refiner-size", metavar="WxH", help="With --refiner: M-Net's crop (default 320x320).")
+@refiner_width_option
 @click.option("--json", "json_path", type=FILE, help="Write the full report.")
 @click.option("--csv", "csv_path", type=FILE, help="Write per-frame rows.")
 @click.option("--plot", "plot_path", type=FILE, help="Write a plot of per-frame MAD and dtSSD (PNG).")

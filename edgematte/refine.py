@@ -61,6 +61,54 @@ class RefineSchedule(object):
         return False
 
 
+def refine_plan(alpha, box_w, box_h, band, even=False):
+    """Where to refine a frame-sized alpha: the box_w x box_h box with the most unknown pixels of its trimap
+    (``band`` pixels wide) and the trimap codes of that crop, or None when the box is nearly certain.
+    ``even``: the box starts on even pixels (NV21 crops)."""
+    unknown = trimap_from_alpha(alpha, band) == 0.5
+    x, y, count = best_box(unknown, box_w, box_h)
+    if count < MIN_UNKNOWN * box_w * box_h:
+        return None
+    if even:
+        x, y = x - x % 2, y - y % 2
+    box = (x, y, box_w, box_h)
+    return box, crop_trimap(alpha, box, band)
+
+
+def frame_band(frame_width, net_width):
+    """The trimap's band in frame pixels: BAND network pixels of MODNet, scaled to the frame."""
+    return max(3, int(round(BAND * float(frame_width) / net_width)))
+
+
+class Refiner(object):
+    """The refiner stage on a frame-sized alpha: :func:`refine_plan`'s crop, M-Net run on it when the schedule
+    says so (``run(box, codes)`` -> the refined alpha of the crop at its size, or None when the call failed),
+    and the last refined crop pasted back in place."""
+
+    def __init__(self, box_w, box_h, band, even=False):
+        self.box_w, self.box_h, self.band, self.even = box_w, box_h, band, even
+        self.schedule = RefineSchedule()
+        self.last = None
+        self.runs = 0
+
+    def __call__(self, alpha, run):
+        """Refine ``alpha`` in place; returns whether M-Net ran."""
+        plan = refine_plan(alpha, self.box_w, self.box_h, self.band, self.even)
+        if plan is None:
+            return False
+        box, codes = plan
+        ran = self.schedule.due(box, codes) or self.last is None
+        if ran:
+            refined = run(box, codes)
+            if refined is None:
+                return False
+            self.last = refined
+            self.runs += 1
+        x, y, w, h = box
+        alpha[y:y + h, x:x + w] = self.last
+        return ran
+
+
 def crop_trimap(alpha, box, band):
     """The trimap codes (uint8: 0 background, 1 unknown, 2 foreground) of the crop ``box`` = (x, y, w, h) of a
     frame-sized alpha, the band scaled to the frame (``band`` pixels)."""

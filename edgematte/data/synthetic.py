@@ -9,6 +9,9 @@ import cv2
 import numpy as np
 
 
+MARKER = "SYNTHETIC.txt"  # written beside the clips, so reports can say the data is synthetic
+
+
 def _texture(rng, h: int, w: int) -> np.ndarray:
     base = rng.integers(0, 256, (max(2, h // 8), max(2, w // 8), 3), dtype=np.uint8)
     return cv2.GaussianBlur(cv2.resize(base, (w, h), interpolation=cv2.INTER_CUBIC), (0, 0), 2)
@@ -48,4 +51,12 @@ def write_synthetic_dataset(root: str | Path, clips: int = 2, frames: int = 8, w
             cv2.imwrite(str(clip / "com" / f"{t:04d}.png"), com[..., ::-1])
             cv2.imwrite(str(clip / "pha" / f"{t:04d}.png"), pha)
             cv2.imwrite(str(clip / "fgr" / f"{t:04d}.png"), fgr[..., ::-1])
+    (root / name / MARKER).write_text(f"edgematte's synthetic set: {clips} clips of {frames} frames, {width}x{height}, "
+                                      f"seed {seed}; shapes over textures, not people\n")
     return root
+
+
+def is_synthetic(root: str | Path) -> bool:
+    """Whether ``root`` holds a set this generator wrote (its marker, at the top or one folder down)."""
+    root = Path(root)
+    return (root / MARKER).is_file() or any((p / MARKER).is_file() for p in root.iterdir() if p.is_dir())

@@ -14,7 +14,7 @@ FILE_NOTES = {
     "prototxt": "the network in the HiLens Kit's Caffe subset (structure and layer parameters)",
     "caffemodel": "its weights",
     "onnx": "the network as ONNX (opset {opset}): for atc, and for the CPU stand-in (onnxruntime)",
-    "aipp": "AIPP: {frames} {w}x{h} -> RGB ({to_rgb}) -> (x - {mean:g}) / {std:g} on the chip, input `{image}` only",
+    "aipp": "AIPP: {frames} {w}x{h} -> RGB ({to_rgb}) -> (x - {mean:g}) / {std:g} on the chip, input `{image}`{second}",
     "convert_script": "the exact {tool} command; run it where {tool} is installed",
     "om": "the compiled model, made by {convert} at export time",
     "convert_log": "what {tool} printed",
@@ -42,7 +42,9 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
                  mean=spec.norm_mean, std=spec.norm_std, image=spec.image_input, tool=command.tool,
                  om=file_name("om", spec.model), skill_dir=skill.parent, skill_main=skill.name,
                  convert=file_name("convert_script"), app=file_name("app"),
-                 python=".".join(map(str, device.python)))
+                 python=".".join(map(str, device.python)),
+                 second=(f"; input `{spec.trimap_input}`: bytes 0 / 1 / 2 -> 0 / 0.5 / 1 ({YUV400})"
+                         if spec.model == MNET else " only"))
     image = (f"the frame as packed BGR888 (uint8, {spec.width}x{spec.height}x3, OpenCV's order), resized on the host"
              if rgb888 else f"the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
              f"{spec.width}x{spec.height}")

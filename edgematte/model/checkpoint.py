@@ -235,7 +235,11 @@ def save_checkpoint(model: MODNet4, path: str | os.PathLike, preset: str | None 
     """Save a 4-channel checkpoint with its metadata record; written to a temporary file, then renamed."""
     path = Path(path)
     meta = CheckpointMeta(in_channels=model.in_channels, align_corners=model.align_corners, preset=preset)
-    payload = {"edgematte": dataclasses.asdict(meta), "state_dict": model.state_dict()}
+    return save_atomically({"edgematte": dataclasses.asdict(meta), "state_dict": model.state_dict()}, path)
+
+
+def save_atomically(payload: dict, path: Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, then renamed: never a half-written checkpoint."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

@@ -10,7 +10,6 @@ edgematte's own M-Net checkpoints keep the training script's layout (so the repr
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import torch
 
 from edgematte.checksum import sha256_of
 from edgematte.errors import CheckpointError
-from edgematte.model.checkpoint import check_keys, check_values, load_object, unpack_checkpoint
+from edgematte.model.checkpoint import check_keys, check_values, load_object, save_atomically, unpack_checkpoint
 from edgematte.model.mnet import ENCODER, WIDTHS, MNet
 
 FIRST_CONV = "conv_1_1.0.weight"
@@ -63,6 +62,17 @@ def check_width(width: float) -> float:
     return width
 
 
+def looks_like_mnet(path: str | os.PathLike) -> bool:
+    """Whether a readable checkpoint file holds M-Net's first convolution (for ``info``); False otherwise."""
+    from edgematte.errors import EdgematteError
+
+    try:
+        state, _ = unpack_checkpoint(Path(path), load_object(Path(path), WHAT), WHAT)
+    except EdgematteError:
+        return False
+    return FIRST_CONV in state
+
+
 def load_mnet_checkpoint(path: str | os.PathLike) -> LoadedMNet:
     path = Path(path)
     obj = load_object(path, WHAT)
@@ -87,15 +97,5 @@ def load_mnet_checkpoint(path: str | os.PathLike) -> LoadedMNet:
 def save_mnet_checkpoint(model: MNet, path: str | os.PathLike, epoch: int = 0, step: int = 0,
                          optimizer: dict | None = None) -> Path:
     """Save in the training script's layout; written to a temporary file, then renamed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"epoch": int(epoch), "step": int(step), "model": model.state_dict(), "optimizer": optimizer or {}}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_atomically(payload, Path(path))

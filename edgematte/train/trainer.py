@@ -136,7 +136,9 @@ class _MNetTask(_Task):
             from edgematte.model.checkpoint import load_checkpoint
             from edgematte.spec import DEFAULT_PRESET, resolve_spec
 
-            guide = ModnetGuide(load_checkpoint(self.cfg.trimaps_from).model, resolve_spec(DEFAULT_PRESET))
+            loaded = load_checkpoint(self.cfg.trimaps_from)
+            size = (loaded.meta.preset or "").rpartition("-")[2]  # edgematte records the size it trained at
+            guide = ModnetGuide(loaded.model, resolve_spec(DEFAULT_PRESET, size if "x" in size else None))
         return MNetSampleBuilder(self.spec, guide)
 
     def model(self, resume_from: Path | None):
@@ -253,6 +255,9 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
             scheduler.load_state_dict(state["scheduler"])
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda") if amp else None
+    if force and not resume and rank == 0:  # starting over: the old run's metrics must not mix with the new ones
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
     writer = _tensorboard(out) if rank == 0 else None
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

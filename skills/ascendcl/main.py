@@ -175,36 +175,15 @@ class AclNet(object):
 # -- the refiner stage (edgematte's refine.py, copied here) -------------------------------------------------
 ${refine_code}
 
-class Refiner(object):
-    """M-Net on the frame crop with the most uncertain matte; pastes its result into the full-size alpha."""
-
-    def __init__(self, net, width, height):
-        self.net = net
-        self.box_w, self.box_h = min(REF_W, width), min(REF_H, height)
-        self.band = max(3, int(round(BAND * float(width) / NET_W)))  # the trimap's band, in frame pixels
-        self.schedule = RefineSchedule()
-        self.last = None
-        self.runs = 0
-
-    def __call__(self, frame, alpha):
-        """``alpha``: the matte at frame size, refined in place; returns whether M-Net ran."""
-        unknown = trimap_from_alpha(alpha, self.band) == 0.5
-        x, y, count = best_box(unknown, self.box_w, self.box_h)
-        if count < MIN_UNKNOWN * self.box_w * self.box_h:
-            return False
-        box = (x, y, self.box_w, self.box_h)
-        codes = crop_trimap(alpha, box, self.band)
-        ran = self.schedule.due(box, codes) or self.last is None
-        if ran:
-            crop = frame[y:y + self.box_h, x:x + self.box_w]
-            if (self.box_w, self.box_h) != (REF_W, REF_H):  # a frame smaller than the crop
-                crop = cv2.resize(crop, (REF_W, REF_H), interpolation=cv2.INTER_AREA)
-                codes = cv2.resize(codes, (REF_W, REF_H), interpolation=cv2.INTER_NEAREST)
-            refined = self.net.run(crop, codes).reshape(REF_H, REF_W)
-            self.last = cv2.resize(refined, (self.box_w, self.box_h), interpolation=cv2.INTER_LINEAR)
-            self.runs += 1
-        alpha[y:y + self.box_h, x:x + self.box_w] = self.last
-        return ran
+def run_refiner(net, frame, box, codes):
+    """M-Net on the BGR crop ``box`` of ``frame`` and its trimap codes -> the refined alpha at the crop's size."""
+    x, y, w, h = box
+    crop = frame[y:y + h, x:x + w]
+    if (w, h) != (REF_W, REF_H):  # a frame smaller than the refiner's crop
+        crop = cv2.resize(crop, (REF_W, REF_H), interpolation=cv2.INTER_AREA)
+        codes = cv2.resize(codes, (REF_W, REF_H), interpolation=cv2.INTER_NEAREST)
+    refined = net.run(crop, codes).reshape(REF_H, REF_W)
+    return cv2.resize(refined, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 # -- frames in ------------------------------------------------------------------------------------------
@@ -443,10 +422,10 @@ def run(args):
         fps = fps if 1 <= fps <= 240 else 25.0
         model = AclRuntime(args.device_id)
         matting = model.load(args.model, (IMAGE_BYTES, ALPHA_BYTES), ALPHA_BYTES)
-        refiner = None
+        refiner = mnet = None
         if args.refiner and not args.no_refiner:
-            refiner = Refiner(model.load(args.refiner, (REF_W * REF_H * 3, REF_W * REF_H), REF_W * REF_H * 4),
-                              width, height)
+            mnet = model.load(args.refiner, (REF_W * REF_H * 3, REF_W * REF_H), REF_W * REF_H * 4)
+            refiner = Refiner(min(REF_W, width), min(REF_H, height), frame_band(width, NET_W))
         if args.output:
             out_w = width * (2 if args.mode == "side-by-side" else 1)
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if args.output.lower().endswith(".avi") else "mp4v"))
@@ -477,7 +456,7 @@ def run(args):
             t3 = time.time()
             if refiner is not None:
                 alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-                refiner(frame, alpha)
+                refiner(alpha, lambda box, codes: run_refiner(mnet, frame, box, codes))
             t35 = time.time()
             out = composite(frame, alpha, background, args.mode)
             t4 = time.time()

@@ -202,41 +202,19 @@ def fit_hdmi(preprocessor, frame, width, height):
 # -- the refiner stage (edgematte's refine.py, copied here) -------------------------------------------------
 ${refine_code}
 
-class Refiner(object):
-    """M-Net on the camera crop with the most uncertain matte; pastes its result into the full-size alpha."""
-
-    def __init__(self, model, preprocessor, width, height):
-        self.model, self.preprocessor = model, preprocessor
-        self.box_w, self.box_h = min(REF_W, width), min(REF_H, height)
-        self.band = max(3, int(round(BAND * float(width) / NET_W)))  # the trimap's band, in camera pixels
-        self.schedule = RefineSchedule()
-        self.last = None
-        self.runs = 0
-
-    def __call__(self, frame, alpha):
-        """``alpha``: the matte at camera size, refined in place; returns whether M-Net ran."""
-        unknown = trimap_from_alpha(alpha, self.band) == 0.5
-        x, y, count = best_box(unknown, self.box_w, self.box_h)
-        if count < MIN_UNKNOWN * self.box_w * self.box_h:
-            return False
-        x, y = x - x % 2, y - y % 2  # NV21 crops start on even pixels
-        box = (x, y, self.box_w, self.box_h)
-        codes = crop_trimap(alpha, box, self.band)
-        ran = self.schedule.due(box, codes) or self.last is None
-        if ran:
-            crop = self.preprocessor.crop(frame, x, y, self.box_w, self.box_h, 0)
-            if (self.box_w, self.box_h) != (REF_W, REF_H):  # a camera smaller than the crop
-                crop = self.preprocessor.resize(crop, REF_W, REF_H, 0)
-                codes = cv2.resize(codes, (REF_W, REF_H), interpolation=cv2.INTER_NEAREST)
-            outputs = self.model.infer([crop.flatten(), codes.ravel()])
-            if isinstance(outputs, int):
-                say(hilens.error, "refiner infer returned error code %d" % outputs)
-                return False
-            refined = outputs[0].reshape(REF_H, REF_W)
-            self.last = cv2.resize(refined, (self.box_w, self.box_h), interpolation=cv2.INTER_LINEAR)
-            self.runs += 1
-        alpha[y:y + self.box_h, x:x + self.box_w] = self.last
-        return ran
+def run_refiner(model, preprocessor, frame, box, codes):
+    """M-Net on the NV21 crop ``box`` of the camera frame (cut by the device's preprocessor) and its trimap
+    codes -> the refined alpha at the crop's size, or None when the inference failed."""
+    x, y, w, h = box
+    crop = preprocessor.crop(frame, x, y, w, h, 0)
+    if (w, h) != (REF_W, REF_H):  # a camera smaller than the refiner's crop
+        crop = preprocessor.resize(crop, REF_W, REF_H, 0)
+        codes = cv2.resize(codes, (REF_W, REF_H), interpolation=cv2.INTER_NEAREST)
+    outputs = model.infer([crop.flatten(), codes.ravel()])
+    if isinstance(outputs, int):
+        say(hilens.error, "refiner infer returned error code %d" % outputs)
+        return None
+    return cv2.resize(outputs[0].reshape(REF_H, REF_W), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def scene_changed(previous_y, current_y, threshold):
@@ -256,9 +234,11 @@ def main():
     width, height = cap.width, cap.height
     preprocessor = hilens.Preprocessor()
     model = hilens.Model(hilens.get_model_dir() + MODEL_FILE)
-    refiner = None
+    refiner = mnet = None
     if REFINER_FILE:
-        refiner = Refiner(hilens.Model(hilens.get_model_dir() + REFINER_FILE), preprocessor, width, height)
+        mnet = hilens.Model(hilens.get_model_dir() + REFINER_FILE)
+        # NV21 crops start on even pixels
+        refiner = Refiner(min(REF_W, width), min(REF_H, height), frame_band(width, NET_W), even=True)
     display = hilens.Display(hilens.HDMI)
     background = Background(str(settings["background_file"] or settings["background"]), width, height)
     zeros = np.zeros((NET_H, NET_W), np.float32)
@@ -294,7 +274,7 @@ def main():
             prev_alpha = alpha if alpha.mean() >= settings["min_coverage"] else zeros
             if refiner is not None:
                 alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-                refiner(frame, alpha)
+                refiner(alpha, lambda box, codes: run_refiner(mnet, preprocessor, frame, box, codes))
             t35 = time.time()
             if settings["mode"] == "alpha":
                 out = alpha_nv21(alpha, width, height)

@@ -37,7 +37,7 @@ def test_tables_match_an_independent_recomputation(dataset, predictions, tmp_pat
     report = json.loads((tmp_path / "r.json").read_text())
     method = report["methods"]["predictions"]
     all_mad, all_dt = [], []
-    for clip in sorted(dataset.glob("synthetic/*")):
+    for clip in sorted(p for p in dataset.glob("synthetic/*") if p.is_dir()):
         gts = [cv2.imread(str(p), 0) / 255.0 for p in sorted((clip / "pha").glob("*.png"))]
         preds = [cv2.imread(str(p), 0) / 255.0 for p in sorted((predictions / clip.relative_to(dataset) / "pha").glob("*.png"))]
         mad = [np.abs(p - g).mean() * 1e3 for p, g in zip(preds, gts)]

@@ -110,3 +110,11 @@ def test_a_device_bundle_of_mnet_alone_has_both_aipp_blocks_and_no_app(tmp_path,
     assert "--model=mnet.onnx" in (tmp_path / "b" / "convert.sh").read_text()
     assert "--refiner mnet" in (tmp_path / "b" / "README.md").read_text()
     assert api.verify(tmp_path / "b").passed
+
+
+def test_info_names_an_mnet_checkpoint(mnet_ckpt):
+    result = run("info", mnet_ckpt, "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert (info["network"], info["width"], info["epoch"]) == ("mnet", 0.5, 7)
+    assert info["parameters_after_load"] == pytest.approx(6.43e6, rel=1e-3)

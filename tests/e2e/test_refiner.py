@@ -65,7 +65,7 @@ def test_app_refines_the_most_uncertain_crop(refined_app, tmp_path):
     band = max(3, int(round(BAND * w / 64)))
     from edgematte.refine import trimap_from_alpha
 
-    x, y, _ = best_box(trimap_from_alpha(alpha, band) == 0.5, 64, 64)
+    x, y, _ = best_box(trimap_from_alpha(alpha, band) == 0.5, 64, 64)  # refine.py's steps, one by one
     (crop, codes), refined = s.refiner_calls[0]
     assert np.array_equal(crop.reshape(64, 64, 3), frame[y:y + 64, x:x + 64])
     assert np.array_equal(codes.reshape(64, 64), crop_trimap(alpha, (x, y, 64, 64), band))

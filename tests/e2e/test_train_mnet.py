@@ -68,6 +68,8 @@ def test_trimaps_from_modnets_alpha(data, tmp_path):
     r = run("train", *data, "--out", tmp_path / "ft", *SMALL, "--iterations", "2", "--trimaps-from", modnet)
     assert r.exit_code == 0, r.output
     assert len(losses(tmp_path / "ft")) == 2
+    again = run("train", *data, "--out", tmp_path / "ft", *SMALL, "--iterations", "1", "--force")
+    assert again.exit_code == 0 and len(losses(tmp_path / "ft")) == 1  # --force starts over: no stale metrics
 
 
 def test_misuse_is_one_error_line(data, tmp_path):

@@ -1,0 +1,154 @@
+"""``edgematte eval --refiner``: MODNet alone against MODNet + M-Net, under the trimap protocol (SAD/1e3, MSE,
+Grad/1e3, Conn/1e3 on the unknown band; shared/docs/matting-metrics.md).
+
+Over clips laid out as ``<set>/<clip>/{com,pha}/<frame>.png``, MODNet runs as deployed (each frame's alpha fed
+back), its alpha scaled to the frame; then M-Net refines it:
+
+- **device crop**: what the skill and the app do (:func:`edgematte.refine.refine_plan`): the refiner-size
+  crop with the most unknown pixels of the trimap made from MODNet's alpha, refined every frame;
+- **whole frame**: M-Net on the whole frame with that trimap (what the crop leaves out);
+- **given trimap**: M-Net on the whole frame with the trimap of ``--trimap`` (``<set>/<clip>/trimap/<frame>.png``
+  or ``<set>/<clip>/<frame>.png``, 0 / 128 / 255), the classic trimap-based protocol.
+
+Each method is scored on the unknown band of the device's trimap and, with ``--trimap``, of the given one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from edgematte import metrics
+from edgematte.evaluate import EvalError, find_clips, frame_files, read_alpha
+from edgematte.data.images import read_rgb
+from edgematte.data.synthetic import is_synthetic
+from edgematte.refine import frame_band, refine_plan, trimap_from_alpha
+
+TRIMAP_METRICS = ("SAD", "MSE", "Grad", "Conn")
+PROTOCOL = "trimap (unknown band): SAD/1e3, MSE, Grad/1e3, Conn/1e3; frames of every clip, mean"
+MULTIPLE = 16  # M-Net pools four times: a whole frame is padded to a multiple of 16
+
+
+def as_protocol_trimap(trimap: np.ndarray) -> np.ndarray:
+    """0 / 0.5 / 1 -> the protocol's 0 / 128 / 255."""
+    return np.where(trimap == 0.5, 128, np.where(trimap >= 1, 255, 0)).astype(np.uint8)
+
+
+def from_protocol_trimap(trimap: np.ndarray) -> np.ndarray:
+    """0 / 128 / 255 (anything strictly between is unknown) -> 0 / 0.5 / 1."""
+    return np.where(trimap == 255, 1.0, np.where(trimap == 0, 0.0, 0.5)).astype(np.float32)
+
+
+@dataclass
+class RefinerReport:
+    source: str
+    synthetic: bool
+    rows: dict = field(default_factory=dict)  # band -> method -> metric -> mean
+    frames: int = 0
+    refined: int = 0          # frames whose device crop held enough unknown pixels to refine
+    band_in_crop: float = 0.0  # the mean share of the device trimap's unknown band inside the crop
+
+    def to_dict(self) -> dict:
+        return {"protocol": PROTOCOL, "source": self.source, "synthetic": self.synthetic, "frames": self.frames,
+                "refined_frames": self.refined, "band_in_crop": self.band_in_crop, "bands": self.rows}
+
+    def lines(self) -> list[str]:
+        label = " (SYNTHETIC data: says nothing about real footage)" if self.synthetic else ""
+        out = [self.source + label, f"protocol: {PROTOCOL}",
+               f"{self.frames} frames; the device crop refined {self.refined} of them and held "
+               f"{100 * self.band_in_crop:.0f}% of the unknown band on average"]
+        for band, methods in self.rows.items():
+            out.append(f"{'band: ' + band:<40}" + "".join(f"{k:>10}" for k in TRIMAP_METRICS))
+            out += [f"{name:<40}" + "".join(f"{row[k]:>10.4f}" for k in TRIMAP_METRICS) for name, row in methods.items()]
+        return out
+
+    def save(self, path: Path, kind: str) -> None:
+        if kind != "json":
+            raise EvalError(f"the refiner comparison writes --json only, not --{kind}")
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _given_trimap(root: Path, rel: Path, name: str, shape) -> np.ndarray:
+    folder = root / rel / "trimap"
+    path = (folder if folder.is_dir() else root / rel) / name
+    trimap = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if trimap is None:
+        raise EvalError(f"{path} is missing or unreadable: --trimap needs one trimap per ground-truth frame, same names")
+    if trimap.shape != shape:
+        raise EvalError(f"{path} is {trimap.shape[1]}x{trimap.shape[0]} but the ground truth is {shape[1]}x{shape[0]}")
+    return from_protocol_trimap(trimap)
+
+
+def whole_frame(mnet: Callable, rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """M-Net on a whole frame, padded (edge-replicated) to a multiple of 16 and cropped back."""
+    h, w = trimap.shape
+    ph, pw = -h % MULTIPLE, -w % MULTIPLE
+    alpha = mnet(np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="edge"), np.pad(trimap, ((0, ph), (0, pw)), mode="edge"))
+    return alpha[:h, :w]
+
+
+def evaluate_refiner(data_root: Path, modnet: Callable, modnet_size: tuple[int, int], mnet: Callable,
+                     refiner_size: tuple[int, int], source: str, trimap_root: Path | None = None,
+                     whole_frames: bool = True, log: Callable[[str], None] = lambda _: None) -> RefinerReport:
+    """``modnet(rgb at modnet_size, previous alpha) -> alpha``; ``mnet(rgb H×W×3 uint8, trimap H×W of 0/0.5/1)
+    -> alpha H×W`` (any H, W that are multiples of 16; only ``refiner_size`` without ``whole_frames``)."""
+    data_root = Path(data_root)
+    width, height = modnet_size
+    bands = ["device trimap"] + (["given trimap"] if trimap_root is not None else [])
+    names = ["MODNet", "MODNet + M-Net (device crop)"]
+    if whole_frames:
+        names += ["MODNet + M-Net (whole frame)"] + (["M-Net, given trimap"] if trimap_root is not None else [])
+    scores = {band: {name: [] for name in names} for band in bands}
+    report = RefinerReport(source, synthetic=is_synthetic(data_root))
+    shares = []
+    for clip in find_clips(data_root):
+        rel = clip.relative_to(data_root)
+        com = {p.stem: p for p in frame_files(clip / "com")} if (clip / "com").is_dir() else None
+        if com is None:
+            raise EvalError(f"{clip / 'com'} does not exist: a model run needs the input frames (com/) beside pha/")
+        prev = np.zeros((height, width), np.float32)
+        for g in frame_files(clip / "pha"):
+            if g.stem not in com:
+                raise EvalError(f"{clip / 'com'} has no frame {g.stem} for ground truth {g}")
+            frame, gt = read_rgb(com[g.stem]), read_alpha(g)
+            fh, fw = gt.shape
+            prev = np.clip(modnet(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA), prev), 0, 1)
+            alpha = cv2.resize(prev, (fw, fh), interpolation=cv2.INTER_LINEAR)
+            band = frame_band(fw, width)
+            device = trimap_from_alpha(alpha, band)
+            crop = alpha.copy()
+            bw, bh = min(refiner_size[0], fw), min(refiner_size[1], fh)
+            plan = refine_plan(alpha, bw, bh, band)
+            if plan is not None:
+                (x, y, _, _), codes = plan
+                patch = cv2.resize(frame[y:y + bh, x:x + bw], refiner_size, interpolation=cv2.INTER_AREA)
+                codes = cv2.resize(codes, refiner_size, interpolation=cv2.INTER_NEAREST)
+                refined = mnet(patch, codes.astype(np.float32) * 0.5)
+                crop[y:y + bh, x:x + bw] = cv2.resize(refined, (bw, bh), interpolation=cv2.INTER_LINEAR)
+                report.refined += 1
+                shares.append(float((device[y:y + bh, x:x + bw] == 0.5).sum() / max(1, (device == 0.5).sum())))
+            preds = {"MODNet": alpha, "MODNet + M-Net (device crop)": crop}
+            trimaps = {"device trimap": device}
+            if whole_frames:
+                preds["MODNet + M-Net (whole frame)"] = whole_frame(mnet, frame, device)
+            if trimap_root is not None:
+                given = _given_trimap(Path(trimap_root), rel, g.name, gt.shape)
+                if whole_frames:
+                    preds["M-Net, given trimap"] = whole_frame(mnet, frame, given)
+                trimaps["given trimap"] = given
+            for band_name, trimap in trimaps.items():
+                protocol = as_protocol_trimap(trimap)
+                for name, pred in preds.items():
+                    quantised = np.clip(np.round(pred.astype(np.float64) * 255), 0, 255) / 255
+                    scores[band_name][name].append(metrics.trimap_protocol(quantised, gt, protocol))
+            report.frames += 1
+        log(f"ran {rel}")
+    report.rows = {band: {name: {k: float(np.mean([r[k] for r in rows])) for k in TRIMAP_METRICS}
+                          for name, rows in methods.items()} for band, methods in scores.items()}
+    report.band_in_crop = float(np.mean(shares)) if shares else 0.0
+    return report
