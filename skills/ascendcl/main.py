@@ -453,7 +453,7 @@ def run(args):
             t2 = time.time()
             alpha = np.clip(matting.run(small, prev_alpha).reshape(NET_H, NET_W), 0.0, 1.0)
             prev_alpha = alpha if alpha.mean() >= args.min_coverage else zeros
-            t3 = time.time()
+            t3 = t3r = time.time()
             if refiner is not None:
                 alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
                 refiner(alpha, lambda box, codes: run_refiner(mnet, frame, box, codes))
@@ -468,7 +468,7 @@ def run(args):
                     say("stopped from the window")
                     break
             t5 = time.time()
-            for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t35 - t3, t4 - t35, t5 - t4)):
+            for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t35 - t3r, t4 - t35 + t3r - t3, t5 - t4)):
                 timings[stage] += seconds
             frames += 1
             if preview is not None:

@@ -272,6 +272,7 @@ def main():
                 continue
             alpha = np.clip(outputs[0].reshape(NET_H, NET_W), 0.0, 1.0)
             prev_alpha = alpha if alpha.mean() >= settings["min_coverage"] else zeros
+            t3r = time.time()
             if refiner is not None:
                 alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
                 refiner(alpha, lambda box, codes: run_refiner(mnet, preprocessor, frame, box, codes))
@@ -293,7 +294,7 @@ def main():
                 say(hilens.info, "Display.show works again after %d failed frames" % failed_shows)
                 failed_shows = 0
             t5 = time.time()
-            for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t35 - t3, t4 - t35, t5 - t4)):
+            for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t35 - t3r, t4 - t35 + t3r - t3, t5 - t4)):
                 timings[stage] += seconds
             frames += 1
             if frames % settings["log_every"] == 0:
