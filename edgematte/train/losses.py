@@ -40,11 +40,12 @@ MNET_ALPHA_WEIGHT = 0.5
 
 
 def mnet_losses(fused, alpha, trimap, image, fg, bg) -> dict[str, torch.Tensor]:
-    """``fused``: M-Net's alpha (the trimap's known regions, its own in the unknown band)."""
+    """``fused``: M-Net's alpha (the trimap's known regions, its own in the unknown band). Each sample's band
+    mean, then the batch mean: every patch counts alike, and N processes sharing a batch compute one's loss."""
     unknown = (trimap == 0.5).to(fused.dtype)
-    count = unknown.sum().clamp(min=1.0)
-    alpha_loss = (torch.abs(fused - alpha) * unknown).sum() / count
+    count = unknown.sum(dim=(1, 2, 3)).clamp(min=1.0)
+    alpha_loss = ((torch.abs(fused - alpha) * unknown).sum(dim=(1, 2, 3)) / count).mean()
     composite = fused * fg + (1 - fused) * bg
-    comp_loss = (torch.abs(composite - image) * unknown).sum() / (3 * count)
+    comp_loss = ((torch.abs(composite - image) * unknown).sum(dim=(1, 2, 3)) / (3 * count)).mean()
     loss = MNET_ALPHA_WEIGHT * alpha_loss + (1 - MNET_ALPHA_WEIGHT) * comp_loss
     return {"alpha": alpha_loss, "composition": comp_loss, "loss": loss}

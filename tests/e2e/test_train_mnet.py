@@ -80,3 +80,17 @@ def test_misuse_is_one_error_line(data, tmp_path):
                           "--trimaps-from", clips / "x.ckpt"), "use it with --model mnet")
     assert_user_error(run("train", *data, "--out", tmp_path / "c", *SMALL, "--iterations", "1", "--align-corners"),
                       "M-Net has none")
+
+
+def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    args = ["train", *map(str, data), *SMALL, "--iterations", "3", "--optimizer", "sgd", "--freeze-bn"]
+    assert run(*args, "--out", tmp_path / "one").exit_code == 0
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    r = subprocess.run([torchrun, "--nproc_per_node=2", "-m", "edgematte", *args, "--out", str(tmp_path / "two")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-3)
