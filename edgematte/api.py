@@ -247,7 +247,7 @@ def _check_against_pytorch(ctx, roles: list[str], atol: float | None):
     golden = make_golden(TorchRunner(model, spec, float64=spec.model == MNET), spec)
     golden.save(ctx.bundle.path("golden"))
     roles.append("golden")
-    log("measuring PyTorch's own FP32 noise (the same weights in float64 on the golden inputs)")
+    log("measuring PyTorch's own FP32 noise (the same weights in FP32 and in float64 on the golden inputs)")
     tolerance = Tolerance.from_noise(fp32_noise(model, spec, golden), atol)
     checks = run_readers({role: ctx.bundle.path(role) for role in roles}, spec, golden, tolerance.atol, log)
     return tolerance, checks if isinstance(ctx.bundle, BundleWriter) else _label(checks, spec)
