@@ -1,0 +1,287 @@
+"""The temporal ablation: does the previous-alpha input make the matte stable, and do the training recipes fix
+its failure modes? One command (``edgematte ablation``) generates the data, trains every variant for every
+seed (resumable), evaluates them on held-out clips and writes ``results.json`` and the plots.
+
+Variants, trained on the same data for the same steps (:data:`VARIANTS`):
+
+- ``a-plain``: MODNet, the previous alpha forced to zero (in training and in use);
+- ``b-naive``: the 4-channel model, the previous alpha zero only where no previous frame exists;
+- ``c-dropout``: + a blank previous alpha with probability 0.3;
+- ``d-full``: + the random affine of the previous alpha and the lighting augmentation (the full recipe);
+
+and two baselines on ``a-plain``'s output: MODNet's one-frame delay (OFD) and an exponential moving average.
+
+Measured on the held-out clips (:mod:`edgematte.data.scenes`): MAD×1e3, MSE×1e3, Grad/1e3 and dtSSD×1e2 over
+every frame, and three stress measurements:
+
+- **recovery**: at frame :data:`INJECT_AT` of each steady clip the model is fed a wrong previous alpha (the
+  true one shifted by a fifth of the width); the frames until its MAD is back within :data:`RECOVERED` of the
+  uninjected run's, and the per-frame dtSSD around it;
+- **enter / leave**: MAD over the :data:`AFTER_EVENT` frames from the subject's first frame in view / its first
+  frame gone;
+- **light**: MAD from the frame a backlight comes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from edgematte import metrics
+from edgematte.data.images import read_alpha, read_rgb
+from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
+from edgematte.train.augment import AugmentConfig
+
+INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alpha
+INJECT_SHIFT = 0.2   # the wrong previous alpha: the true one moved by this fraction of the width
+RECOVERED = 0.1      # recovered: MAD within 10 % (and 1e-3 absolute) of the uninjected run's
+AFTER_EVENT = 5      # frames scored after an enter or leave event
+METHODS_ON_PLAIN = ("a-plain + OFD", f"a-plain + EMA {EMA_WEIGHT:g}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    augment: AugmentConfig
+    feedback: bool  # in use: the model's own previous alpha (False: zeros, plain MODNet)
+
+
+NO_AUGMENT = dict(prev_affine=0.0, lighting=0.0)
+VARIANTS = (
+    Variant("a-plain", AugmentConfig(prev_dropout=1.0, **NO_AUGMENT), feedback=False),
+    Variant("b-naive", AugmentConfig(prev_dropout=0.0, **NO_AUGMENT), feedback=True),
+    Variant("c-dropout", AugmentConfig(prev_dropout=0.3, **NO_AUGMENT), feedback=True),
+    Variant("d-full", AugmentConfig(), feedback=True),
+)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """What one study run is: data sizes, training length, seeds. :data:`FULL` and :data:`QUICK` are the two
+    documented ones (docs/temporal.md says why FULL is what it is)."""
+
+    train_clips: int
+    test_clips: int
+    frames: int
+    width: int            # the data's frames
+    height: int
+    size: str             # the network's input, WxH
+    iterations: int
+    batch_size: int
+    lr: float
+    seeds: tuple[int, ...]
+
+
+FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=3000,
+                   batch_size=8, lr=5e-4, seeds=(0, 1))
+QUICK = StudyConfig(train_clips=4, test_clips=4, frames=10, width=96, height=64, size="64x64", iterations=2,
+                    batch_size=2, lr=1e-3, seeds=(0, 1))
+
+
+def _data(out: Path, cfg: StudyConfig, log) -> tuple[Path, Path]:
+    from edgematte.data.scenes import write_scene_dataset
+
+    train, test = out / "data" / "train", out / "data" / "test"
+    for root, clips, seed in ((train, cfg.train_clips, 100), (test, cfg.test_clips, 200)):
+        if not (root / "scenes").is_dir():
+            log(f"writing {clips} synthetic clips to {root}")
+            write_scene_dataset(root, clips, cfg.frames, cfg.width, cfg.height, seed)
+    return train, test
+
+
+def _train(out: Path, data: Path, variant: Variant, seed: int, cfg: StudyConfig, log) -> Path:
+    """Train (or finish training) one variant for one seed; returns its checkpoint."""
+    from edgematte.spec import resolve_spec
+    from edgematte.train.trainer import CHECKPOINT_FILE, STATE_FILE, TrainConfig, train
+
+    run = out / "runs" / f"{variant.name}-seed{seed}"
+    state = run / STATE_FILE
+    done = 0
+    if state.exists():
+        import torch
+
+        done = int(torch.load(state, map_location="cpu", weights_only=True)["step"])
+    if done >= cfg.iterations:
+        return run / CHECKPOINT_FILE
+    log(f"training {variant.name}, seed {seed} ({'from step ' + str(done) if done else 'from the start'})")
+    train_cfg = TrainConfig(data=str(data), out=str(run), iterations=cfg.iterations, batch_size=cfg.batch_size,
+                            lr=cfg.lr, seed=seed, save_every=max(1, cfg.iterations // 10), freeze_bn=False,
+                            augment=variant.augment)
+    train(train_cfg, resolve_spec(size=cfg.size), resume=done > 0, force=done == 0 and run.exists())
+    return run / CHECKPOINT_FILE
+
+
+def _clips(test: Path) -> list[dict]:
+    clips = []
+    for clip in sorted(p for p in (test / "scenes").iterdir() if p.is_dir()):
+        frames = sorted((clip / "com").glob("*.png"))
+        clips.append({"name": clip.name, "events": json.loads((clip / "events.json").read_text()),
+                      "frames": [read_rgb(p) for p in frames],
+                      "alphas": [read_alpha(clip / "pha" / p.name, np.float64) for p in frames]})
+    return clips
+
+
+def _rollout(infer, clip: dict, size: tuple[int, int], feedback: bool, inject: dict | None = None) -> list:
+    """The model over a clip, feeding back its own alpha (or zeros); ``inject``: {frame: previous alpha}."""
+    w, h = size
+    zeros = np.zeros((h, w), np.float32)
+    prev, out = zeros, []
+    for t, frame in enumerate(clip["frames"]):
+        if inject and t in inject:
+            prev = inject[t]
+        alpha = infer(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), prev if feedback else zeros)
+        prev = alpha
+        gh, gw = clip["alphas"][t].shape
+        full = cv2.resize(alpha.astype(np.float32), (gw, gh), interpolation=cv2.INTER_LINEAR).astype(np.float64)
+        out.append(np.clip(np.round(full * 255), 0, 255) / 255)
+    return out
+
+
+def _scores(preds: list, gts: list) -> list[dict]:
+    dt = metrics.dtssd_frames(preds, gts)
+    return [{"MAD": metrics.mad(p, g) * 1e3, "MSE": metrics.mse(p, g) * 1e3, "Grad": metrics.grad(p, g) / 1e3,
+             "dtSSD": d} for p, g, d in zip(preds, gts, dt)]
+
+
+def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -> dict:
+    """Every measurement of one trained model (and, for the plain model, its OFD and EMA baselines)."""
+    w, h = size
+    results = {"own": {"frames": [], "recovery": [], "enter": [], "leave": [], "light": []}}
+    if not feedback:
+        results.update({name: {"frames": [], "recovery": [], "enter": [], "leave": [], "light": []}
+                        for name in METHODS_ON_PLAIN})
+    for clip in clips:
+        ev, gts = clip["events"], clip["alphas"]
+        preds = _rollout(infer, clip, size, feedback)
+        runs = {"own": preds}
+        if not feedback:
+            runs[METHODS_ON_PLAIN[0]] = one_frame_delay(preds)
+            runs[METHODS_ON_PLAIN[1]] = moving_average(preds)
+        for name, p in runs.items():
+            rows = _scores(p, gts)
+            r = results[name]
+            r["frames"] += rows
+            if ev["enter"] is not None:
+                r["enter"] += [row["MAD"] for row in rows[ev["enter"]:ev["enter"] + AFTER_EVENT]]
+            if ev["leave"] is not None:
+                r["leave"] += [row["MAD"] for row in rows[ev["leave"]:ev["leave"] + AFTER_EVENT]]
+            if ev["light"] is not None:
+                r["light"] += [row["MAD"] for row in rows[ev["light"]:]]
+        if ev["scenario"] == "steady" and len(clip["frames"]) > INJECT_AT + 1:
+            truth = cv2.resize(gts[INJECT_AT - 1].astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+            wrong = np.roll(truth, int(INJECT_SHIFT * w), axis=1)
+            injected = _rollout(infer, clip, size, True, {INJECT_AT: wrong})
+            clean = _scores(preds, gts)
+            hit = _scores(injected, gts)
+            after = range(INJECT_AT, len(gts))
+            back = next((t - INJECT_AT for t in after if hit[t]["MAD"] <= max(clean[t]["MAD"] * (1 + RECOVERED),
+                                                                            clean[t]["MAD"] + 1.0)), None)
+            results["own"]["recovery"].append({
+                "clip": clip["name"], "frames_to_recover": back, "after": len(gts) - INJECT_AT,
+                "dtssd": [row["dtSSD"] for row in hit], "dtssd_clean": [row["dtSSD"] for row in clean],
+                "mad": [row["MAD"] for row in hit], "mad_clean": [row["MAD"] for row in clean]})
+    return results
+
+
+def _summary(r: dict) -> dict:
+    frames = r["frames"]
+    out = {k: float(np.mean([f[k] for f in frames])) for k in ("MAD", "MSE", "Grad", "dtSSD")}
+    for key in ("enter", "leave", "light"):
+        out[f"MAD after {key}"] = float(np.mean(r[key])) if r[key] else None
+    recovered = [x["frames_to_recover"] for x in r["recovery"]]
+    out["frames to recover"] = (float(np.mean([x if x is not None else np.nan for x in recovered]))
+                                if recovered and None not in recovered else None)
+    out["never recovered"] = sum(x is None for x in recovered)
+    return out
+
+
+def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None = None,
+              log: Callable[[str], None] = lambda _: None) -> dict:
+    """The whole study into ``out`` (resumable: finished runs are kept, an interrupted one resumes); returns
+    the results and writes ``results.json`` and the plots there."""
+    import torch
+
+    from edgematte.model.checkpoint import load_checkpoint
+    from edgematte.runtime.pytorch import TorchRunner
+    from edgematte.spec import parse_size, resolve_spec
+
+    cfg = config or (QUICK if quick else FULL)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    train_data, test_data = _data(out, cfg, log)
+    clips = _clips(test_data)
+    size = parse_size(cfg.size)
+    spec = resolve_spec(size=cfg.size)
+    per_seed: dict[str, list[dict]] = {}
+    raw: dict[str, dict] = {}
+    for variant in VARIANTS:
+        for seed in cfg.seeds:
+            ckpt = _train(out, train_data, variant, seed, cfg, log)
+            runner = TorchRunner(load_checkpoint(ckpt).model, spec)
+
+            def infer(rgb, prev):
+                feed = {spec.image_input: spec.normalize_rgb(rgb), spec.alpha_input: prev[None, None].astype(np.float32)}
+                return np.clip(runner.infer(feed)[spec.alpha_output][0, 0], 0, 1)
+
+            log(f"evaluating {variant.name}, seed {seed}")
+            with torch.no_grad():
+                results = _evaluate(infer, variant.feedback, clips, size)
+            for name, r in results.items():
+                method = variant.name if name == "own" else name
+                per_seed.setdefault(method, []).append({"seed": seed, **_summary(r)})
+                raw.setdefault(method, {})[seed] = r
+    table = {}
+    for method, rows in per_seed.items():
+        keys = [k for k in rows[0] if k != "seed"]
+        table[method] = {k: {"mean": _mean([r[k] for r in rows]), "per_seed": [r[k] for r in rows]} for k in keys}
+    report = {"study": "temporal ablation (docs/temporal.md)", "config": {**asdict(cfg), "quick": quick},
+              "data": "synthetic scenes (edgematte.data.scenes): a drawn figure over photos, not people",
+              "seconds": round(time.perf_counter() - t0, 1),
+              "device": "cuda" if torch.cuda.is_available() else "cpu", "methods": table,
+              "recovery_curves": {m: {s: r["recovery"] for s, r in seeds.items()} for m, seeds in raw.items()
+                                  if any(r["recovery"] for r in seeds.values())},
+              "event_frames": AFTER_EVENT, "inject_at": INJECT_AT}
+    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    plot_recovery(report, out / "recovery.png")
+    return report
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def plot_recovery(report: dict, path: Path) -> Path:
+    """Per-frame dtSSD after the injected wrong previous alpha, each method's mean over clips and seeds."""
+    colours = [(180, 120, 40), (40, 40, 200), (40, 160, 40), (160, 40, 160)]
+    width, height, margin = 720, 300, 50
+    img = np.full((height + 2 * margin, width, 3), 255, np.uint8)
+    curves = {}
+    for method, seeds in report["recovery_curves"].items():
+        runs = [np.asarray(x["dtssd"][report["inject_at"]:]) for rs in seeds.values() for x in rs]
+        if runs:
+            n = min(len(r) for r in runs)
+            curves[method] = np.mean([r[:n] for r in runs], axis=0)
+    if not curves:
+        cv2.imwrite(str(path), img)
+        return path
+    top = max(float(c.max()) for c in curves.values()) or 1.0
+    cv2.putText(img, f"dtSSD per frame after a wrong previous alpha at frame {report['inject_at']} (max {top:.3g})",
+                (margin, margin - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.rectangle(img, (margin, margin), (width - margin, margin + height), (200, 200, 200), 1)
+    for i, (method, c) in enumerate(curves.items()):
+        n = max(len(c) - 1, 1)
+        pts = np.array([[margin + (width - 2 * margin) * j / n, margin + height - height * v / top]
+                        for j, v in enumerate(c)], np.int32)
+        cv2.polylines(img, [pts], False, colours[i % len(colours)], 2, cv2.LINE_AA)
+        cv2.putText(img, method, (margin + 160 * i, height + margin + 30), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    colours[i % len(colours)], 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), img)
+    return Path(path)

@@ -1,0 +1,54 @@
+"""The temporal ablation's quick mode, end to end: synthetic scenes with their events, every variant trained for
+two seeds, evaluated with the stress measurements, results.json and the recovery plot written; a second run
+resumes instead of training again."""
+
+import json
+
+import cv2
+import pytest
+from clitools import run
+
+from edgematte.ablation import VARIANTS
+
+METHODS = {"a-plain", "a-plain + OFD", "a-plain + EMA 0.5", "b-naive", "c-dropout", "d-full"}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("temporal") / "study"
+    r = run("ablation", "--out", out, "--quick")
+    assert r.exit_code == 0, r.output
+    return out, r
+
+
+def test_temporal_quick_study_reports_every_method_for_two_seeds(study):
+    out, r = study
+    report = json.loads((out / "results.json").read_text())
+    assert set(report["methods"]) == METHODS and report["config"]["quick"] is True
+    for method, row in report["methods"].items():
+        assert len(row["MAD"]["per_seed"]) == 2 and row["MAD"]["mean"] > 0
+        assert row["MAD after enter"]["mean"] is not None and row["MAD after light"]["mean"] is not None
+    for variant in VARIANTS:  # the models that see a previous alpha were hit with a wrong one
+        if variant.feedback:
+            curves = report["recovery_curves"][variant.name]
+            assert all(c[0]["dtssd"] and c[0]["frames_to_recover"] is not None for c in curves.values())
+    assert cv2.imread(str(out / "recovery.png")).shape[1] == 720
+    assert "d-full" in r.stdout and "frames to recover" in r.stdout
+
+
+def test_temporal_scenes_record_their_events(study):
+    out, _ = study
+    events = {p.parent.name: json.loads(p.read_text()) for p in (out / "data" / "test").rglob("events.json")}
+    scenarios = {e["scenario"] for e in events.values()}
+    assert scenarios == {"steady", "enter", "leave", "light"}
+    enter = next(e for e in events.values() if e["scenario"] == "enter")
+    assert enter["empty"] == list(range(enter["enter"])) and enter["enter"] > 0
+    leave = next(e for e in events.values() if e["scenario"] == "leave")
+    assert leave["empty"] == list(range(leave["leave"], leave["frames"]))
+
+
+def test_temporal_study_resumes_without_training_again(study):
+    out, _ = study
+    r = run("ablation", "--out", out, "--quick")
+    assert r.exit_code == 0, r.output
+    assert "training" not in r.stderr and "evaluating d-full" in r.stderr
