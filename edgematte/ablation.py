@@ -24,6 +24,7 @@ every frame, and three stress measurements:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -201,10 +202,11 @@ def _summary(r: dict) -> dict:
     return out
 
 
-def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None = None,
+def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None = None, iterations: int | None = None,
               log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole study into ``out`` (resumable: finished runs are kept, an interrupted one resumes); returns
-    the results and writes ``results.json`` and the plots there."""
+    the results and writes ``results.json`` and the plots there. ``iterations``: steps per run instead of the
+    config's."""
     import torch
 
     from edgematte.model.checkpoint import load_checkpoint
@@ -212,6 +214,8 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
     from edgematte.spec import parse_size, resolve_spec
 
     cfg = config or (QUICK if quick else FULL)
+    if iterations is not None:
+        cfg = dataclasses.replace(cfg, iterations=iterations)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -332,14 +332,16 @@ def train(**options):
                                                          "results.json, recovery.png. Run again to resume.")
 @click.option("--quick", is_flag=True, help="A tiny end-to-end run (under a minute): checks the pipeline, "
                                             "measures nothing.")
-def ablation(out, quick):
+@click.option("--iterations", type=click.IntRange(min=1), help="Training steps per run instead of the study's "
+              "(recorded in results.json; a study folder keeps the steps it was started with unless raised).")
+def ablation(out, quick, iterations):
     """The temporal ablation (docs/temporal.md): plain MODNet, the 4-channel model trained naively, with
     previous-alpha dropout, and with the full recipe (+ affine + lighting), plus OFD and EMA, on synthetic
     scenes with noise, compression, a subject entering and leaving, and a backlight. Trains every variant for
     two seeds (resumable; CUDA when present), then writes results.json and the plots."""
     from edgematte.ablation import run_study
 
-    report = run_study(out, quick=quick, log=_log)
+    report = run_study(out, quick=quick, iterations=iterations, log=_log)
     keys = ("MAD", "MSE", "Grad", "dtSSD", "MAD after enter", "MAD after leave", "MAD after light", "frames to recover")
     click.echo(f"{'method':<22}" + "".join(f"{k:>18}" for k in keys))
     for method, row in report["methods"].items():
