@@ -43,6 +43,7 @@ INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alp
 INJECT_SHIFT = 0.2   # the wrong previous alpha: the true one moved by this fraction of the width
 RECOVERED = 0.1      # recovered: MAD within 10 % (and 1e-3 absolute) of the uninjected run's
 AFTER_EVENT = 5      # frames scored after an enter or leave event
+AROUND_EVENT = (-3, 8)  # the frames around an enter or leave event that the event plot shows
 METHODS_ON_PLAIN = ("a-plain + OFD", f"a-plain + EMA {EMA_WEIGHT:g}")
 
 
@@ -81,7 +82,7 @@ class StudyConfig:
 
 FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=3000,
                    batch_size=8, lr=5e-4, seeds=(0, 1))
-QUICK = StudyConfig(train_clips=4, test_clips=4, frames=10, width=96, height=64, size="64x64", iterations=2,
+QUICK = StudyConfig(train_clips=4, test_clips=4, frames=16, width=96, height=64, size="64x64", iterations=2,
                     batch_size=2, lr=1e-3, seeds=(0, 1))
 
 
@@ -153,10 +154,12 @@ def _scores(preds: list, gts: list) -> list[dict]:
 def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -> dict:
     """Every measurement of one trained model (and, for the plain model, its OFD and EMA baselines)."""
     w, h = size
-    results = {"own": {"frames": [], "recovery": [], "enter": [], "leave": [], "light": []}}
+    def empty():
+        return {"frames": [], "recovery": [], "enter": [], "leave": [], "light": [], "curves": {"enter": [], "leave": []}}
+
+    results = {"own": empty()}
     if not feedback:
-        results.update({name: {"frames": [], "recovery": [], "enter": [], "leave": [], "light": []}
-                        for name in METHODS_ON_PLAIN})
+        results.update({name: empty() for name in METHODS_ON_PLAIN})
     for clip in clips:
         ev, gts = clip["events"], clip["alphas"]
         preds = _rollout(infer, clip, size, feedback)
@@ -174,6 +177,11 @@ def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -
                 r["leave"] += [row["MAD"] for row in rows[ev["leave"]:ev["leave"] + AFTER_EVENT]]
             if ev["light"] is not None:
                 r["light"] += [row["MAD"] for row in rows[ev["light"]:]]
+            for kind in ("enter", "leave"):
+                at = ev[kind]
+                if at is not None:  # frames outside the clip are NaN
+                    r["curves"][kind].append([rows[t]["MAD"] if 0 <= t < len(rows) else np.nan
+                                              for t in range(at + AROUND_EVENT[0], at + AROUND_EVENT[1])])
         if ev["scenario"] == "steady" and len(clip["frames"]) > INJECT_AT + 1:
             truth = cv2.resize(gts[INJECT_AT - 1].astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
             wrong = np.roll(truth, int(INJECT_SHIFT * w), axis=1)
@@ -251,10 +259,24 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
               "device": "cuda" if torch.cuda.is_available() else "cpu", "methods": table,
               "recovery_curves": {m: {s: r["recovery"] for s, r in seeds.items()} for m, seeds in raw.items()
                                   if any(r["recovery"] for r in seeds.values())},
+              "event_curves": {m: {kind: _mean_curve([c for r in seeds.values() for c in r["curves"][kind]])
+                                   for kind in ("enter", "leave")} for m, seeds in raw.items()},
+              "around_event": list(AROUND_EVENT),
               "event_frames": AFTER_EVENT, "inject_at": INJECT_AT}
     (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     plot_recovery(report, out / "recovery.png")
+    plot_events(report, out / "events.png")
     return report
+
+
+def _mean_curve(curves: list) -> list | None:
+    """The mean over clips at each frame around the event (None where no clip has the frame)."""
+    if not curves:
+        return None
+    with np.errstate(invalid="ignore"):
+        counts = np.sum(~np.isnan(curves), axis=0)
+        sums = np.nansum(curves, axis=0)
+    return [float(s / c) if c else None for s, c in zip(sums, counts)]
 
 
 def _mean(values):
@@ -264,7 +286,7 @@ def _mean(values):
 
 def plot_recovery(report: dict, path: Path) -> Path:
     """Per-frame dtSSD after the injected wrong previous alpha, each method's mean over clips and seeds."""
-    colours = [(180, 120, 40), (40, 40, 200), (40, 160, 40), (160, 40, 160)]
+    colours = COLOURS
     width, height, margin = 720, 300, 50
     img = np.full((height + 2 * margin, width, 3), 255, np.uint8)
     curves = {}
@@ -289,3 +311,37 @@ def plot_recovery(report: dict, path: Path) -> Path:
                     colours[i % len(colours)], 1, cv2.LINE_AA)
     cv2.imwrite(str(path), img)
     return Path(path)
+
+
+COLOURS = [(180, 120, 40), (40, 40, 200), (40, 160, 40), (160, 40, 160), (0, 140, 220), (90, 90, 90)]
+
+
+def plot_events(report: dict, path: Path) -> Path:
+    """Per-frame MAD around the subject entering and leaving (frame 0: the event), each method's mean."""
+    width, panel, margin = 720, 220, 50
+    img = np.full((2 * panel + 3 * margin + 20, width, 3), 255, np.uint8)
+    first = report["around_event"][0]
+    methods = list(report["event_curves"])
+    for row, kind in enumerate(("enter", "leave")):
+        top = margin + row * (panel + margin)
+        curves = {m: report["event_curves"][m][kind] for m in methods if report["event_curves"][m][kind]}
+        hi = max((max(v for v in c if v is not None) for c in curves.values()), default=1.0) or 1.0
+        cv2.putText(img, f"MAD x1e3 per frame around the subject's {kind} (frame 0; max {hi:.3g})", (margin, top - 12),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.rectangle(img, (margin, top), (width - margin, top + panel), (200, 200, 200), 1)
+        for i, m in enumerate(methods):
+            c = curves.get(m)
+            if not c:
+                continue
+            n = max(len(c) - 1, 1)
+            pts = np.array([[margin + (width - 2 * margin) * j / n, top + panel - panel * v / hi]
+                            for j, v in enumerate(c) if v is not None], np.int32)
+            cv2.polylines(img, [pts], False, COLOURS[i % len(COLOURS)], 2, cv2.LINE_AA)
+        zero = margin + (width - 2 * margin) * (-first) / max(len(next(iter(curves.values()), [0, 0])) - 1, 1)
+        cv2.line(img, (int(zero), top), (int(zero), top + panel), (160, 160, 160), 1)
+    for i, m in enumerate(methods):
+        cv2.putText(img, m, (margin + 110 * i, img.shape[0] - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    COLOURS[i % len(COLOURS)], 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), img)
+    return Path(path)
+

@@ -329,7 +329,7 @@ def train(**options):
 
 @main.command()
 @click.option("--out", required=True, type=FOLDER, help="Study folder: data/, runs/ (one per variant and seed), "
-                                                         "results.json, recovery.png. Run again to resume.")
+                                                         "results.json, recovery.png, events.png. Run again to resume.")
 @click.option("--quick", is_flag=True, help="A tiny end-to-end run (under a minute): checks the pipeline, "
                                             "measures nothing.")
 @click.option("--iterations", type=click.IntRange(min=1), help="Training steps per run instead of the study's "
@@ -347,5 +347,5 @@ def ablation(out, quick, iterations):
     for method, row in report["methods"].items():
         cells = [row[k]["mean"] for k in keys]
         click.echo(f"{method:<22}" + "".join(f"{'-' if v is None else f'{v:.3f}':>18}" for v in cells))
-    click.echo(f"Wrote {Path(out) / 'results.json'} and {Path(out) / 'recovery.png'} ({report['seconds']} s)")
+    click.echo(f"Wrote {Path(out) / 'results.json'}, recovery.png and events.png ({report['seconds']} s)")
 

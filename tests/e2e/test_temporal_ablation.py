@@ -32,7 +32,9 @@ def test_temporal_quick_study_reports_every_method_for_two_seeds(study):
         if variant.feedback:
             curves = report["recovery_curves"][variant.name]
             assert all(c[0]["dtssd"] and c[0]["frames_to_recover"] is not None for c in curves.values())
-    assert cv2.imread(str(out / "recovery.png")).shape[1] == 720
+    assert cv2.imread(str(out / "recovery.png")).shape[1] == 720 and cv2.imread(str(out / "events.png")) is not None
+    curves = report["event_curves"]["d-full"]
+    assert len(curves["enter"]) == len(curves["leave"]) == report["around_event"][1] - report["around_event"][0]
     assert "d-full" in r.stdout and "frames to recover" in r.stdout
 
 
