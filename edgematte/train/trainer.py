@@ -258,6 +258,8 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     if force and not resume and rank == 0:  # starting over: the old run's metrics must not mix with the new ones
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
+    if resume and rank == 0:  # steps logged after the last save (an interrupted run) are run again: drop them
+        _truncate_metrics(out / METRICS_FILE, start)
     writer = _tensorboard(out) if rank == 0 else None
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -307,6 +309,12 @@ def _read_state(path: Path) -> dict:
         raise TrainError(f"{path} is not an edgematte training state (needs {', '.join(needed)}); "
                          f"start over with --force instead of --resume")
     return state
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in kept))
 
 
 def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:

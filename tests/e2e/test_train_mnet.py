@@ -56,6 +56,8 @@ def test_thirty_steps_lower_the_loss_and_the_checkpoint_exports(trained, tmp_pat
 def test_resume_gives_the_uninterrupted_curve(data, trained, tmp_path):
     out = tmp_path / "resumed"
     assert run("train", *data, "--out", out, *SMALL, "--iterations", "15", "--save-every", "15").exit_code == 0
+    with open(out / "metrics.jsonl", "a") as f:  # a step logged after the last save, as an interrupted run leaves
+        f.write(json.dumps({"step": 16, "loss": 99.0}) + "\n")
     r = run("train", *data, "--out", out, *SMALL, "--iterations", "30", "--save-every", "15", "--resume")
     assert r.exit_code == 0, r.output
     assert losses(out) == pytest.approx(losses(trained), rel=1e-6)
