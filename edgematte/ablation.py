@@ -286,7 +286,7 @@ def _mean(values):
 
 def plot_recovery(report: dict, path: Path) -> Path:
     """Per-frame dtSSD after the injected wrong previous alpha, each method's mean over clips and seeds."""
-    colours = COLOURS
+    colours = {m: _colour(report, m) for m in report["methods"]}
     width, height, margin = 720, 300, 50
     img = np.full((height + 2 * margin, width, 3), 255, np.uint8)
     curves = {}
@@ -302,13 +302,12 @@ def plot_recovery(report: dict, path: Path) -> Path:
     cv2.putText(img, f"dtSSD per frame after a wrong previous alpha at frame {report['inject_at']} (max {top:.3g})",
                 (margin, margin - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.rectangle(img, (margin, margin), (width - margin, margin + height), (200, 200, 200), 1)
-    for i, (method, c) in enumerate(curves.items()):
+    for method, c in curves.items():
         n = max(len(c) - 1, 1)
         pts = np.array([[margin + (width - 2 * margin) * j / n, margin + height - height * v / top]
                         for j, v in enumerate(c)], np.int32)
-        cv2.polylines(img, [pts], False, colours[i % len(colours)], 2, cv2.LINE_AA)
-        cv2.putText(img, method, (margin + 160 * i, height + margin + 30), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    colours[i % len(colours)], 1, cv2.LINE_AA)
+        cv2.polylines(img, [pts], False, colours[method], 2, cv2.LINE_AA)
+    _legend(img, list(curves), colours, height + margin + 30, margin)
     cv2.imwrite(str(path), img)
     return Path(path)
 
@@ -336,12 +335,21 @@ def plot_events(report: dict, path: Path) -> Path:
             n = max(len(c) - 1, 1)
             pts = np.array([[margin + (width - 2 * margin) * j / n, top + panel - panel * v / hi]
                             for j, v in enumerate(c) if v is not None], np.int32)
-            cv2.polylines(img, [pts], False, COLOURS[i % len(COLOURS)], 2, cv2.LINE_AA)
+            cv2.polylines(img, [pts], False, _colour(report, m), 2, cv2.LINE_AA)
         zero = margin + (width - 2 * margin) * (-first) / max(len(next(iter(curves.values()), [0, 0])) - 1, 1)
         cv2.line(img, (int(zero), top), (int(zero), top + panel), (160, 160, 160), 1)
-    for i, m in enumerate(methods):
-        cv2.putText(img, m, (margin + 110 * i, img.shape[0] - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    COLOURS[i % len(COLOURS)], 1, cv2.LINE_AA)
+    _legend(img, methods, {m: _colour(report, m) for m in methods}, img.shape[0] - 15, margin)
     cv2.imwrite(str(path), img)
     return Path(path)
+
+
+def _colour(report: dict, method: str) -> tuple[int, int, int]:
+    """One colour per method, the same in every plot."""
+    return COLOURS[list(report["methods"]).index(method) % len(COLOURS)]
+
+
+def _legend(img: np.ndarray, methods: list[str], colours: dict, y: int, x: int) -> None:
+    for m in methods:
+        cv2.putText(img, m, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colours[m], 1, cv2.LINE_AA)
+        x += cv2.getTextSize(m, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)[0][0] + 18
 
