@@ -185,7 +185,7 @@ def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -
         if ev["scenario"] == "steady" and len(clip["frames"]) > INJECT_AT + 1:
             truth = cv2.resize(gts[INJECT_AT - 1].astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
             wrong = np.roll(truth, int(INJECT_SHIFT * w), axis=1)
-            injected = _rollout(infer, clip, size, True, {INJECT_AT: wrong})
+            injected = _rollout(infer, clip, size, feedback, {INJECT_AT: wrong})  # plain MODNet ignores it
             clean = _scores(preds, gts)
             hit = _scores(injected, gts)
             after = range(INJECT_AT, len(gts))
