@@ -353,3 +353,17 @@ def _legend(img: np.ndarray, methods: list[str], colours: dict, y: int, x: int) 
         cv2.putText(img, m, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colours[m], 1, cv2.LINE_AA)
         x += cv2.getTextSize(m, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)[0][0] + 18
 
+
+SUMMARY_KEYS = ("MAD", "MSE", "Grad", "dtSSD", "MAD after enter", "MAD after leave", "MAD after light",
+                "frames to recover")
+
+
+def summary_lines(report: dict, out: Path) -> list[str]:
+    """What ``edgematte ablation`` prints: each method's means, then what was written."""
+    lines = [f"{'method':<22}" + "".join(f"{k:>18}" for k in SUMMARY_KEYS)]
+    for method, row in report["methods"].items():
+        cells = [row[k]["mean"] for k in SUMMARY_KEYS]
+        lines.append(f"{method:<22}" + "".join(f"{'-' if v is None else f'{v:.3f}':>18}" for v in cells))
+    lines.append(f"Wrote {out / 'results.json'}, recovery.png and events.png ({report['seconds']} s)")
+    return lines
+

@@ -339,13 +339,8 @@ def ablation(out, quick, iterations):
     previous-alpha dropout, and with the full recipe (+ affine + lighting), plus OFD and EMA, on synthetic
     scenes with noise, compression, a subject entering and leaving, and a backlight. Trains every variant for
     two seeds (resumable; CUDA when present), then writes results.json and the plots."""
-    from edgematte.ablation import run_study
+    from edgematte.ablation import run_study, summary_lines
 
-    report = run_study(out, quick=quick, iterations=iterations, log=_log)
-    keys = ("MAD", "MSE", "Grad", "dtSSD", "MAD after enter", "MAD after leave", "MAD after light", "frames to recover")
-    click.echo(f"{'method':<22}" + "".join(f"{k:>18}" for k in keys))
-    for method, row in report["methods"].items():
-        cells = [row[k]["mean"] for k in keys]
-        click.echo(f"{method:<22}" + "".join(f"{'-' if v is None else f'{v:.3f}':>18}" for v in cells))
-    click.echo(f"Wrote {Path(out) / 'results.json'}, recovery.png and events.png ({report['seconds']} s)")
+    for line in summary_lines(run_study(out, quick=quick, iterations=iterations, log=_log), Path(out)):
+        click.echo(line)
 

@@ -17,3 +17,14 @@ def assert_user_error(result, *fragments):
     assert len(lines) == 1, result.stderr
     for f in fragments:
         assert f in lines[0], lines[0]
+
+
+def run_torchrun(*args, processes: int = 2):
+    """``edgematte ARGS`` under torchrun with ``processes`` processes; the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    return subprocess.run([torchrun, f"--nproc_per_node={processes}", "-m", "edgematte", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)

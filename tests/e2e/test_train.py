@@ -3,14 +3,11 @@ Kit, --resume reproduces the uninterrupted curve, torchrun with two processes ma
 the same global batch, and an --align-corners fine-tune exports through the Interp-only path."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from edgematte import api
-from clitools import run
+from clitools import run, run_torchrun
 from edgematte.data.synthetic import write_synthetic_dataset
 from edgematte.model.checkpoint import load_checkpoint
 
@@ -60,9 +57,7 @@ def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
     args = ["train", "--data", str(data), "--size", "64x64", "--batch-size", "4", "--iterations", "4",
             "--optimizer", "sgd", "--lr", "1e-2", "--freeze-bn"]
     assert run(*args, "--out", tmp_path / "one").exit_code == 0
-    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
-    r = subprocess.run([torchrun, "--nproc_per_node=2", "-m", "edgematte", *args, "--out", str(tmp_path / "two")],
-                       capture_output=True, text=True, timeout=300)
+    r = run_torchrun(*args, "--out", tmp_path / "two")
     assert r.returncode == 0, r.stderr[-2000:]
     assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-3)
 

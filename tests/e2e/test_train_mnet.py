@@ -7,7 +7,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from clitools import assert_user_error, run
+from clitools import assert_user_error, run, run_torchrun
 
 from edgematte import api
 from edgematte.data.synthetic import write_synthetic_dataset
@@ -85,14 +85,8 @@ def test_misuse_is_one_error_line(data, tmp_path):
 
 
 def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
-    import os
-    import subprocess
-    import sys
-
     args = ["train", *map(str, data), *SMALL, "--iterations", "3", "--optimizer", "sgd", "--freeze-bn"]
     assert run(*args, "--out", tmp_path / "one").exit_code == 0
-    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
-    r = subprocess.run([torchrun, "--nproc_per_node=2", "-m", "edgematte", *args, "--out", str(tmp_path / "two")],
-                       capture_output=True, text=True, timeout=300)
+    r = run_torchrun(*args, "--out", tmp_path / "two")
     assert r.returncode == 0, r.stderr[-2000:]
     assert losses(tmp_path / "two") == pytest.approx(losses(tmp_path / "one"), rel=1e-3)
