@@ -2,11 +2,15 @@
 
 Every lowering is exact in real arithmetic (the float error is measured by verification):
 
-- ``Clip(0, 6)`` (ReLU6, not on the Kit): ``ReLU(x) - ReLU(x - 6)``, with ``x - 6`` from a Scale.
-- ``InstanceNormalization`` (not on the Kit): mean by average pooling, broadcast back by scaling a map of
-  ones (``Power`` with power 0) with a two-input Scale, ``Eltwise`` difference and square, ``Power(-0.5)``
-  for the reciprocal std, two-input Scale. A mean over more than 10000 pixels first average-pools with
-  kernel = stride (exact when it divides).
+- ``Clip(0, 6)`` (ReLU6, not on the Kit): ``ReLU(x) - ReLU(x - 6)``. Where ``x`` is a convolution's output
+  that nothing else reads, ``x - 6`` is a second convolution with the same weights and the bias lowered by
+  6, so both ReLUs follow a convolution (the compilers fuse them into it) and no full-size Scale pass is
+  needed; otherwise ``x - 6`` comes from a Scale. (Chosen by the device cost model,
+  :mod:`edgematte.bench.device`; docs/performance.md has the predicted gain.)
+- ``InstanceNormalization`` (not on the Kit): mean by average pooling, broadcast back by an ``Interp`` of the
+  1×1 mean to H×W (corner-aligned interpolation from one sample copies it: exact), ``Eltwise`` difference
+  and square, ``Power(-0.5)`` for the reciprocal std, two-input Scale. A mean over more than 10000 pixels
+  first average-pools with kernel = stride (exact when it divides).
 - SE's channel multiply: ``Flatten`` the (1, C, 1, 1) gate, then a two-input Scale (axis 0).
 - Bilinear ×1/2 with half-pixel centres: 2×2 average pooling. ×1/4: a fixed 4×4, stride-4 depthwise
   convolution with 0.25 on the centre 2×2.
@@ -64,6 +68,10 @@ class OnnxToCaffe:
         self._names: set[str] = set(inputs)
         self._node = None
         self._constant_maps: dict[tuple, str] = {}  # (shape, value) -> blob holding that value everywhere
+        self._readers: dict[str, int] = {}  # ONNX tensor -> how many nodes read it
+        for n in proto.graph.node:
+            for i in n.input:
+                self._readers[i] = self._readers.get(i, 0) + 1
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -159,12 +167,28 @@ class OnnxToCaffe:
             self._fail(f"Clip({lo}, {hi}) is lowered only with a lower bound of 0 or no upper bound")
         if hi == np.inf:
             return self._add("ReLU", [x], final=True)
-        channels = self._shape(x)[1]
-        shifted = self._scale_const(x, np.ones(channels), np.full(channels, -hi), f"minus{hi:g}")
+        conv = self._sole_conv(node.input[0])
+        if conv is not None:  # x - hi as a second convolution with the bias lowered by hi: both ReLUs fuse
+            w, *b = conv.blobs
+            bias = (b[0] if b else np.zeros(w.shape[0], np.float32)) - np.float32(hi)
+            params = {"convolution_param": {**conv.param("convolution_param"), "bias_term": True}}
+            shifted = self._add("Convolution", [conv.bottoms[0]], f"conv_minus{hi:g}", params=params,
+                                blobs=[w, bias])[0]
+        else:
+            channels = self._shape(x)[1]
+            shifted = self._scale_const(x, np.ones(channels), np.full(channels, -hi), f"minus{hi:g}")
         low = self._add("ReLU", [x], "relu")[0]
         high = self._add("ReLU", [shifted], f"relu_minus{hi:g}")[0]
         return self._add("Eltwise", [low, high],
                          params={"eltwise_param": {"operation": Enum("SUM"), "coeff": [1.0, -1.0]}}, final=True)
+
+    def _sole_conv(self, tensor: str):
+        """The Convolution layer that makes ONNX ``tensor``, where nothing but the current node reads it."""
+        if self._readers.get(tensor, 0) != 1 or tensor in self.net.outputs:
+            return None
+        blob = self.blob.get(tensor)
+        layer = next((l for l in reversed(self.net.layers) if blob in l.tops), None)
+        return layer if layer is not None and layer.type == "Convolution" and len(layer.tops) == 1 else None
 
     def _scale_const(self, x: str, scale: np.ndarray, bias: np.ndarray | None, suffix: str, final=False):
         params = {"scale_param": {"axis": 1, "num_axes": 1, "bias_term": bias is not None}}
@@ -314,9 +338,9 @@ class OnnxToCaffe:
         if gamma is None or beta is None:
             self._fail("InstanceNormalization needs constant scale and bias")
         x = self._input(0)
+        _, _, h, w = self._shape(x)
         mean = self._mean_hw(x, "in_mean")
-        ones = self._add("Power", [x], "in_ones", params={"power_param": {"power": 0.0, "scale": 0.0, "shift": 1.0}})[0]
-        mean_map = self._channel_scale(ones, mean, "in_mean_map")
+        mean_map = self._interp(mean, h, w, "in_mean_map")[0]  # a 1x1 Interp copies its one sample: exact
         centred = self._add("Eltwise", [x, mean_map], "in_centred", params={"eltwise_param": {
             "operation": Enum("SUM"), "coeff": [1.0, -1.0]}})[0]
         square = self._add("Eltwise", [centred, centred], "in_square", params={"eltwise_param": {

@@ -69,6 +69,37 @@ def test_relu6_is_relu_minus_shifted_relu(tmp_path):
     assert [l.type for l in net.layers] == ["Scale", "ReLU", "ReLU", "Eltwise"]
 
 
+@pytest.mark.parametrize("groups", [1, 4])
+def test_relu6_after_a_convolution_shifts_a_second_convolution(tmp_path, groups):
+    """conv -> ReLU6 (MobileNetV2's pattern): x - 6 is the same convolution with its bias lowered by 6, so each
+    ReLU follows a convolution and no full-size Scale pass is left (the device cost model's choice)."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(4, 8 if groups == 1 else 4, 3, padding=1, groups=groups)
+    e_np, e_cv, net = errors(nn.Sequential(conv, nn.ReLU6()), (1, 4, 8, 8), tmp_path, scale=8)
+    assert e_np <= EXACT * 8 and e_cv <= EXACT * 8
+    assert [l.type for l in net.layers] == ["Convolution", "Convolution", "ReLU", "ReLU", "Eltwise"]
+    first, second = net.layers[:2]
+    assert second.bottoms == first.bottoms
+    np.testing.assert_array_equal(second.blobs[0], first.blobs[0])
+    np.testing.assert_array_equal(second.blobs[1], first.blobs[1] - np.float32(6))
+    assert [l.bottoms[0] for l in net.layers[2:4]] == [first.tops[0], second.tops[0]]
+
+
+def test_relu6_of_a_convolution_read_twice_keeps_the_scale(tmp_path):
+    class ReadTwice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return F.relu6(y) + y
+
+    e_np, e_cv, net = errors(ReadTwice(), (1, 3, 4, 4), tmp_path, scale=8)
+    assert e_np <= EXACT * 8 and e_cv <= EXACT * 8
+    assert [l.type for l in net.layers].count("Convolution") == 1 and "Scale" in {l.type for l in net.layers}
+
+
 @pytest.mark.parametrize("hw", [(8, 12), (128, 96)])  # 128x96 = 12288 px: pre-pooled below the 10000 limit
 @pytest.mark.parametrize("affine", [False, True])
 def test_instance_norm(tmp_path, hw, affine):

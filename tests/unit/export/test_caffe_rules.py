@@ -77,5 +77,8 @@ def test_the_whole_network_obeys_every_rule(tiny_spec, align_corners):
     assert types <= set(KIT_LAYER_TYPES)
     assert not types & {"ReLU6", "MVN", "Clip", "Deconvolution", "InnerProduct"}
     assert net.outputs == ["alpha"] and list(net.inputs) == ["image", "prev_alpha"]
-    interps = [l for l in net.layers if l.type == "Interp"]
+    interps = [l for l in net.layers if l.type == "Interp" and l.origin.startswith("Resize")]
     assert len(interps) == (8 if align_corners else 6)  # align corners: the two downscales are Interps too
+    norms = {n.name for n in proto.graph.node if n.op_type == "InstanceNormalization"}
+    broadcasts = [l for l in net.layers if l.type == "Interp" and l.origin.startswith("InstanceNormalization")]
+    assert len(broadcasts) == len(norms) and all(net.shape_of(l.bottoms[0])[2:] == (1, 1) for l in broadcasts)
