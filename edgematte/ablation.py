@@ -233,8 +233,8 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
     spec = resolve_spec(size=cfg.size)
     per_seed: dict[str, list[dict]] = {}
     raw: dict[str, dict] = {}
-    for variant in VARIANTS:
-        for seed in cfg.seeds:
+    for seed in cfg.seeds:  # seed-major: a study stopped half-way has every variant for its first seeds
+        for variant in VARIANTS:
             ckpt = _train(out, train_data, variant, seed, cfg, log)
             runner = TorchRunner(load_checkpoint(ckpt).model, spec)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from edgematte.bundle import REFINER_FOLDER, Bundle, BundleWriter, Manifest, export_flags, file_name, tool_versions
-from edgematte.devices import SKILL
-from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError
+from edgematte.devices import DEVICES, SKILL
+from edgematte.errors import BundleError, EdgematteError, SpecError, VerificationError, lookup
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
 from edgematte.output_files import check_output_file, written_atomically
 from edgematte.spec import DEFAULT_PRESET, MNET, MODNET, PipelineSpec, resolve_spec
@@ -355,18 +355,21 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
           int8_max_error: float | None = None, json_path: str | Path | None = None, plot_path: str | Path | None = None,
           force: bool = False, refiner: str | None = None, refiner_width: float | None = None,
-          log: Log = no_log) -> dict:
+          device: str | None = None, log: Log = no_log) -> dict:
     """Benchmark a HiLens bundle (or a fresh ``--to om`` export of ``checkpoint``/the default at
     ``preset``): see :mod:`edgematte.bench.report` and docs/performance.md for the report.
     ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget.
     ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``).
-    ``refiner``: the fresh export carries M-Net (``refiner_width``); a bundle's own refiner is timed anyway."""
+    ``refiner``: the fresh export carries M-Net (``refiner_width``); a bundle's own refiner is timed anyway.
+    ``device``: a device family (devices.py) whose chip the cost model (bench/device.py) predicts, per route."""
     from edgematte.bench.report import RUNTIMES, run_bench
 
     outputs = _report_outputs(force, json_path=(json_path, (".json",)), plot_path=(plot_path, (".png",)))
     check_int8_max_error(int8_max_error)
     if runtime not in RUNTIMES:
         raise SpecError(f"unknown runtime {runtime!r}; use one of {', '.join(RUNTIMES)}")
+    if device is not None:
+        lookup(DEVICES, device, "device family")
     if clip is not None and not Path(clip).is_file():
         raise EdgematteError(f"clip {clip} does not exist")
     with tempfile.TemporaryDirectory(prefix="edgematte-bench-") as tmp:
@@ -393,7 +396,7 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
                                            width=None if path and Path(path).is_file() else recorded.get("width"))
         report = run_bench(opened, weights, runtime=runtime, threads=threads, frames=frames, warmup=warmup,
                            loop_frames=loop_frames, clip=Path(clip) if clip else None, fp16=fp16,
-                           int8_max_error=int8_max_error, refiner_weights=refiner_weights, log=log)
+                           int8_max_error=int8_max_error, refiner_weights=refiner_weights, device=device, log=log)
     if "json_path" in outputs:
         with written_atomically(outputs["json_path"]) as tmp:
             tmp.write_text(json.dumps(report, indent=2) + "\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from edgematte import __version__
+from edgematte.devices import DEVICES
 from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, device_option, force_option,
                                    int8_max_error_option, json_flag, mnet_width_option, preset_options,
                                    refiner_option, refiner_options, refiner_width_option)
@@ -212,6 +213,10 @@ def sample_clip(path, seconds, no_audio, force):
               help="Write the report as JSON (schema in docs/performance.md); '-' for stdout.")
 @click.option("--plot", "plot_path", type=FILE, help="Write a bar chart (PNG).")
 @click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow).")
+@click.option("--device", type=click.Choice(list(DEVICES)), metavar="FAMILY",
+              help="Also predict inference on this board family's chip with the device cost model (per route, FP16 "
+                   "and INT8, the costliest layers; a model, not a measurement: docs/performance.md). FAMILY: "
+                   + ", ".join(DEVICES) + ".")
 @int8_max_error_option
 @refiner_option
 @refiner_width_option
@@ -224,6 +229,7 @@ def bench(bundle, json_path, **options):
     model, timed alternately in one run (medians, p90, p99) with their ratios and the GFLOP/s reached;
     the Ascend 310 lower bound from its FP16 peak. Loop: the bundle's own skill on the stand-in, per
     720p frame: read, resize, AIPP emulation, infer, the skill's composite, show (H.264 encode).
+    With --device: the cost model's prediction for that board's chip, per route.
     """
     from edgematte import api
 

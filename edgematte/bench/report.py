@@ -68,7 +68,7 @@ def _time_alternating(variants: list[Variant], feed: dict, frames: int, warmup: 
 
 def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | None = None, frames: int = 50,
               warmup: int = 5, loop_frames: int | None = None, clip: Path | None = None, fp16: bool = False,
-              int8_max_error: float | None = None, refiner_weights=None,
+              int8_max_error: float | None = None, refiner_weights=None, device: str | None = None,
               log: Callable[[str], None] = lambda _: None) -> dict:
     """The whole benchmark; returns the report (schema :data:`SCHEMA_ID`, see docs/performance.md). A bundle
     with a refiner also has its M-Net timed (``refiner_weights``: for its MACs) in the same alternation."""
@@ -144,6 +144,14 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
     if refiner is not None:
         extra["refiner"] = _refiner_report(refiner.spec, refiner_weights.model, LatencyStats.of(samples[REFINER_VARIANT]),
                                            loop.get("refiner"), bound_ms)
+    if device is not None:
+        import onnx
+
+        from edgematte.bench.device import device_report
+        from edgematte.devices import DEVICES
+
+        log(f"predicting inference on {DEVICES[device].title} with the device cost model")
+        extra["device_model"] = device_report(onnx.load(str(onnx_path)), spec, DEVICES[device])
     if fp16:
         log("simulating the device's FP16 arithmetic (half-precision PyTorch)")
         extra["fp16_simulation"] = fp16_simulation(model, spec)

@@ -49,6 +49,18 @@ BENCH_SCHEMA = {
                                            "required": list(LOOP_STAGES),
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
+        "device_model": {  # only with --device: the cost model's prediction (bench/device.py), not a measurement
+            "type": "object", "required": ["device", "soc_version", "chip", "size", "routes", "note"],
+            "properties": {"routes": {"type": "array", "items": {
+                "type": "object", "required": ["route", "layers", "fp16", "int8"],
+                "properties": {"layers": {"type": "integer"},
+                               "fp16": {"type": "object", "required": ["infer_ms", "fps", "launched", "overhead_ms",
+                                                                       "by_bound_ms", "top"],
+                                        "properties": {"infer_ms": _NUM, "fps": _NUM, "launched": {"type": "integer"},
+                                                       "top": {"type": "array"}}},
+                               "int8": {"type": "object", "required": ["infer_ms", "fps"],
+                                        "properties": {"infer_ms": _NUM, "fps": _NUM}}}}},
+                           "note": {"type": "string"}}},
         "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],
                             "properties": {"portrait": _ERR, "seconds": _NUM}},  # only with --fp16
         "refiner": {  # only for a bundle with the M-Net refiner

@@ -27,6 +27,10 @@ def summary_lines(r: dict) -> list[str]:
     lines.append(f"original-style / edgematte: FP32 {ratios['original_over_edgematte_fp32']:.2f}x, "
                  f"INT8 {ratios['original_over_edgematte_int8']:.2f}x")
     lines.append(f"Ascend 310 lower bound (FP16 peak, not a measurement): {r['device_bound']['min_infer_ms']:.2f} ms")
+    if "device_model" in r:
+        from edgematte.bench.device import device_lines
+
+        lines += device_lines(r["device_model"])
     if "fp16_simulation" in r:
         e = r["fp16_simulation"]["portrait"]
         lines.append(f"FP16 arithmetic (simulated) vs FP32 on the portrait: mean abs {e['mean_abs']:.4f}, "

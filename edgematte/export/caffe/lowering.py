@@ -149,6 +149,12 @@ class OnnxToCaffe:
         return self._add("Convolution", [self._input(0)], params={"convolution_param": p}, blobs=blobs, final=True)
 
     def _relu(self, node):
+        concat = self._sole_layer(node.input[0], "Concat")
+        if concat is not None and int(concat.param("concat_param").get("axis", 1)) == 1:
+            # ReLU(Concat(a, b)) = Concat(ReLU(a), ReLU(b)): a ReLU on a convolution's output fuses into it
+            self.net.layers.remove(concat)
+            parts = [self._add("ReLU", [b], f"relu{i}")[0] for i, b in enumerate(concat.bottoms)]
+            return self._add("Concat", parts, "", params=concat.params, final=True)
         return self._add("ReLU", [self._input(0)], final=True)
 
     def _sigmoid(self, node):
@@ -184,11 +190,15 @@ class OnnxToCaffe:
 
     def _sole_conv(self, tensor: str):
         """The Convolution layer that makes ONNX ``tensor``, where nothing but the current node reads it."""
+        return self._sole_layer(tensor, "Convolution")
+
+    def _sole_layer(self, tensor: str, kind: str):
+        """The one-top ``kind`` layer that makes ONNX ``tensor``, where nothing but the current node reads it."""
         if self._readers.get(tensor, 0) != 1 or tensor in self.net.outputs:
             return None
         blob = self.blob.get(tensor)
         layer = next((l for l in reversed(self.net.layers) if blob in l.tops), None)
-        return layer if layer is not None and layer.type == "Convolution" and len(layer.tops) == 1 else None
+        return layer if layer is not None and layer.type == kind and len(layer.tops) == 1 else None
 
     def _scale_const(self, x: str, scale: np.ndarray, bias: np.ndarray | None, suffix: str, final=False):
         params = {"scale_param": {"axis": 1, "num_axes": 1, "bias_term": bias is not None}}
@@ -298,6 +308,17 @@ class OnnxToCaffe:
             dim = self._shape(x)[axis]
             sizes = [dim // len(node.output)] * len(node.output)
         points = list(np.cumsum(sizes)[:-1].astype(int))
+        conv = self._sole_conv(node.input[0])
+        if conv is not None and axis == 1 and int(conv.param("convolution_param").get("group", 1)) == 1:
+            # Split(Conv(x)) along channels = one convolution per piece: no Slice pass over the map
+            self.net.layers.remove(conv)
+            w, *b = conv.blobs
+            tops = []
+            for i, (lo, hi) in enumerate(zip([0, *points], [*points, w.shape[0]])):
+                params = {"convolution_param": {**conv.param("convolution_param"), "num_output": int(hi - lo)}}
+                tops += self._add("Convolution", list(conv.bottoms), f"conv{i}", params=params,
+                                  blobs=[w[lo:hi]] + ([b[0][lo:hi]] if b else []))
+            return tops
         return self._add("Slice", [x], params={"slice_param": {"axis": axis, "slice_point": points}},
                          tops=len(node.output))
 

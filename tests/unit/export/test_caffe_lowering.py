@@ -192,6 +192,35 @@ def test_batchnorm_conv_concat_split_add(tmp_path, fold):
         assert len(bns) == 1 and bns[0].params["batch_norm_param"]["use_global_stats"] is True
 
 
+def test_ibnorm_block_splits_the_convolution_and_pushes_the_relu_into_the_concat(tmp_path):
+    """MODNet's Conv -> IBNorm -> ReLU: the Split of a convolution read by nothing else becomes one convolution
+    per part (no Slice pass), and ReLU(Concat(a, b)) becomes Concat(ReLU(a), ReLU(b)), so the BatchNorm half's
+    ReLU follows its convolution (the device cost model's choices, docs/performance.md)."""
+    class IBNormBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.bn, self.inorm = nn.BatchNorm2d(4), nn.InstanceNorm2d(4, affine=True)
+
+        def forward(self, x):
+            a, b = torch.split(self.conv(x), [4, 4], dim=1)
+            return F.relu(torch.cat((self.bn(a), self.inorm(b)), dim=1))
+
+    torch.manual_seed(0)
+    block = IBNormBlock()
+    with torch.no_grad():  # distinct values, or the exporter shares them as one constant
+        for t in (block.bn.running_mean, block.bn.bias, block.inorm.bias):
+            t.uniform_(-1, 1)
+        for t in (block.bn.running_var, block.bn.weight, block.inorm.weight):
+            t.uniform_(0.5, 2)
+    e_np, e_cv, net = errors(block, (1, 3, 8, 12), tmp_path)
+    assert e_np <= 1e-5 and e_cv <= 1e-5
+    types = [l.type for l in net.layers]
+    assert "Slice" not in types and types.count("Convolution") == 2 and types.count("ReLU") == 2
+    assert types[-1] == "Concat" and all(net.shape_of(l.tops[0])[1] == 4 for l in net.layers
+                                         if l.type == "Convolution")
+
+
 @pytest.mark.parametrize("fn,fragment", [
     (lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), "mode 'nearest'"),
     (lambda x: F.interpolate(x, scale_factor=3, mode="bilinear", align_corners=False), "8x8 -> 24x24"),
