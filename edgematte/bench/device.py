@@ -433,14 +433,16 @@ def preset_table(presets) -> str:
     from edgematte.export.onnx import OnnxExporter
     from edgematte.model.checkpoint import default_model
 
-    rows = ["| preset | `--device` | route | layers (launched) | FP16 ms | FP16 fps | INT8 ms |",
+    rows = ["| preset | chip (`--device`) | route | layers (launched) | FP16 ms | FP16 fps | INT8 ms |",
             "|---|---|---|---|---|---|---|"]
     for spec in presets:
         proto = OnnxExporter(spec).to_proto(default_model(0).model)
-        for family in DEVICES.values():
-            report = device_report(proto, spec, family)
+        for chip in CHIPS.values():
+            families = [d for d in DEVICES.values() if d.soc_version == chip.soc_version]
+            report = device_report(proto, spec, families[0])
             for r in report["routes"]:
                 f = r["fp16"]
-                rows.append(f"| {spec.name} | {family.name} | {r['route']} | {r['layers']} ({f['launched']}) | "
-                            f"{f['infer_ms']:.1f} | {f['fps']:.0f} | {r['int8']['infer_ms']:.1f} |")
+                rows.append(f"| {spec.name} | {chip.soc_version} ({', '.join(d.name for d in families)}) | "
+                            f"{r['route']} | {r['layers']} ({f['launched']}) | {f['infer_ms']:.1f} | {f['fps']:.0f} | "
+                            f"{r['int8']['infer_ms']:.1f} |")
     return "\n".join(rows)

@@ -2,7 +2,8 @@
 
 Every point is a batch-1 (or stated batch) throughput from Ascend's own ModelZoo (gitee/github
 ``Ascend/ModelZoo-PyTorch``, ``ACL_PyTorch``; snapshot of 2023-12-15), measured with the ``benchmark`` /
-``ais_bench`` tools on an ``atc``-converted ONNX in FP16 (atc's default precision mode). The first-generation
+``ais_bench`` tools (each ``source`` is a model folder; the numbers are in its read-me's performance
+table) on an ``atc``-converted ONNX in FP16 (atc's default precision mode). The first-generation
 310 column is per Atlas 300 card, four chips ("310*4", or "x4 = 310单卡吞吐率"), so one chip's time per batch
 is ``batch x 4 / fps``. The networks are rebuilt in :mod:`edgematte.bench.reference_nets`.
 
@@ -36,16 +37,16 @@ class Published:
         return self.model, self.soc_version, self.batch
 
 
-_MNV1 = _ZOO + "contrib/cv/classfication/MobileNet-v1/README.md"
-_VGG = _ZOO + "contrib/cv/classfication/VGG16/README.md"
-_SQZ = _ZOO + "contrib/cv/classfication/Squeezenet1_1/README.md"
-_MNV2 = _ZOO + "built-in/cv/MobileNetV2_for_Pytorch/README.md"
+_MNV1 = _ZOO + "contrib/cv/classfication/MobileNet-v1"
+_VGG = _ZOO + "contrib/cv/classfication/VGG16"
+_SQZ = _ZOO + "contrib/cv/classfication/Squeezenet1_1"
+_MNV2 = _ZOO + "built-in/cv/MobileNetV2_for_Pytorch"
 POINTS: tuple[Published, ...] = (
     Published("mobilenet_v1", "Ascend310", 1, 4550.44, _MNV1, chips=4),
     Published("mobilenet_v1", "Ascend310P3", 1, 4076.18, _MNV1),
     Published("mobilenet_v1", "Ascend310B1", 1, 1465.73, _MNV1),
-    Published("resnet18", "Ascend310", 1, 787.709, _ZOO + "contrib/cv/classfication/ResNet18/README.md"),
-    Published("resnet18", "Ascend310P3", 1, 2864.96, _ZOO + "built-in/cv/Resnet18_for_PyTorch/README.md"),
+    Published("resnet18", "Ascend310", 1, 787.709, _ZOO + "contrib/cv/classfication/ResNet18"),
+    Published("resnet18", "Ascend310P3", 1, 2864.96, _ZOO + "built-in/cv/Resnet18_for_PyTorch"),
     Published("vgg16", "Ascend310", 1, 460.68, _VGG, chips=4),
     Published("vgg16", "Ascend310P3", 1, 465.54, _VGG),
     Published("vgg16", "Ascend310B1", 1, 108.68, _VGG),
@@ -123,4 +124,5 @@ if __name__ == "__main__":  # pragma: no cover - the maintainer's tool for docs/
     rows = comparison(cache)
     print(comparison_table(rows))
     held = [abs(r["error"]) for r in rows if not r["fitted"]]
-    print(f"held out: {len(held)} points, median |error| {sorted(held)[len(held) // 2]:.1%}, max {max(held):.1%}")
+    print(f"held out: {len(held)} points, median |error| {100 * sorted(held)[len(held) // 2]:.0f} %, "
+          f"largest {100 * max(held):.0f} %")

@@ -20,11 +20,12 @@ from edgematte.model.modnet4 import MODNet4
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     r = CliRunner().invoke(main, ["bench", "--size", "64x64", "--frames", "4", "--warmup", "1", "--fp16",
-                                  "--int8-max-error", "0.9",
+                                  "--int8-max-error", "0.9", "--device", "hilens-kit",
                                   "--json", str(out / "b.json"), "--plot", str(out / "b.png")],
                            catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert "original-style / edgematte" in r.stdout and "Ascend 310 lower bound" in r.stdout
+    assert "predicted by the cost model, not measured" in r.stdout and "caffe (omg)" in r.stdout
     assert "camera rounding of the input" in r.stdout and "INT8 mixed precision: 0 of 87 units kept FP32" in r.stdout
     assert (out / "b.png").stat().st_size > 1000
     return json.loads((out / "b.json").read_text())
@@ -61,6 +62,22 @@ def test_report_numbers_are_consistent(report):
     assert 0 < floor["mean_abs"] <= floor["max_abs"] < 1
     fp16 = report["fp16_simulation"]["portrait"]
     assert 0 < fp16["mean_abs"] <= fp16["max_abs"] < 0.5
+
+
+def test_the_device_prediction_is_labelled_a_model_and_covers_both_routes_of_the_kits_chip(report):
+    from edgematte.bench.device import MODEL_NOTE
+
+    d = report["device_model"]
+    assert d["device"] == "hilens-kit" and d["soc_version"] == "Ascend310" and d["note"] == MODEL_NOTE
+    assert d["size"] == [64, 64]
+    routes = {r["route"]: r for r in d["routes"]}
+    assert list(routes) == ["caffe (omg)", "onnx (atc)"]
+    for r in routes.values():
+        f = r["fp16"]
+        assert f["fps"] == pytest.approx(1000 / f["infer_ms"], rel=1e-2)
+        assert 0 < r["int8"]["infer_ms"] <= f["infer_ms"] and f["launched"] <= r["layers"]
+        assert sum(f["by_bound_ms"].values()) == pytest.approx(f["infer_ms"], abs=0.01)
+    assert routes["caffe (omg)"]["layers"] > routes["onnx (atc)"]["layers"]
 
 
 def test_schema_validator_names_what_is_wrong(report):
