@@ -404,8 +404,9 @@ def device_report(onnx_proto, spec, family, top: int = 8) -> dict:
             "size": [spec.width, spec.height], "routes": routes, "note": MODEL_NOTE}
 
 
-def device_lines(r: dict) -> list[str]:
-    lines = [f"{r['chip']} ({r['device']}), predicted by the cost model, not measured:"]
+def device_lines(r: dict, network: str = "MODNet") -> list[str]:
+    lines = [f"{network} at {r['size'][0]}x{r['size'][1]} on {r['chip']} ({r['device']}), predicted by the cost "
+             f"model, not measured:"]
     for route in r["routes"]:
         f, i = route["fp16"], route["int8"]
         lines.append(f"  {route['route']:<12} {route['layers']:>4} layers ({f['launched']} launched): FP16 "
@@ -414,6 +415,8 @@ def device_lines(r: dict) -> list[str]:
         for t in f["top"][:5]:
             lines.append(f"    {t['ms']:.3f} ms {t['bound']:<7} {t['type']:<13} {'x'.join(map(str, t['shape'])):<16} "
                          f"{t['name']}")
+    if "refiner" in r:
+        lines += device_lines(r["refiner"], "the refiner (M-Net)")
     return lines
 
 

@@ -152,6 +152,9 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
 
         log(f"predicting inference on {DEVICES[device].title} with the device cost model")
         extra["device_model"] = device_report(onnx.load(str(onnx_path)), spec, DEVICES[device])
+        if refiner is not None:
+            extra["device_model"]["refiner"] = device_report(onnx.load(str(refiner.path("onnx"))), refiner.spec,
+                                                             DEVICES[device])
     if fp16:
         log("simulating the device's FP16 arithmetic (half-precision PyTorch)")
         extra["fp16_simulation"] = fp16_simulation(model, spec)

@@ -135,10 +135,14 @@ def test_align_corners_checkpoint_lowers_every_resize_to_one_interp(tmp_path):
     assert r.exit_code == 0, r.output
     m = json.loads(r.stdout)
     assert m["verification"]["passed"]
-    assert m["caffe_graph"]["types"]["Interp"] == 8  # 2 downscales + 6 upscales, no pad/pool detour
-    assert "Slice" in m["caffe_graph"]["types"]  # the IBNorm halves
-    half_pixel = lower_onnx(onnx.load(str(tmp_path / "ac" / "modnet4.onnx")))
-    assert sum(l.type == "Interp" for l in half_pixel.layers) == 8
+    proto = onnx.load(str(tmp_path / "ac" / "modnet4.onnx"))
+    norms = sum(n.op_type == "InstanceNormalization" for n in proto.graph.node)
+    # 2 downscales + 6 upscales, and each InstanceNorm's 1x1 mean broadcast; no pad/pool detour, and no Slice
+    # at all (IBNorm's halves are one convolution each)
+    assert m["caffe_graph"]["types"]["Interp"] == 8 + norms and norms == 16
+    assert "Slice" not in m["caffe_graph"]["types"]
+    half_pixel = lower_onnx(proto)
+    assert sum(l.type == "Interp" and l.origin.startswith("Resize") for l in half_pixel.layers) == 8
 
 
 def copy_bundle(bundle, tmp_path):

@@ -128,8 +128,12 @@ def test_a_bundle_with_the_refiner_reports_both_models(tmp_path):
     from edgematte import api
     from edgematte.bench.summary import summary_lines
 
-    report = api.bench(size="64x64", refiner="mnet", refiner_width=0.25, frames=3, warmup=0, loop_frames=6)
+    report = api.bench(size="64x64", refiner="mnet", refiner_width=0.25, frames=3, warmup=0, loop_frames=6,
+                       device="hilens-kit")
     assert schema_problems(report) == []
+    predicted = report["device_model"]["refiner"]  # M-Net through both routes of the Kit's chip
+    assert predicted["size"] == [320, 320] and [r["route"] for r in predicted["routes"]] == ["caffe (omg)", "onnx (atc)"]
+    assert any(line.startswith("the refiner (M-Net) at 320x320 on Ascend 310") for line in summary_lines(report))
     refiner = report["refiner"]
     assert refiner["network"] == "mnet" and refiner["width"] == 0.25 and refiner["size"] == [320, 320]
     assert 0 < refiner["runs_per_frame"] <= 1 and refiner["infer_ms"]["p50"] > 0
