@@ -2,14 +2,12 @@
 constants against the published points, and the Kit graph it chose."""
 
 import dataclasses
-import io
 import re
-import warnings
 from pathlib import Path
 
-import onnx
 import pytest
 import torch
+from onnxtools import module_to_onnx as to_onnx
 from torch import nn
 
 from edgematte.bench.cost import count_macs
@@ -23,15 +21,6 @@ from edgematte.model.checkpoint import default_model
 
 DOC = Path(__file__).parents[3] / "docs" / "performance.md"
 CHIP = CHIPS["Ascend310"]
-
-
-def to_onnx(module, shape):
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), (torch.zeros(shape),), buf, opset_version=11, dynamo=False,
-                          input_names=["x"], output_names=["y"])
-    return onnx.load_from_string(buf.getvalue())
 
 
 def test_the_cube_counts_in_16_wide_tiles():

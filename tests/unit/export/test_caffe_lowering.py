@@ -1,14 +1,12 @@
 """Each lowering onto the Kit's Caffe layers, on a tiny torch module: PyTorch vs our numpy executor and
 OpenCV DNN. Max abs error must stay at float rounding (exact lowerings), and only Kit layer types appear."""
 
-import io
-import warnings
 
 import numpy as np
-import onnx
 import pytest
 import torch
 import torch.nn.functional as F
+from onnxtools import module_to_onnx as to_onnx
 from torch import nn
 
 from edgematte.export.caffe.lowering import LoweringError, lower_onnx
@@ -18,15 +16,6 @@ from edgematte.runtime.caffe_ref import CaffeRefRunner
 from edgematte.runtime.opencv_caffe import OpenCvCaffeRunner
 
 EXACT = 2e-6
-
-
-def to_onnx(module, shape):
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), (torch.zeros(shape),), buf, opset_version=11, dynamo=False,
-                          input_names=["x"], output_names=["y"])
-    return onnx.load_from_string(buf.getvalue())
 
 
 def lowered(module, shape, tmp_path, fold=True):
