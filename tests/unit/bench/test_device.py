@@ -65,6 +65,18 @@ def test_an_activation_fuses_into_the_convolution_it_alone_reads():
     assert [o.unit for o in ops] == ["cube", "vector", "vector"]
 
 
+def test_an_op_without_an_ai_core_kernel_runs_on_the_ai_cpu_at_its_own_rate():
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, (1, 8, 16, 16))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, (1, 8, 16, 16))
+    graph = helper.make_graph([helper.make_node("Round", ["x"], ["y"], name="round")], "g", [x], [y])
+    (op,) = ops_from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    assert op.unit == "aicpu"
+    t = predict([op], CHIP).times[0]
+    assert t.compute_s == pytest.approx(8 * 16 * 16 / CHIP.aicpu_flops) and t.compute_s > t.memory_s
+
+
 def test_both_routes_count_the_networks_macs(tiny_spec):
     model = default_model(0).model
     proto = OnnxExporter(tiny_spec).to_proto(model)
