@@ -20,6 +20,11 @@ every frame, and three stress measurements:
 - **enter / leave**: MAD over the :data:`AFTER_EVENT` frames from the subject's first frame in view / its first
   frame gone;
 - **light**: MAD from the frame a backlight comes on.
+
+And the deployed loop: the shipped recipe (``d-full``) once more under the skill's two reset rules
+(:class:`edgematte.skill.SkillDefaults`: drop the previous alpha when the mean luma change exceeds
+``reset_threshold``, or when the matte's mean is under ``min_coverage``), over :data:`RESET_GRID`, the
+defaults among them, to show whether the defaults should change.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import numpy as np
 from edgematte import metrics
 from edgematte.data.images import read_alpha, read_rgb
 from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
+from edgematte.skill import SkillDefaults
 from edgematte.train.augment import AugmentConfig
 
 INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alpha
@@ -45,6 +51,12 @@ RECOVERED = 0.1      # recovered: MAD within 10 % (and 1e-3 absolute) of the uni
 AFTER_EVENT = 5      # frames scored after an enter or leave event
 AROUND_EVENT = (-3, 8)  # the frames around an enter or leave event that the event plot shows
 METHODS_ON_PLAIN = ("a-plain + OFD", f"a-plain + EMA {EMA_WEIGHT:g}")
+RESET_VARIANT = "d-full"  # the recipe `train` ships, evaluated under the skill's reset rules
+_SHIPPED = SkillDefaults()
+# (reset_threshold, min_coverage) pairs; None: that rule off. The skill's defaults are the second row.
+RESET_GRID = ((None, None), (_SHIPPED.reset_threshold, _SHIPPED.min_coverage), (None, _SHIPPED.min_coverage),
+              (_SHIPPED.reset_threshold, None), (15.0, _SHIPPED.min_coverage), (_SHIPPED.reset_threshold, 0.02),
+              (_SHIPPED.reset_threshold, 0.05))
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ class StudyConfig:
     seeds: tuple[int, ...]
 
 
-FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=3000,
+FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=1500,
                    batch_size=8, lr=5e-4, seeds=(0, 1))
 QUICK = StudyConfig(train_clips=4, test_clips=4, frames=16, width=96, height=64, size="64x64", iterations=2,
                     batch_size=2, lr=1e-3, seeds=(0, 1))
@@ -129,16 +141,26 @@ def _clips(test: Path) -> list[dict]:
     return clips
 
 
-def _rollout(infer, clip: dict, size: tuple[int, int], feedback: bool, inject: dict | None = None) -> list:
-    """The model over a clip, feeding back its own alpha (or zeros); ``inject``: {frame: previous alpha}."""
+def _rollout(infer, clip: dict, size: tuple[int, int], feedback: bool, inject: dict | None = None,
+             resets: tuple[float | None, float | None] = (None, None)) -> list:
+    """The model over a clip, feeding back its own alpha (or zeros); ``inject``: {frame: previous alpha};
+    ``resets``: the skill's (reset_threshold, min_coverage) rules, as skills/matting/main.py applies them (the
+    luma change there is the camera's Y plane; here BT.601 luma of the RGB frame), None for a rule that is off."""
     w, h = size
+    threshold, min_coverage = resets
     zeros = np.zeros((h, w), np.float32)
-    prev, out = zeros, []
+    prev, out, prev_luma = zeros, [], None
     for t, frame in enumerate(clip["frames"]):
+        small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        if threshold is not None:
+            luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.int16)
+            if prev_luma is not None and float(np.abs(luma - prev_luma).mean()) > threshold:
+                prev = zeros
+            prev_luma = luma
         if inject and t in inject:
             prev = inject[t]
-        alpha = infer(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA), prev if feedback else zeros)
-        prev = alpha
+        alpha = infer(small, prev if feedback else zeros)
+        prev = zeros if min_coverage is not None and float(alpha.mean()) < min_coverage else alpha
         gh, gw = clip["alphas"][t].shape
         full = cv2.resize(alpha.astype(np.float32), (gw, gh), interpolation=cv2.INTER_LINEAR).astype(np.float64)
         out.append(np.clip(np.round(full * 255), 0, 255) / 255)
@@ -151,8 +173,10 @@ def _scores(preds: list, gts: list) -> list[dict]:
              "dtSSD": d} for p, g, d in zip(preds, gts, dt)]
 
 
-def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -> dict:
-    """Every measurement of one trained model (and, for the plain model, its OFD and EMA baselines)."""
+def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int],
+              resets: tuple[float | None, float | None] = (None, None)) -> dict:
+    """Every measurement of one trained model (and, for the plain model, its OFD and EMA baselines), with the
+    skill's reset ``resets`` rules applied to its loop (none by default)."""
     w, h = size
     def empty():
         return {"frames": [], "recovery": [], "enter": [], "leave": [], "light": [], "curves": {"enter": [], "leave": []}}
@@ -162,7 +186,7 @@ def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -
         results.update({name: empty() for name in METHODS_ON_PLAIN})
     for clip in clips:
         ev, gts = clip["events"], clip["alphas"]
-        preds = _rollout(infer, clip, size, feedback)
+        preds = _rollout(infer, clip, size, feedback, resets=resets)
         runs = {"own": preds}
         if not feedback:
             runs[METHODS_ON_PLAIN[0]] = one_frame_delay(preds)
@@ -185,7 +209,7 @@ def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int]) -
         if ev["scenario"] == "steady" and len(clip["frames"]) > INJECT_AT + 1:
             truth = cv2.resize(gts[INJECT_AT - 1].astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
             wrong = np.roll(truth, int(INJECT_SHIFT * w), axis=1)
-            injected = _rollout(infer, clip, size, feedback, {INJECT_AT: wrong})  # plain MODNet ignores it
+            injected = _rollout(infer, clip, size, feedback, {INJECT_AT: wrong}, resets)  # plain MODNet ignores it
             clean = _scores(preds, gts)
             hit = _scores(injected, gts)
             after = range(INJECT_AT, len(gts))
@@ -233,6 +257,7 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
     spec = resolve_spec(size=cfg.size)
     per_seed: dict[str, list[dict]] = {}
     raw: dict[str, dict] = {}
+    reset_rows: dict[tuple, list[dict]] = {}
     for seed in cfg.seeds:  # seed-major: a study stopped half-way has every variant for its first seeds
         for variant in VARIANTS:
             ckpt = _train(out, train_data, variant, seed, cfg, log)
@@ -245,14 +270,15 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
             log(f"evaluating {variant.name}, seed {seed}")
             with torch.no_grad():
                 results = _evaluate(infer, variant.feedback, clips, size)
-            for name, r in results.items():
-                method = variant.name if name == "own" else name
-                per_seed.setdefault(method, []).append({"seed": seed, **_summary(r)})
-                raw.setdefault(method, {})[seed] = r
-    table = {}
-    for method, rows in per_seed.items():
-        keys = [k for k in rows[0] if k != "seed"]
-        table[method] = {k: {"mean": _mean([r[k] for r in rows]), "per_seed": [r[k] for r in rows]} for k in keys}
+                for name, r in results.items():
+                    method = variant.name if name == "own" else name
+                    per_seed.setdefault(method, []).append({"seed": seed, **_summary(r)})
+                    raw.setdefault(method, {})[seed] = r
+                if variant.name == RESET_VARIANT:
+                    for rule in RESET_GRID:
+                        r = results["own"] if rule == (None, None) else _evaluate(infer, True, clips, size, rule)["own"]
+                        reset_rows.setdefault(rule, []).append({"seed": seed, **_summary(r)})
+    table = {method: method_table(rows) for method, rows in per_seed.items()}
     report = {"study": "temporal ablation (docs/temporal.md)", "config": {**asdict(cfg), "quick": quick},
               "data": "synthetic scenes (edgematte.data.scenes): a drawn figure over photos, not people",
               "seconds": round(time.perf_counter() - t0, 1),
@@ -261,6 +287,9 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
                                   if any(r["recovery"] for r in seeds.values())},
               "event_curves": {m: {kind: _mean_curve([c for r in seeds.values() for c in r["curves"][kind]])
                                    for kind in ("enter", "leave")} for m, seeds in raw.items()},
+              "reset_rules": {"variant": RESET_VARIANT, "skill_defaults": [_SHIPPED.reset_threshold, _SHIPPED.min_coverage],
+                              "rows": [{"reset_threshold": t, "min_coverage": c, **method_table(rows)}
+                                       for (t, c), rows in reset_rows.items()]},
               "around_event": list(AROUND_EVENT),
               "event_frames": AFTER_EVENT, "inject_at": INJECT_AT}
     (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -277,6 +306,22 @@ def _mean_curve(curves: list) -> list | None:
         counts = np.sum(~np.isnan(curves), axis=0)
         sums = np.nansum(curves, axis=0)
     return [float(s / c) if c else None for s, c in zip(sums, counts)]
+
+
+def method_table(rows: list[dict]) -> dict:
+    """One method's row of results.json from its per-seed summaries: each measurement's mean and per-seed values.
+    A seed with a clip that never recovered has no frames-to-recover, and then neither has the mean: averaging
+    the other seeds would hide the worst case (the count is in ``never recovered``)."""
+    keys = [k for k in rows[0] if k != "seed"]
+    table = {}
+    for k in keys:
+        values = [r[k] for r in rows]
+        if k == "frames to recover" and any(r["never recovered"] for r in rows):
+            mean = None
+        else:
+            mean = _mean(values)
+        table[k] = {"mean": mean, "per_seed": values}
+    return table
 
 
 def _mean(values):
@@ -358,12 +403,29 @@ SUMMARY_KEYS = ("MAD", "MSE", "Grad", "dtSSD", "MAD after enter", "MAD after lea
                 "frames to recover")
 
 
+def _cells(row: dict) -> str:
+    never = sum(row["never recovered"]["per_seed"])
+    cells = [f"never in {never} clip{'s' if never > 1 else ''}" if k == "frames to recover" and never
+             else "-" if row[k]["mean"] is None else f"{row[k]['mean']:.3f}" for k in SUMMARY_KEYS]
+    return "".join(f"{c:>18}" for c in cells)
+
+
 def summary_lines(report: dict, out: Path) -> list[str]:
-    """What ``edgematte ablation`` prints: each method's means, then what was written."""
-    lines = [f"{'method':<22}" + "".join(f"{k:>18}" for k in SUMMARY_KEYS)]
-    for method, row in report["methods"].items():
-        cells = [row[k]["mean"] for k in SUMMARY_KEYS]
-        lines.append(f"{method:<22}" + "".join(f"{'-' if v is None else f'{v:.3f}':>18}" for v in cells))
+    """What ``edgematte ablation`` prints: each method's means, the shipped recipe under the skill's reset
+    rules, then what was written."""
+    header = "".join(f"{k:>18}" for k in SUMMARY_KEYS)
+    lines = [f"{'method':<22}{header}"]
+    lines += [f"{method:<22}{_cells(row)}" for method, row in report["methods"].items()]
+    resets = report.get("reset_rules")
+    if resets and resets["rows"]:
+        default = resets["skill_defaults"]
+        lines += ["", f"{resets['variant']} under the skill's reset rules (luma change > threshold, or matte mean "
+                  f"< min coverage, drops the previous alpha; - = rule off; * = the skill's defaults):",
+                  f"{'threshold  coverage':<22}{header}"]
+        for row in resets["rows"]:
+            rule = [row["reset_threshold"], row["min_coverage"]]
+            name = "  ".join(f"{'-' if v is None else f'{v:g}':>9}" for v in rule) + (" *" if rule == default else "")
+            lines.append(f"{name:<22}{_cells(row)}")
     lines.append(f"Wrote {out / 'results.json'}, recovery.png and events.png ({report['seconds']} s)")
     return lines
 

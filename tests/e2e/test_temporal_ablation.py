@@ -8,7 +8,7 @@ import cv2
 import pytest
 from clitools import run
 
-from edgematte.ablation import VARIANTS
+from edgematte.ablation import RESET_GRID, VARIANTS
 
 METHODS = {"a-plain", "a-plain + OFD", "a-plain + EMA 0.5", "b-naive", "c-dropout", "d-full"}
 
@@ -36,6 +36,12 @@ def test_temporal_quick_study_reports_every_method_for_two_seeds(study):
     curves = report["event_curves"]["d-full"]
     assert len(curves["enter"]) == len(curves["leave"]) == report["around_event"][1] - report["around_event"][0]
     assert "d-full" in r.stdout and "frames to recover" in r.stdout
+    resets = report["reset_rules"]
+    assert resets["variant"] == "d-full" and len(resets["rows"]) == len(RESET_GRID)
+    assert all(len(row["dtSSD"]["per_seed"]) == 2 for row in resets["rows"])
+    rules_off = next(row for row in resets["rows"] if row["reset_threshold"] is None and row["min_coverage"] is None)
+    assert rules_off["MAD"] == report["methods"]["d-full"]["MAD"]  # no rules: the model's own loop
+    assert "under the skill's reset rules" in r.stdout
 
 
 def test_temporal_scenes_record_their_events(study):

@@ -1,0 +1,69 @@
+"""The temporal ablation: a clip that never recovered from a wrong previous alpha is never averaged away, and the
+skill's reset rules act on the evaluated loop as they do in the skill."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgematte.ablation import RESET_GRID, SUMMARY_KEYS, _rollout, method_table, summary_lines
+from edgematte.skill import SkillDefaults
+
+
+def seed_row(seed: int, recover, never: int) -> dict:
+    row = {k: 10.0 + seed for k in SUMMARY_KEYS}
+    return {"seed": seed, **row, "frames to recover": recover, "never recovered": never}
+
+
+def test_a_seed_that_never_recovered_leaves_the_mean_empty_and_the_line_says_never():
+    table = method_table([seed_row(0, 1.5, 0), seed_row(1, None, 1)])
+    assert table["frames to recover"] == {"mean": None, "per_seed": [1.5, None]}
+    assert table["MAD"] == {"mean": 10.5, "per_seed": [10.0, 11.0]}
+    report = {"methods": {"b-naive": table}, "seconds": 1.0}
+    line = summary_lines(report, Path("out"))[1]
+    assert line.startswith("b-naive") and line.endswith("never in 1 clip") and "10.500" in line
+
+
+def test_recovered_seeds_are_averaged():
+    table = method_table([seed_row(0, 0.5, 0), seed_row(1, 1.0, 0)])
+    assert table["frames to recover"]["mean"] == 0.75
+    assert summary_lines({"methods": {"d-full": table}, "seconds": 1.0}, Path("out"))[1].endswith("0.750")
+
+
+def clip_of(frames: list[np.ndarray]) -> dict:
+    return {"frames": frames, "alphas": [np.zeros(f.shape[:2]) for f in frames]}
+
+
+def recording_model(alpha_mean: float):
+    """A model that outputs a flat matte and records the previous alpha it was fed."""
+    fed = []
+
+    def infer(rgb, prev):
+        fed.append(float(prev.mean()))
+        return np.full(rgb.shape[:2], alpha_mean, np.float32)
+    return infer, fed
+
+
+def test_a_matte_under_min_coverage_is_not_fed_back():
+    frames = [np.full((8, 8, 3), 100, np.uint8)] * 3
+    infer, fed = recording_model(0.01)
+    _rollout(infer, clip_of(frames), (8, 8), feedback=True, resets=(None, 0.02))
+    assert fed == [0.0, 0.0, 0.0]
+    infer, fed = recording_model(0.03)
+    _rollout(infer, clip_of(frames), (8, 8), feedback=True, resets=(None, 0.02))
+    assert fed == pytest.approx([0.0, 0.03, 0.03])
+
+
+def test_a_luma_jump_over_the_threshold_drops_the_previous_alpha():
+    frames = [np.full((8, 8, 3), v, np.uint8) for v in (100, 110, 160, 165)]
+    infer, fed = recording_model(0.5)
+    _rollout(infer, clip_of(frames), (8, 8), feedback=True, resets=(30.0, None))
+    assert fed == [0.0, 0.5, 0.0, 0.5]      # +10 kept, +50 is a cut, +5 kept
+    infer, fed = recording_model(0.5)
+    _rollout(infer, clip_of(frames), (8, 8), feedback=True)
+    assert fed == [0.0, 0.5, 0.5, 0.5]      # no rules: always fed back
+
+
+def test_the_skill_defaults_are_in_the_reset_grid():
+    defaults = SkillDefaults()
+    assert (defaults.reset_threshold, defaults.min_coverage) in RESET_GRID and (None, None) in RESET_GRID
