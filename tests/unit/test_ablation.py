@@ -1,12 +1,14 @@
 """The temporal ablation: a clip that never recovered from a wrong previous alpha is never averaged away, and the
 skill's reset rules act on the evaluated loop as they do in the skill."""
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from edgematte.ablation import RESET_GRID, SUMMARY_KEYS, _rollout, method_table, summary_lines
+from edgematte.ablation import FULL, RESET_GRID, SUMMARY_KEYS, _rollout, method_table, summary_lines
 from edgematte.skill import SkillDefaults
 
 
@@ -67,3 +69,14 @@ def test_a_luma_jump_over_the_threshold_drops_the_previous_alpha():
 def test_the_skill_defaults_are_in_the_reset_grid():
     defaults = SkillDefaults()
     assert (defaults.reset_threshold, defaults.min_coverage) in RESET_GRID and (None, None) in RESET_GRID
+
+
+def test_the_docs_table_is_the_committed_study():
+    root = Path(__file__).parents[2]
+    report = json.loads((root / "docs" / "temporal-results-1500steps.json").read_text())
+    doc = (root / "docs" / "temporal.md").read_text()
+    for method, row in report["methods"].items():
+        seeds = "/".join(f"{v:.1f}" for v in row["MAD"]["per_seed"])
+        assert f"| `{method}` | {row['MAD']['mean']:.1f} ({seeds}) | {row['MSE']['mean']:.1f} (" in doc
+    # `edgematte ablation` with no options reproduces it
+    assert report["config"] == {**json.loads(json.dumps(asdict(FULL))), "quick": False}
