@@ -361,7 +361,7 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
     ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget.
     ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``).
     ``refiner``: the fresh export carries M-Net (``refiner_width``); a bundle's own refiner is timed anyway.
-    ``device``: a device family (devices.py) whose chip the cost model (bench/device.py) predicts, per route."""
+    ``device``: a device family (devices.py) whose chip the cost model (costmodel.py) predicts, per route."""
     from edgematte.bench.report import RUNTIMES, run_bench
 
     outputs = _report_outputs(force, json_path=(json_path, (".json",)), plot_path=(plot_path, (".png",)))

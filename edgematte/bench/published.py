@@ -1,4 +1,4 @@
-"""Published Ascend latencies, and the cost model (:mod:`edgematte.bench.device`) checked against them.
+"""Published Ascend latencies, and the cost model (:mod:`edgematte.costmodel`) checked against them.
 
 Every point is a batch-1 (or stated batch) throughput from Ascend's own ModelZoo (gitee/github
 ``Ascend/ModelZoo-PyTorch``, ``ACL_PyTorch``; snapshot of 2023-12-15), measured with the ``benchmark`` /
@@ -67,7 +67,7 @@ FIELD_REPORT = {"soc_version": "Ascend310", "size": (384, 384), "infer_ms": 44.0
 
 
 def _ops(model: str, batch: int, cache: dict):
-    from edgematte.bench.device import ops_from_onnx
+    from edgematte.costmodel import ops_from_onnx
     from edgematte.bench.reference_nets import reference_onnx
 
     if (model, batch) not in cache:
@@ -79,7 +79,7 @@ def fit_overhead(soc_version: str, cache: dict | None = None) -> float:
     """The per-operator overhead that makes the model meet :data:`FIT_POINTS`' point for this chip."""
     import dataclasses
 
-    from edgematte.bench.device import CHIPS, predict
+    from edgematte.costmodel import CHIPS, predict
 
     cache = {} if cache is None else cache
     key = FIT_POINTS[soc_version]
@@ -91,7 +91,7 @@ def fit_overhead(soc_version: str, cache: dict | None = None) -> float:
 
 def comparison(cache: dict | None = None) -> list[dict]:
     """Predicted vs published for every point, marking the fitted ones."""
-    from edgematte.bench.device import CHIPS, predict
+    from edgematte.costmodel import CHIPS, predict
 
     cache = {} if cache is None else cache
     rows = []
@@ -115,7 +115,7 @@ def comparison_table(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - the maintainer's tool for docs/performance.md
-    from edgematte.bench.device import CHIPS
+    from edgematte.costmodel import CHIPS
 
     cache: dict = {}
     for soc in CHIPS:

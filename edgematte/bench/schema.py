@@ -49,7 +49,7 @@ BENCH_SCHEMA = {
                                            "required": list(LOOP_STAGES),
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
-        "device_model": {  # only with --device: the cost model's prediction (bench/device.py), not a measurement
+        "device_model": {  # only with --device: the cost model's prediction (costmodel.py), not a measurement
             "type": "object", "required": ["device", "soc_version", "chip", "size", "routes", "note"],
             "properties": {"routes": {"type": "array", "items": {
                 "type": "object", "required": ["route", "layers", "fp16", "int8"],

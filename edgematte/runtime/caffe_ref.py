@@ -60,6 +60,31 @@ def _conv(x, weight, bias, p):
     return out.astype(np.float32)
 
 
+def _deconv(x, weight, bias, p):
+    """BVLC Deconvolution: every input pixel adds its kernel, times its value, to the output at stride
+    spacing (weights (C_in, C_out / group, kh, kw)); ``pad`` then crops the border."""
+    kh, kw = _hw(p, "kernel", 1)
+    sh, sw = _hw(p, "stride", 1)
+    ph, pw = _hw(p, "pad", 0)
+    if _hw(p, "dilation", 1) != (1, 1):
+        raise ValueError("Deconvolution with dilation is not implemented")
+    group = int(_one(p, "group", 1))
+    n, c, h, w = x.shape
+    cg, og = c // group, weight.shape[1]
+    full = np.zeros((n, og * group, (h - 1) * sh + kh, (w - 1) * sw + kw), np.float64)
+    for g in range(group):
+        xs = x[:, g * cg:(g + 1) * cg].astype(np.float64)
+        ws = weight[g * cg:(g + 1) * cg].astype(np.float64)
+        for i in range(kh):
+            for j in range(kw):
+                full[:, g * og:(g + 1) * og, i:i + sh * (h - 1) + 1:sh, j:j + sw * (w - 1) + 1:sw] += \
+                    np.einsum("nchw,co->nohw", xs, ws[:, :, i, j])
+    out = full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out.astype(np.float32)
+
+
 def _pool(x, p):
     method = _one(p, "pool", "MAX")
     n, c, h, w = x.shape
@@ -133,6 +158,9 @@ def _run_layer(kind, ins, blobs, layer):
     if kind == "Convolution":
         p = _one(layer, "convolution_param", {})
         return [_conv(x, blobs[0], blobs[1] if _one(p, "bias_term", True) and len(blobs) > 1 else None, p)]
+    if kind == "Deconvolution":
+        p = _one(layer, "convolution_param", {})
+        return [_deconv(x, blobs[0], blobs[1] if _one(p, "bias_term", True) and len(blobs) > 1 else None, p)]
     if kind == "ReLU":
         slope = float(_one(_one(layer, "relu_param", {}), "negative_slope", 0.0))
         return [np.where(x > 0, x, x * np.float32(slope))]

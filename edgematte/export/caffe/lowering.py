@@ -6,7 +6,7 @@ Every lowering is exact in real arithmetic (the float error is measured by verif
   that nothing else reads, ``x - 6`` is a second convolution with the same weights and the bias lowered by
   6, so both ReLUs follow a convolution (the compilers fuse them into it) and no full-size Scale pass is
   needed; otherwise ``x - 6`` comes from a Scale. (Chosen by the device cost model,
-  :mod:`edgematte.bench.device`; docs/performance.md has the predicted gain.)
+  :mod:`edgematte.costmodel`; docs/performance.md has the predicted gain.)
 - ``InstanceNormalization`` (not on the Kit): mean by average pooling, broadcast back by an ``Interp`` of the
   1×1 mean to H×W (corner-aligned interpolation from one sample copies it: exact), ``Eltwise`` difference
   and square, ``Power(-0.5)`` for the reciprocal std, two-input Scale. A mean over more than 10000 pixels
@@ -14,11 +14,19 @@ Every lowering is exact in real arithmetic (the float error is measured by verif
 - SE's channel multiply: ``Flatten`` the (1, C, 1, 1) gate, then a two-input Scale (axis 0).
 - Bilinear ×1/2 with half-pixel centres: 2×2 average pooling. ×1/4: a fixed 4×4, stride-4 depthwise
   convolution with 0.25 on the centre 2×2.
-- Bilinear ×2 with half-pixel centres (MODNet's own resize): align-corners ``Interp`` to 2N-1 samples
-  (positions 0, 1/2, 1, ... of the input), replicate-pad by one sample (``Slice`` + ``Concat``), then a
-  2×2, stride-1 average pool. Averaging two neighbours of a linear interpolant gives its value half-way,
-  at k/2 - 1/4: exactly the half-pixel grid, with the edge samples clamped as PyTorch clamps them.
-  The extra cost over a plain Interp is one small pooling; no 4N+5 detour, no per-channel Deconvolution.
+- Bilinear ×2 with half-pixel centres (MODNet's own resize), whichever of two exact lowerings the device
+  cost model predicts cheaper on the Kit's chip (:func:`cheaper_x2_upsample`):
+  - ``deconv``: replicate-pad the input by one sample (``Slice`` + ``Concat``, at the input's size), then a
+    ``Deconvolution`` k4 s2 p3 whose dense C×C kernel holds ``[.25 .75 .75 .25]⊗[.25 .75 .75 .25]`` on its
+    diagonal (the Kit takes group 1 only). Output 2k is 0.75·x[k] + 0.25·x[k-1], output 2k+1 is 0.75·x[k] +
+    0.25·x[k+1], the padded samples giving PyTorch's clamped edges. Only where the kernel fits the Kit's
+    Deconvolution buffer (:func:`edgematte.export.caffe.rules.deconv_buffer_bytes`): at most 96 channels
+    on a map 256 samples wide, 224 on one 16 wide.
+  - ``interp``: align-corners ``Interp`` to 2N-1 samples (positions 0, 1/2, 1, ... of the input),
+    replicate-pad by one sample, then a 2×2, stride-1 average pool. Averaging two neighbours of a linear
+    interpolant gives its value half-way, at k/2 - 1/4: exactly the half-pixel grid, edges clamped.
+    Six passes at the output's size, but no C×C work: the cheaper one for wide maps (MODNet's 1280
+    channels at 1/32).
 - Any resize with ``align_corners=True``: one ``Interp`` with explicit height and width.
 - ``Clip(lo, +inf)`` with ``lo != 0`` (M-Net's exact step, :mod:`edgematte.model.unpool`): ``Eltwise MAX``
   with a constant map of ``lo`` (a map of ones from ``Power`` with power 0, then a ``Scale`` by ``lo``;
@@ -29,13 +37,16 @@ Every lowering is exact in real arithmetic (the float error is measured by verif
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
 import numpy as np
 
 from edgematte.export.caffe.net import CaffeNet, Enum
-from edgematte.export.caffe.rules import GLOBAL_POOL_MAX_PIXELS
+from edgematte.export.caffe.rules import DECONV_BUFFER_BYTES, GLOBAL_POOL_MAX_PIXELS, deconv_buffer_bytes
+
+X2_UPSAMPLES = ("deconv", "interp")  # the exact lowerings of a half-pixel x2 resize, named as in the docstring
 
 
 class LoweringError(ValueError):
@@ -56,9 +67,14 @@ def _layer_name(text: str) -> str:
 class OnnxToCaffe:
     """Builds a :class:`CaffeNet` from an ONNX model with static shapes (see :mod:`edgematte.export.onnx`)."""
 
-    def __init__(self, proto, name: str = "modnet4"):
+    def __init__(self, proto, name: str = "modnet4", x2_upsample: str | None = None):
+        """``x2_upsample``: one of :data:`X2_UPSAMPLES` for every half-pixel x2 resize, or None for the one
+        the cost model predicts cheaper, resize by resize."""
         import onnx
 
+        if x2_upsample not in (None, *X2_UPSAMPLES):
+            raise ValueError(f"x2_upsample must be one of {X2_UPSAMPLES} or None, not {x2_upsample!r}")
+        self.x2_upsample = x2_upsample
         self.proto = proto
         self.consts: dict[str, np.ndarray] = {i.name: onnx.numpy_helper.to_array(i) for i in proto.graph.initializer}
         inputs = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim)
@@ -404,6 +420,13 @@ class OnnxToCaffe:
             p = _conv_param(c, (4, 4), (4, 4), (0, 0), (1, 1), c, False)
             return self._add("Convolution", [x], params={"convolution_param": p}, blobs=[kernel], final=True)
         if (oh, ow) == (2 * h, 2 * w):
+            if (self.x2_upsample or cheaper_x2_upsample(c, h, w)) == "deconv":
+                if not bilinear_x2_deconv_fits(c, w):
+                    self._fail(f"a {c}-channel Deconvolution exceeds the Kit's on-chip buffer")
+                padded = self._replicate_pad(self._replicate_pad(x, 2), 3)
+                p = _conv_param(c, (4, 4), (2, 2), (3, 3), (1, 1), 1, False)
+                return self._add("Deconvolution", [padded], params={"convolution_param": p},
+                                 blobs=[bilinear_x2_kernel(c)], final=True)
             dense = self._interp(x, 2 * h - 1, 2 * w - 1, "interp")[0]
             padded = self._replicate_pad(self._replicate_pad(dense, 2), 3)
             return self._add("Pooling", [padded], params={"pooling_param": {"pool": Enum("AVE"), "kernel_size": 2,
@@ -445,6 +468,44 @@ def _conv_param(num_output: int, kernel, stride, pad, dilation, group: int, bias
     return p
 
 
+def bilinear_x2_kernel(channels: int) -> np.ndarray:
+    """The Deconvolution weights (C_in, C_out, 4, 4) of a per-channel half-pixel x2 upsample, dense C×C."""
+    taps = np.array([0.25, 0.75, 0.75, 0.25], np.float32)
+    kernel = np.zeros((channels, channels, 4, 4), np.float32)
+    kernel[np.arange(channels), np.arange(channels)] = np.outer(taps, taps)
+    return kernel
+
+
+def bilinear_x2_deconv_fits(channels: int, width: int) -> bool:
+    """Whether the ``deconv`` lowering of a ``channels``-wide map ``width`` samples wide (before its
+    replicate pad) fits the Kit's Deconvolution buffer."""
+    return deconv_buffer_bytes((channels, channels, 4, 4), width + 2, 2) <= DECONV_BUFFER_BYTES
+
+
+@functools.lru_cache(maxsize=None)
+def cheaper_x2_upsample(channels: int, height: int, width: int) -> str:
+    """The exact x2 lowering (:data:`X2_UPSAMPLES`) with the lower predicted time on the Kit's chip, by the
+    device cost model (:mod:`edgematte.costmodel`), for a (1, channels, height, width) input."""
+    if not bilinear_x2_deconv_fits(channels, width):
+        return "interp"
+    from onnx import TensorProto, helper
+
+    from edgematte.costmodel import CHIPS, ops_from_caffe, predict
+    from edgematte.devices import DEVICES
+
+    chip = CHIPS[next(d.soc_version for d in DEVICES.values() if d.compiler == "omg")]
+    shape = (1, channels, height, width)
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up", mode="linear",
+                            coordinate_transformation_mode="half_pixel")
+    graph = helper.make_graph([node], "up", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 2, 2])])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    cost = {how: predict(ops_from_caffe(OnnxToCaffe(proto, "up", how).lower()), chip).seconds
+            for how in X2_UPSAMPLES}
+    return min(X2_UPSAMPLES, key=cost.__getitem__)
+
+
 def exact_mean_kernel(h: int, w: int) -> int | None:
     """The average-pooling kernel (= stride) that brings an h×w map within the Kit's global-pooling limit
     exactly (1: none needed; None: no exact split exists)."""
@@ -454,9 +515,10 @@ def exact_mean_kernel(h: int, w: int) -> int | None:
                  if h % k == 0 and w % k == 0 and (h // k) * (w // k) <= GLOBAL_POOL_MAX_PIXELS), None)
 
 
-def lower_onnx(proto, name: str = "modnet4", fold: bool = True) -> CaffeNet:
+def lower_onnx(proto, name: str = "modnet4", fold: bool = True, x2_upsample: str | None = None) -> CaffeNet:
     """The Caffe net for ``proto``; with ``fold``, IBNorm's BatchNorm half is first folded into its
-    convolution (see :mod:`edgematte.export.caffe.folding`; ``proto`` itself is not changed)."""
+    convolution (see :mod:`edgematte.export.caffe.folding`; ``proto`` itself is not changed).
+    ``x2_upsample``: see :class:`OnnxToCaffe`."""
     if fold:
         import onnx
 
@@ -464,4 +526,4 @@ def lower_onnx(proto, name: str = "modnet4", fold: bool = True) -> CaffeNet:
 
         proto = onnx.ModelProto.FromString(proto.SerializeToString())
         fold_split_batchnorm(proto)
-    return OnnxToCaffe(proto, name).lower()
+    return OnnxToCaffe(proto, name, x2_upsample).lower()

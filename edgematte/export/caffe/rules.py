@@ -29,6 +29,30 @@ GLOBAL_POOL_MAX_PIXELS = 10000
 ELTWISE_MAX_INPUTS = 4
 INTERP_MIN_AREA_RATIO = 1 / 30
 CONV_LIMITS = {"kernel": (1, 255), "stride": (1, 63), "pad": (0, 255), "dilation": (1, 255)}
+DECONV_BUFFER_BYTES = 1024 * 1024
+
+
+def _align16(n: int) -> int:
+    return -(-int(n) // 16) * 16
+
+
+def deconv_buffer_bytes(weight_shape: tuple[int, ...], input_width: int, stride_w: int) -> int:
+    """The on-chip buffer a Deconvolution needs on the Kit, by the HiLens table's formula (Caffe算子边界,
+    Deconvolution: a = ALIGN(filter_num, 16) * ALIGN(filter_c, 16) * filter_h * filter_w * 2, halved when
+    ALIGN(filter_c, 16) is a multiple of 32; b = ((input_w - 1) * stride_w + 1) * filter_h *
+    ALIGN(filter_num, 16) * 4; a + b must not exceed 1024 * 1024). The table does not say which of the
+    weight blob's first two dims it calls filter_num and filter_c, so both readings are taken and the larger
+    wins (equal for the square kernels edgematte emits)."""
+    first, second, fh, fw = (int(d) for d in weight_shape)
+    conv_input_width = (int(input_width) - 1) * int(stride_w) + 1
+
+    def need(num: int, c: int) -> int:
+        a = _align16(num) * _align16(c) * fh * fw * 2
+        if _align16(c) % 32 == 0:
+            a //= 2
+        return a + conv_input_width * fh * _align16(num) * 4
+
+    return max(need(first, second), need(second, first))
 
 
 @dataclass(frozen=True)
@@ -87,6 +111,19 @@ def kit_rule_problems(net: CaffeNet) -> list[RuleViolation]:
     return problems
 
 
+def _check_deconvolution(layer, p, x, bad) -> None:
+    geo = conv_geometry(p)
+    if int(p.get("group", 1)) != 1 or geo["dilation"] != (1, 1):
+        bad(layer.name, "Deconvolution supports group 1 and dilation 1 only")
+    if any(k - pad - 1 < 0 for k, pad in zip(geo["kernel"], geo["pad"])):
+        bad(layer.name, f"Deconvolution needs kernel - pad - 1 >= 0, got kernel {geo['kernel']} pad {geo['pad']}")
+    if layer.blobs:
+        need = deconv_buffer_bytes(layer.blobs[0].shape, x[3], geo["stride"][1])
+        if need > DECONV_BUFFER_BYTES:
+            bad(layer.name, f"Deconvolution needs {need} bytes of on-chip buffer; the Kit's limit is "
+                            f"{DECONV_BUFFER_BYTES} (fewer channels or a narrower input)")
+
+
 def _check_layer(layer, ins, bad) -> None:
     t = layer.type
     if t == "BatchNorm" and layer.param("batch_norm_param").get("use_global_stats") is not True:
@@ -97,8 +134,8 @@ def _check_layer(layer, ins, bad) -> None:
             for v in conv_geometry(p)[key]:
                 if not lo <= v <= hi:
                     bad(layer.name, f"{t} {key} {v} is outside [{lo}, {hi}]")
-        if t == "Deconvolution" and (int(p.get("group", 1)) != 1 or conv_geometry(p)["dilation"] != (1, 1)):
-            bad(layer.name, "Deconvolution supports group 1 and dilation 1 only")
+        if t == "Deconvolution":
+            _check_deconvolution(layer, p, ins[0], bad)
     if t == "Eltwise" and len(layer.bottoms) > ELTWISE_MAX_INPUTS:
         bad(layer.name, f"Eltwise takes at most {ELTWISE_MAX_INPUTS} inputs, got {len(layer.bottoms)}")
     if t == "Pooling" and layer.param("pooling_param").get("global_pooling"):

@@ -18,17 +18,17 @@ from edgematte.runtime.opencv_caffe import OpenCvCaffeRunner
 EXACT = 2e-6
 
 
-def lowered(module, shape, tmp_path, fold=True):
-    net = lower_onnx(to_onnx(module, shape), "t", fold=fold)
+def lowered(module, shape, tmp_path, fold=True, x2_upsample=None):
+    net = lower_onnx(to_onnx(module, shape), "t", fold=fold, x2_upsample=x2_upsample)
     assert kit_rule_problems(net) == []
     assert {l.type for l in net.layers} <= set(KIT_LAYER_TYPES)
     write_caffe(net, tmp_path / "t.prototxt", tmp_path / "t.caffemodel")
     return net
 
 
-def errors(module, shape, tmp_path, seed=0, scale=1.0, fold=True):
+def errors(module, shape, tmp_path, seed=0, scale=1.0, fold=True, x2_upsample=None):
     """Max abs error of (numpy executor, OpenCV) against PyTorch on a random input."""
-    net = lowered(module, shape, tmp_path, fold)
+    net = lowered(module, shape, tmp_path, fold, x2_upsample)
     x = (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
     with torch.no_grad():
         want = module(torch.from_numpy(x)).numpy()
@@ -133,12 +133,35 @@ def test_half_pixel_downscales(tmp_path, factor, types):
     assert [l.type for l in net.layers] == types
 
 
+@pytest.mark.parametrize("how,last", [("deconv", "Deconvolution"), ("interp", "Pooling")])
 @pytest.mark.parametrize("hw", [(1, 1), (1, 2), (2, 3), (5, 7), (9, 16)])
-def test_half_pixel_x2_upsample_is_exact_including_edges(tmp_path, hw):
+def test_half_pixel_x2_upsample_is_exact_including_edges(tmp_path, hw, how, last):
     fn = Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
-    e_np, e_cv, net = errors(fn, (1, 3, *hw), tmp_path)
+    e_np, e_cv, net = errors(fn, (1, 3, *hw), tmp_path, x2_upsample=how)
     assert e_np <= EXACT and e_cv <= EXACT
-    assert [l.type for l in net.layers][0] == "Interp" and net.layers[-1].type == "Pooling"
+    pad = {"Slice", "Concat"}  # the replicate pad (a 1-sample axis needs no Slice)
+    assert net.layers[-1].type == last and {l.type for l in net.layers[:-1]} <= pad | {"Interp"}
+    assert (net.layers[0].type == "Interp") == (how == "interp")
+
+
+@pytest.mark.parametrize("channels,width,how", [(32, 256, "deconv"), (96, 32, "deconv"), (1280, 16, "interp")])
+def test_x2_upsample_is_the_cheaper_exact_lowering_that_the_kit_takes(channels, width, how):
+    """MODNet's resizes: the dense Deconvolution where the Kit's buffer holds its kernel and the cost model
+    predicts it cheaper; the Interp chain for the 1280-channel map, whose C x C kernel would not fit."""
+    from edgematte.costmodel import CHIPS, ops_from_caffe, predict
+    from edgematte.export.caffe.lowering import X2_UPSAMPLES, bilinear_x2_deconv_fits, cheaper_x2_upsample
+
+    assert cheaper_x2_upsample(channels, width // 2, width) == how
+    assert bilinear_x2_deconv_fits(channels, width) == (how == "deconv")
+    fn = Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+    proto = to_onnx(fn, (1, channels, width // 2, width))
+    if how == "deconv":
+        cost = {h: predict(ops_from_caffe(lower_onnx(proto, "t", x2_upsample=h)), CHIPS["Ascend310"]).seconds
+                for h in X2_UPSAMPLES}
+        assert cost["deconv"] < cost["interp"]
+    else:  # forcing the Deconvolution is refused by name, not emitted past the Kit's limit
+        with pytest.raises(LoweringError, match="exceeds the Kit's on-chip buffer"):
+            lower_onnx(proto, "t", x2_upsample="deconv")
 
 
 def test_align_corners_resizes_are_one_interp_each(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.caffe.net import CaffeLayer, CaffeNet, Enum
-from edgematte.export.caffe.rules import KIT_LAYER_TYPES, kit_rule_problems
+from edgematte.export.caffe.rules import KIT_LAYER_TYPES, deconv_buffer_bytes, kit_rule_problems
 from edgematte.export.onnx import OnnxExporter
 from edgematte.model.checkpoint import default_model
 
@@ -28,6 +28,13 @@ def conv(name="c", **p):
     (CaffeLayer("d", "Deconvolution", ["x"], ["d"], {"convolution_param": {"num_output": 4, "kernel_size": 4,
                                                                             "stride": 2, "group": 4}}),
      None, "group 1 and dilation 1 only"),
+    (CaffeLayer("dp", "Deconvolution", ["x"], ["dp"], {"convolution_param": {"num_output": 4, "kernel_size": 4,
+                                                                              "stride": 2, "pad": 4}}),
+     None, "kernel - pad - 1 >= 0"),
+    (CaffeLayer("dw", "Deconvolution", ["wide"], ["dw"], {"convolution_param": {"num_output": 256, "kernel_size": 4,
+                                                                                "stride": 2, "pad": 1}},
+                [np.zeros((256, 256, 4, 4), np.float32)]),
+     {"wide": (1, 256, 8, 8)}, "Deconvolution needs 1110016 bytes of on-chip buffer; the Kit's limit is 1048576"),
     (conv(kernel_size=300), None, "kernel 300 is outside [1, 255]"),
     (conv(stride=64), None, "stride 64 is outside [1, 63]"),
     (CaffeLayer("e", "Eltwise", ["x"] * 5, ["e"], {"eltwise_param": {"operation": Enum("SUM")}}), None,
@@ -54,6 +61,17 @@ def test_each_rule_names_the_layer_and_the_rule(layer, inputs, fragment):
     assert any(fragment in p for p in problems), problems
 
 
+def test_the_deconvolution_buffer_follows_the_kits_formula():
+    # HiLens "Caffe算子边界", Deconvolution: a = 32 * 32 * 4 * 4 * 2, halved (32 is a multiple of 32);
+    # b = ((258 - 1) * 2 + 1) * 4 * 32 * 2 * 2
+    assert deconv_buffer_bytes((32, 32, 4, 4), 258, 2) == 16384 + 263680
+    # 48 channels: ALIGN(48, 16) = 48 is not a multiple of 32, so a is not halved; both blob readings agree
+    assert deconv_buffer_bytes((48, 48, 4, 4), 10, 2) == 48 * 48 * 32 + 19 * 4 * 48 * 4
+    # the first two dims read either way: the larger need wins
+    assert deconv_buffer_bytes((16, 64, 4, 4), 10, 2) == deconv_buffer_bytes((64, 16, 4, 4), 10, 2) == \
+        64 * 16 * 32 + 19 * 4 * 64 * 4
+
+
 def test_bad_inputs_and_broken_wiring_are_reported():
     net = CaffeNet("t", {"x": (1, 4, 8)}, [], outputs=["y"])
     assert any("static 4-D" in str(p) for p in kit_rule_problems(net))
@@ -75,10 +93,15 @@ def test_the_whole_network_obeys_every_rule(tiny_spec, align_corners):
     assert kit_rule_problems(net) == []
     types = {l.type for l in net.layers}
     assert types <= set(KIT_LAYER_TYPES)
-    assert not types & {"ReLU6", "MVN", "Clip", "Deconvolution", "InnerProduct"}
+    assert not types & {"ReLU6", "MVN", "Clip", "InnerProduct"}
     assert net.outputs == ["alpha"] and list(net.inputs) == ["image", "prev_alpha"]
     interps = [l for l in net.layers if l.type == "Interp" and l.origin.startswith("Resize")]
-    assert len(interps) == (8 if align_corners else 6)  # align corners: the two downscales are Interps too
+    deconvs = [l for l in net.layers if l.type == "Deconvolution"]
+    if align_corners:  # the six upsamples and the two downscales are one Interp each
+        assert len(interps) == 8 and not deconvs
+    else:  # each half-pixel x2 is a Deconvolution, or an Interp chain where its C x C kernel would not fit
+        assert len(interps) + len(deconvs) == 6 and len(deconvs) >= 4
+        assert all(net.shape_of(l.bottoms[0])[1] == 1280 for l in interps)
     norms = {n.name for n in proto.graph.node if n.op_type == "InstanceNormalization"}
     broadcasts = [l for l in net.layers if l.type == "Interp" and l.origin.startswith("InstanceNormalization")]
     assert len(broadcasts) == len(norms) and all(net.shape_of(l.bottoms[0])[2:] == (1, 1) for l in broadcasts)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from edgematte.runtime import RunnerError
 from edgematte.runtime.caffe_files import CaffeFileError, parse_prototxt
-from edgematte.runtime.caffe_ref import CaffeRefRunner, _interp, _pool
+from edgematte.runtime.caffe_ref import CaffeRefRunner, _deconv, _interp, _pool
 
 
 def test_prototxt_parser_reads_comments_lists_strings_and_colon_before_braces():
@@ -46,6 +46,20 @@ def test_interp_is_bilinear_with_aligned_corners(src, dst):
     x = np.random.default_rng(0).standard_normal((1, 2, *src)).astype(np.float32)
     want = F.interpolate(torch.from_numpy(x), size=dst, mode="bilinear", align_corners=True).numpy()
     assert np.abs(_interp(x, *dst) - want).max() < 1e-6
+
+
+@pytest.mark.parametrize("kernel,stride,pad,group", [(4, 2, 3, 1), (4, 2, 1, 1), (3, 2, 1, 2), (2, 1, 0, 4)])
+def test_deconvolution_is_pytorchs_transposed_convolution(kernel, stride, pad, group):
+    """Caffe's weights are (C_in, C_out / group, kh, kw), as PyTorch's; pad crops the scattered output."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 4, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 8 // group, kernel, kernel)).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    p = {"kernel_size": [kernel], "stride": [stride], "pad": [pad], "group": [group]}
+    want = F.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride,
+                              padding=pad, groups=group).numpy()
+    got = _deconv(x, w, b, p)
+    assert got.shape == want.shape and np.abs(got - want).max() < 1e-5
 
 
 def test_unreadable_files_and_unknown_layers_raise_runner_errors(tmp_path):
