@@ -560,3 +560,12 @@ def train(*, data: str | Path, out: str | Path, kind: str = "video", backgrounds
                       seed=seed, save_every=save_every, freeze_bn=freeze_bn, model=model, width=width,
                       trimaps_from=str(trimaps_from) if trimaps_from else None)
     return run_training(cfg, spec, resume=resume, force=force, log=log, on_step=on_step)
+
+
+def ablation(out: str | Path, *, quick: bool = False, iterations: int | None = None, log: Log = no_log) -> dict:
+    """The temporal ablation (docs/temporal.md) run, or resumed, in ``out``; returns its results, as written
+    to ``out/results.json`` (see :func:`edgematte.ablation.run_study`). ``quick``: the under-a-minute pipeline
+    check; ``iterations``: training steps per run instead of the study's."""
+    from edgematte.ablation import run_study
+
+    return run_study(out, quick=quick, iterations=iterations, log=log)

@@ -328,9 +328,7 @@ def train(**options):
         result = api.train(**options, log=_log, on_step=lambda step, loss: bar.update(step - bar.pos))
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(result.summary())
-        click.echo(f"Next: edgematte export --to om --refiner mnet --refiner-checkpoint {result.checkpoint}"
-                   if options["model"] == MNET else
-                   f"Next: edgematte export --checkpoint {result.checkpoint} --out out/hilens")
+        click.echo(result.next_step())
 
 
 @main.command()
@@ -345,8 +343,9 @@ def ablation(out, quick, iterations):
     previous-alpha dropout, and with the full recipe (+ affine + lighting), plus OFD and EMA, on synthetic
     scenes with noise, compression, a subject entering and leaving, and a backlight. Trains every variant for
     two seeds (resumable; CUDA when present), then writes results.json and the plots."""
-    from edgematte.ablation import run_study, summary_lines
+    from edgematte import api
+    from edgematte.ablation import summary_lines
 
-    for line in summary_lines(run_study(out, quick=quick, iterations=iterations, log=_log), Path(out)):
+    for line in summary_lines(api.ablation(out, quick=quick, iterations=iterations, log=_log), Path(out)):
         click.echo(line)
 

@@ -64,12 +64,21 @@ class TrainResult:
     losses: list[float]
     checkpoint: Path
     seconds_per_step: float
+    model: str = "modnet4"
 
     def summary(self) -> str:
         first, last = self.losses[:5], self.losses[-5:]
         return (f"Trained to step {self.steps}: loss {sum(first) / len(first):.4f} (first 5) -> "
                 f"{sum(last) / len(last):.4f} (last 5), {self.seconds_per_step:.2f} s per step. "
                 f"Checkpoint: {self.checkpoint}")
+
+    def next_step(self) -> str:
+        """The export command that puts this checkpoint to use."""
+        from edgematte.spec import MNET
+
+        if self.model == MNET:
+            return f"Next: edgematte export --to om --refiner mnet --refiner-checkpoint {self.checkpoint}"
+        return f"Next: edgematte export --checkpoint {self.checkpoint} --out out/hilens"
 
 
 class _TrainForward(torch.nn.Module):
@@ -293,7 +302,7 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     if world > 1:
         torch.distributed.barrier()
     steps = cfg.iterations - start
-    return TrainResult(out, cfg.iterations, losses, ckpt_path, (time.perf_counter() - t0) / max(steps, 1))
+    return TrainResult(out, cfg.iterations, losses, ckpt_path, (time.perf_counter() - t0) / max(steps, 1), cfg.model)
 
 
 def _read_state(path: Path) -> dict:

@@ -29,6 +29,7 @@ def trained(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "full"
     r = run("train", "--data", data, "--out", out, *SMALL, "--iterations", "20", "--lr", "1e-3", "--save-every", "10")
     assert r.exit_code == 0, r.output
+    assert f"Next: edgematte export --checkpoint {out / 'checkpoint.ckpt'} --out out/hilens" in r.stdout
     return out
 
 

@@ -155,6 +155,8 @@ def test_x2_upsample_is_the_cheaper_exact_lowering_that_the_kit_takes(channels, 
     assert bilinear_x2_deconv_fits(channels, width) == (how == "deconv")
     fn = Lambda(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
     proto = to_onnx(fn, (1, channels, width // 2, width))
+    with pytest.raises(ValueError, match="x2_upsample must be one of"):
+        lower_onnx(proto, "t", x2_upsample="nearest")
     if how == "deconv":
         cost = {h: predict(ops_from_caffe(lower_onnx(proto, "t", x2_upsample=h)), CHIPS["Ascend310"]).seconds
                 for h in X2_UPSAMPLES}
