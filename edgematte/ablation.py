@@ -42,6 +42,7 @@ import numpy as np
 from edgematte import metrics
 from edgematte.data.images import read_alpha, read_rgb
 from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
+from edgematte.loop import PreviousAlpha
 from edgematte.skill import SkillDefaults
 from edgematte.train.augment import AugmentConfig
 
@@ -143,24 +144,21 @@ def _clips(test: Path) -> list[dict]:
 
 def _rollout(infer, clip: dict, size: tuple[int, int], feedback: bool, inject: dict | None = None,
              resets: tuple[float | None, float | None] = (None, None)) -> list:
-    """The model over a clip, feeding back its own alpha (or zeros); ``inject``: {frame: previous alpha};
-    ``resets``: the skill's (reset_threshold, min_coverage) rules, as skills/matting/main.py applies them (the
-    luma change there is the camera's Y plane; here BT.601 luma of the RGB frame), None for a rule that is off."""
+    """The model over a clip, feeding back its own alpha (or zeros) through the apps' own loop core
+    (:class:`edgematte.loop.PreviousAlpha`); ``inject``: {frame: previous alpha}; ``resets``: the apps'
+    (reset_threshold, min_coverage) rules, None for a rule that is off (the luma the skill compares is the camera's
+    Y plane; here BT.601 luma of the RGB frame, as the AscendCL app's grey frame)."""
     w, h = size
     threshold, min_coverage = resets
-    zeros = np.zeros((h, w), np.float32)
-    prev, out, prev_luma = zeros, [], None
+    previous = PreviousAlpha(w, h, threshold, min_coverage, feedback)
+    out = []
     for t, frame in enumerate(clip["frames"]):
         small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-        if threshold is not None:
-            luma = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.int16)
-            if prev_luma is not None and float(np.abs(luma - prev_luma).mean()) > threshold:
-                prev = zeros
-            prev_luma = luma
-        if inject and t in inject:
+        prev = previous.feed(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if threshold is not None else None)
+        if feedback and inject and t in inject:
             prev = inject[t]
-        alpha = infer(small, prev if feedback else zeros)
-        prev = zeros if min_coverage is not None and float(alpha.mean()) < min_coverage else alpha
+        alpha = infer(small, prev)
+        previous.keep(alpha)
         gh, gw = clip["alphas"][t].shape
         full = cv2.resize(alpha.astype(np.float32), (gw, gh), interpolation=cv2.INTER_LINEAR).astype(np.float64)
         out.append(np.clip(np.round(full * 255), 0, 255) / 255)

@@ -26,7 +26,7 @@ import numpy as np
 
 from edgematte.devices import RGB888, YUV420SP
 from edgematte.errors import EdgematteError
-from edgematte.spec import MNET, PipelineSpec
+from edgematte.spec import PipelineSpec
 
 # YUV -> RGB integer matrices (rows produce R, G, B; applied as (M @ (yuv - bias)) >> 8) and input biases.
 CSC = {
@@ -153,7 +153,7 @@ def trimap_aipp(spec: PipelineSpec) -> AippConfig:
 
 def aipp_configs(spec: PipelineSpec, device=None) -> list[AippConfig]:
     """Every ``aipp_op`` block of the spec's network, in input order: the image; M-Net's trimap too."""
-    return [aipp_from_spec(spec, device)] + ([trimap_aipp(spec)] if spec.model == MNET else [])
+    return [aipp_from_spec(spec, device)] + ([trimap_aipp(spec)] if spec.network.second_aipp else [])
 
 
 def render_configs(configs: list[AippConfig], header: str = "") -> str:
@@ -168,7 +168,7 @@ def aipp_header(spec: PipelineSpec, device=None) -> str:
         source = (f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame resized by hilens.Preprocessor) "
                   f"-> RGB ({spec.color_matrix})")
     second = (f"Input {spec.trimap_input!r} (rank 1): uint8 0 / 1 / 2 (background / unknown / foreground), "
-              f"{YUV400} x {TRIMAP_LEVEL:g} -> 0 / 0.5 / 1." if spec.model == MNET else
+              f"{YUV400} x {TRIMAP_LEVEL:g} -> 0 / 0.5 / 1." if spec.network.second_aipp else
               f"Input {spec.alpha_input!r} (rank 1) has no AIPP: it stays float32 NCHW.")
     return (f"edgematte AIPP for input {spec.image_input!r} (rank 0), preset {spec.name}.\n"
             f"{source} -> (x - {spec.norm_mean:g}) / {spec.norm_std:g}.\n{second}")
@@ -300,9 +300,9 @@ def aipp_problems(cfg: AippConfig, spec: PipelineSpec | None = None) -> list[str
         names = spec.input_names
         channels = (3, 1)  # image, then the 1-channel second input (M-Net's trimap takes YUV400)
         rank = cfg.related_input_rank
-        if not 0 <= rank < len(names) or (rank == 1 and spec.model != MNET):
+        if not 0 <= rank < len(names) or (rank == 1 and not spec.network.second_aipp):
             p.append(f"related_input_rank {rank}: the image is input 0"
-                     + (", the trimap input 1" if spec.model == MNET else ""))
+                     + (f", the {names[1]} input 1" if spec.network.second_aipp else ""))
         elif CHANNELS.get(cfg.input_format, channels[rank]) != channels[rank]:
             p.append(f"input_format {cfg.input_format} gives {CHANNELS[cfg.input_format]} channels; input {rank} "
                      f"({names[rank]}) has {channels[rank]}")
@@ -394,3 +394,13 @@ def rgb_to_yuv420sp(rgb: np.ndarray, camera_format: str = "NV21") -> np.ndarray:
     first, second = (v, u) if camera_format == "NV21" else (u, v)
     uv = np.stack([first, second], axis=1).reshape(-1)
     return np.concatenate([y, uv]).reshape(h * 3 // 2, w)
+
+
+def frame_bytes(rgb: np.ndarray, input_format: str, camera_format: str = "NV21") -> np.ndarray:
+    """An H×W×3 uint8 RGB picture as the raw bytes an app hands an AIPP input of ``input_format`` (1-D uint8):
+    the camera's YUV420SP (``camera_format`` NV21 or NV12) or OpenCV's packed B,G,R."""
+    if input_format == YUV420SP:
+        return rgb_to_yuv420sp(np.ascontiguousarray(rgb), camera_format).reshape(-1)
+    if input_format == RGB888:
+        return np.ascontiguousarray(rgb[..., ::-1]).reshape(-1)
+    raise AippError(f"input_format {input_format}: edgematte's apps feed {YUV420SP} or {RGB888} frames")

@@ -1,8 +1,8 @@
 """The AscendCL app for the CANN boards (310, 310B, 310P): the template ``skills/ascendcl/main.py`` rendered into a
 bundle's ``app/main.py`` from the spec and the device family's record.
 
-Like the HiLens skill (:mod:`edgematte.skill`, whose settings' defaults it shares), it is plain Python of the
-board's image with ``${name}`` placeholders; it imports only ``acl`` (pyACL, installed with CANN), numpy, cv2
+Like the HiLens skill (:mod:`edgematte.skill`, whose settings' defaults it shares), it is a Python program of
+the board's image with its per-bundle values in one settings block (:mod:`edgematte.templates`); it imports only ``acl`` (pyACL, installed with CANN), numpy, cv2
 and the standard library, which :func:`app_problems` checks. On a laptop, ``edgematte run`` runs it unchanged
 against the ``acl`` stand-in (:mod:`edgematte.standin.acl`).
 """
@@ -10,14 +10,13 @@ against the ``acl`` stand-in (:mod:`edgematte.standin.acl`).
 from __future__ import annotations
 
 from dataclasses import asdict
-from string import Template
 from typing import TYPE_CHECKING
 
-from edgematte import __version__
 from edgematte.bundle import file_name
 from edgematte.devices import DeviceFamily
-from edgematte.skill import MAIN_FILE, MODES, SkillDefaults, device_problems, refiner_values, template_dir
+from edgematte.skill import MODES, SkillDefaults, device_problems, generated_by, refiner_settings
 from edgematte.spec import PipelineSpec
+from edgematte.templates import render_template, template_source
 
 if TYPE_CHECKING:
     from edgematte.bundle import BundleWriter
@@ -28,12 +27,11 @@ APP_IMPORTS = {"acl", "numpy", "cv2"}  # besides the standard library
 
 def render_app(spec: PipelineSpec, device: DeviceFamily, refiner: PipelineSpec | None = None,
                defaults: SkillDefaults = SkillDefaults()) -> str:
-    text = (template_dir(TEMPLATE_NAME) / MAIN_FILE).read_text()
-    values = {**asdict(defaults), "edgematte_version": __version__, "preset": spec.name, "title": device.title,
-              "soc_version": device.soc_version, "python": ".".join(map(str, device.python)),
-              "model_file": file_name("om"), "width": spec.width, "height": spec.height, "modes": repr(MODES),
-              **refiner_values(refiner)}
-    return Template(text).substitute(values)
+    settings = {"GENERATED_BY": generated_by(spec), "TITLE": device.title, "SOC_VERSION": device.soc_version,
+                "PYTHON": ".".join(map(str, device.python)), "MODEL_FILE": file_name("om"),
+                "NET_W, NET_H": (spec.width, spec.height), **refiner_settings(refiner), "MODES": MODES,
+                "DEFAULTS": {k: v for k, v in asdict(defaults).items() if k not in ("check_value", "background_file")}}
+    return render_template(template_source(TEMPLATE_NAME), settings)
 
 
 def write_app(bundle: "BundleWriter", spec: PipelineSpec, device: DeviceFamily,

@@ -15,13 +15,12 @@ from pathlib import Path
 import click
 
 from edgematte import __version__
-from edgematte.devices import DEVICES
-from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, checkpoint_option, device_option, force_option,
-                                   int8_max_error_option, json_flag, mnet_width_option, preset_options,
-                                   refiner_option, refiner_options, refiner_width_option)
+from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, bench_options, checkpoint_option, device_option,
+                                   force_option, int8_max_error_option, json_flag, mnet_width_option, model_option,
+                                   preset_options, refiner_options, refiner_width_option, train_options)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
+from edgematte.networks import REFINERS
 from edgematte.skill import MODES
-from edgematte.spec import MNET, MODELS, MODNET
 
 
 def _log(message: str) -> None:
@@ -68,9 +67,7 @@ def main() -> None:
 @click.option("--via", type=click.Choice(VIAS), help="With --to om: the route to the device compiler "
                                                      "(default: the one --device needs, else the first below).")
 @device_option
-@click.option("--model", type=click.Choice(list(MODELS)), default=MODNET, show_default=True,
-              help="The network: modnet4 (RGB + previous alpha, the matting network) or mnet (SHM's M-Net, RGB + "
-                   "trimap, the refiner of the unknown band; exported with exact index-free unpooling).")
+@model_option("M-Net is exported with exact index-free unpooling.")
 @mnet_width_option
 @checkpoint_option("MODNet checkpoint: the official 3-channel .ckpt (inflated exactly to RGB + alpha) or an "
                    "edgematte 4-channel one; with --model mnet, an M-Net checkpoint ({'epoch', 'model', "
@@ -199,28 +196,7 @@ def sample_clip(path, seconds, no_audio, force):
 
 @main.command()
 @click.argument("bundle", required=False, type=FOLDER)
-@checkpoint_option("Weights for the torch model and the baseline (default: the bundle's recorded checkpoint, or "
-                   "the embedded default; timing does not depend on weight values).")
-@preset_options("Without BUNDLE, the network to export and time")
-@click.option("--runtime", type=click.Choice(["onnxruntime", "onnxruntime-int8", "torch"]), default="onnxruntime",
-              show_default=True, help="What runs the loop's infer stage (all variants are timed for the model table).")
-@click.option("--threads", type=click.IntRange(min=1), help="Threads for onnxruntime and torch (default: all cores).")
-@click.option("--frames", type=click.IntRange(min=3), default=50, show_default=True,
-              help="Timed runs per model variant, and frames of the loop.")
-@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--input", "clip", type=FILE, help="Video for the loop (default: the sample clip, made on the spot).")
-@click.option("--json", "json_path", type=FILE,
-              help="Write the report as JSON (schema in docs/performance.md); '-' for stdout.")
-@click.option("--plot", "plot_path", type=FILE, help="Write a bar chart (PNG).")
-@click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow).")
-@click.option("--device", type=click.Choice(list(DEVICES)), metavar="FAMILY",
-              help="Also predict inference on this board family's chip with the device cost model (per route, FP16 "
-                   "and INT8, the costliest layers; a model, not a measurement: docs/performance.md). FAMILY: "
-                   + ", ".join(DEVICES) + ".")
-@int8_max_error_option
-@refiner_option
-@refiner_width_option
-@force_option("existing --json/--plot files")
+@bench_options
 def bench(bundle, json_path, **options):
     """Latency of the model and of the skill's whole camera loop on this machine.
 
@@ -254,7 +230,7 @@ def bench(bundle, json_path, **options):
 @click.option("--trimap", type=FOLDER,
               help="With --pred/--gt (or --refiner): trimaps (<set>/<clip>/trimap/<frame>.png) for the DIM trimap "
                    "protocol, reported in its own table.")
-@click.option("--refiner", type=click.Choice([MNET]), help="Compare MODNet alone with MODNet + M-Net under the trimap "
+@click.option("--refiner", type=click.Choice(REFINERS), help="Compare MODNet alone with MODNet + M-Net under the trimap "
               "protocol over --data (the bundle's two networks, or --checkpoint and --refiner-checkpoint); with "
               "--trimap, given trimaps too.")
 @checkpoint_option("With --refiner: the M-Net checkpoint (default: the embedded, untrained one).",
@@ -282,36 +258,7 @@ def evaluate(**options):
 
 
 @main.command()
-@click.option("--data", required=True, type=FOLDER,
-              help="Training data: clips (<clip>/fgr/ + pha/, or com/ + pha/) or, with --kind image, fg/ + alpha/.")
-@click.option("--kind", type=click.Choice(["video", "image"]), default="video", show_default=True)
-@click.option("--backgrounds", type=FOLDER, help="Background images to composite fgr/ (video) or fg/ (image) onto.")
-@checkpoint_option("Start from this checkpoint (e.g. modnet_webcam_portrait_matting.ckpt, inflated exactly).",
-                   name="--init")
-@click.option("--out", required=True, type=FOLDER,
-              help="Run folder: checkpoint.ckpt, train_state.pt, metrics.jsonl (and TensorBoard if installed).")
-@click.option("--align-corners", is_flag=True, help="Train with align_corners=True resizes (the Kit's cheaper Interp "
-                                                    "path at export); recorded in the checkpoint.")
-@preset_options("The training crop")
-@click.option("--iterations", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Global batch; torchrun processes split it.")
-@click.option("--lr", type=float, default=1e-4, show_default=True)
-@click.option("--optimizer", type=click.Choice(["adamw", "sgd", "adam"]),
-              help="Default adamw (MODNet) or adam with weight decay 5e-4 (M-Net, as its reproductions train). sgd: "
-                   "MODNet's momentum 0.9 with the lr divided by 10 each quarter of the run.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--freeze-bn", is_flag=True, help="Keep BatchNorm on its running statistics (small batches). Without "
-                                             "it, torchrun on GPU syncs BatchNorm; on CPU each process uses its own.")
-@click.option("--model", type=click.Choice(list(MODELS)), default=MODNET, show_default=True,
-              help="mnet: train SHM's M-Net, the refiner, on DIM-style composites (fg/ or fgr/ with --backgrounds), "
-                   "patches of --size (default 320x320) centred on the unknown band.")
-@mnet_width_option
-@checkpoint_option("With --model mnet: a MODNet checkpoint; M-Net then trains on the trimaps the device makes from "
-                   "its alpha (fine-tuning for deployment) instead of random ones.", name="--trimaps-from")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last saved step.")
-@force_option("the run in a non-empty --out (start over)")
+@train_options
 def train(**options):
     """Fine-tune MODNet with the previous-alpha input (MODNet's losses; previous-alpha dropout and affine,
     lighting, crop and flip augmentations), or train the M-Net refiner (--model mnet). Runs on CPU, one

@@ -9,7 +9,8 @@ import click
 from edgematte.bundle import REFINER_FOLDER, file_name
 from edgematte.devices import DEFAULT_DEVICE, DEVICES
 from edgematte.export.routes import ROUTES
-from edgematte.spec import DEFAULT_PRESET, MNET, PRESETS
+from edgematte.networks import DEFAULT_NETWORK, NETWORKS, REFINERS
+from edgematte.spec import DEFAULT_PRESET, PRESETS
 
 FILE, FOLDER = click.Path(path_type=Path, dir_okay=False), click.Path(path_type=Path, file_okay=False)
 
@@ -59,7 +60,7 @@ def _width(_ctx, _param, value):
 
 WIDTH_CHOICE = click.Choice(["1", "0.5", "0.25"])  # M-Net's widths (model/mnet.py WIDTHS)
 refiner_option = click.option(
-    "--refiner", type=click.Choice([MNET]),
+    "--refiner", type=click.Choice(REFINERS),
     help="With --to om: put SHM's M-Net beside MODNet; the app refines the most uncertain crop of each matte with "
          f"it (its files under {REFINER_FOLDER}/, a second compiler command in {file_name('convert_script')}).")
 refiner_width_option = click.option(
@@ -75,3 +76,67 @@ refiner_options = _options(
                                                          "untrained one)."),
     click.option("--refiner-size", metavar="WxH", help="The refiner's crop, in camera pixels (default 320x320)."),
     refiner_width_option)
+
+
+def model_option(help: str):
+    """``--model``: the network (networks.py), each named with its one-line summary."""
+    summaries = "; ".join(f"{n.name}: {n.summary}" for n in NETWORKS.values())
+    return click.option("--model", type=click.Choice(list(NETWORKS)), default=DEFAULT_NETWORK, show_default=True,
+                        help=f"The network ({summaries}). {help}")
+
+
+train_options = _options(
+    click.option("--data", required=True, type=FOLDER,
+                  help="Training data: clips (<clip>/fgr/ + pha/, or com/ + pha/) or, with --kind image, fg/ + alpha/."),
+    click.option("--kind", type=click.Choice(["video", "image"]), default="video", show_default=True),
+    click.option("--backgrounds", type=FOLDER, help="Background images to composite fgr/ (video) or fg/ (image) onto."),
+    checkpoint_option("Start from this checkpoint (e.g. modnet_webcam_portrait_matting.ckpt, inflated exactly).",
+                       name="--init"),
+    click.option("--out", required=True, type=FOLDER,
+                  help="Run folder: checkpoint.ckpt, train_state.pt, metrics.jsonl (and TensorBoard if installed)."),
+    click.option("--align-corners", is_flag=True, help="Train with align_corners=True resizes (the Kit's cheaper Interp "
+                                                        "path at export); recorded in the checkpoint."),
+    preset_options("The training crop"),
+    click.option("--iterations", type=click.IntRange(min=1), default=1000, show_default=True),
+    click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+                  help="Global batch; torchrun processes split it."),
+    click.option("--lr", type=float, default=1e-4, show_default=True),
+    click.option("--optimizer", type=click.Choice(["adamw", "sgd", "adam"]),
+                  help="Default adamw (MODNet) or adam with weight decay 5e-4 (M-Net, as its reproductions train). sgd: "
+                       "MODNet's momentum 0.9 with the lr divided by 10 each quarter of the run."),
+    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True),
+    click.option("--freeze-bn", is_flag=True, help="Keep BatchNorm on its running statistics (small batches). Without "
+                                                 "it, torchrun on GPU syncs BatchNorm; on CPU each process uses its own."),
+    model_option("mnet trains on DIM-style composites (fg/ or fgr/ with --backgrounds), patches of --size "
+                  "(default 320x320) centred on the unknown band."),
+    mnet_width_option,
+    checkpoint_option("With --model mnet: a MODNet checkpoint; M-Net then trains on the trimaps the device makes from "
+                       "its alpha (fine-tuning for deployment) instead of random ones.", name="--trimaps-from"),
+    click.option("--resume", is_flag=True, help="Continue the run in --out from its last saved step."),
+    force_option("the run in a non-empty --out (start over)"))
+
+
+bench_options = _options(
+    checkpoint_option("Weights for the torch model and the baseline (default: the embedded default: timing does not "
+                      "depend on weight values, and nothing outside the bundle is read)."),
+    preset_options("Without BUNDLE, the network to export and time"),
+    click.option("--runtime", type=click.Choice(["onnxruntime", "onnxruntime-int8", "torch"]), default="onnxruntime",
+                  show_default=True, help="What runs the loop's infer stage (all variants are timed for the model table)."),
+    click.option("--threads", type=click.IntRange(min=1), help="Threads for onnxruntime and torch (default: all cores)."),
+    click.option("--frames", type=click.IntRange(min=3), default=50, show_default=True,
+                  help="Timed runs per model variant, and frames of the loop."),
+    click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True),
+    click.option("--input", "clip", type=FILE, help="Video for the loop (default: the sample clip, made on the spot)."),
+    click.option("--json", "json_path", type=FILE,
+                  help="Write the report as JSON (schema in docs/performance.md); '-' for stdout."),
+    click.option("--plot", "plot_path", type=FILE, help="Write a bar chart (PNG)."),
+    click.option("--fp16", is_flag=True, help="Also estimate the device's FP16 error (half-precision PyTorch; slow)."),
+    click.option("--device", type=click.Choice(list(DEVICES)), metavar="FAMILY",
+                  help="Also predict inference on this board family's chip with the device cost model (per route, FP16 "
+                       "and INT8, the costliest layers; a model, not a measurement: docs/performance.md). FAMILY: "
+                       + ", ".join(DEVICES) + "."),
+    int8_max_error_option,
+    refiner_option,
+    refiner_width_option,
+    force_option("existing --json/--plot files"))

@@ -324,7 +324,7 @@ _CAFFE_ELEMENTWISE = {"ReLU": 1, "Sigmoid": 4, "TanH": 4, "AbsVal": 1, "Power": 
 
 def ops_from_caffe(net) -> list[Op]:
     """The ops of an in-memory Caffe net (:class:`edgematte.export.caffe.net.CaffeNet`)."""
-    from edgematte.export.caffe.net import conv_geometry
+    from edgematte.runtime.caffe_files import conv_geometry
 
     shapes = net.shapes()
     ops, bottoms, tops = [], [], []

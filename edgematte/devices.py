@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SKILL, ACL_APP = "hilens-skill", "acl-app"  # the app a family runs: the HiLens skill, or the AscendCL app
+from edgematte.compilers import ATC, OMG, Compiler
+
+# The app a family's bundle carries (its record: edgematte.apps): the HiLens skill, or the AscendCL app
+HILENS_SKILL, ACL_APP = "hilens_skill", "acl_app"
 # The AIPP input formats of the frames an app feeds (aipp.py writes and emulates both): the Kit's camera
 # YUV420SP (NV21), and the packed B,G,R frames OpenCV reads from a USB camera, a file or a stream.
 YUV420SP, RGB888 = "YUV420SP_U8", "RGB888_U8"
@@ -33,9 +36,9 @@ class DeviceFamily:
     name: str             # the manifest's "device", and what --device takes
     title: str            # what users call the boards
     soc_version: str      # the compiler's --soc_version (omg: the chip the DDK targets)
-    compiler: str         # "omg" (HiLens DDK) or "atc" (CANN): export/commands.py renders its command
+    compiler: Compiler    # its record (compilers.py): OMG (HiLens DDK) or ATC (CANN)
     host: str             # where the compiler runs
-    app: str              # SKILL or ACL_APP: what the bundle carries to run on the board
+    app: str              # the name of its app's record (apps.py): what the bundle carries to run on the board
     input_format: str     # the AIPP input_format of the frames the app feeds (aipp.py)
     python: tuple[int, int]  # the Python of the board's image: the generated app must parse as it
     cann: tuple[str | None, str | None] | None = None  # (oldest, newest) CANN "major.minor" whose atc lists the chip
@@ -74,23 +77,31 @@ DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
     # HiLens Framework (github huaweicloud/HiLens-Lab): hilens.Preprocessor.resize outputs even sizes from
     # 64x64 to 1920x1080, and the skill feeds the network through it; Display(HDMI) is 1080p
     # (libhilens/display_hdmi.cpp). The Kit's camera gives NV21. The stand-in and the skill read these here.
-    DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", "omg", "on an x86 Ubuntu DDK host",
-                 SKILL, YUV420SP, (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080)),
+    DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", OMG, "on an x86 Ubuntu DDK host",
+                 HILENS_SKILL, YUV420SP, (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080)),
     # The AscendCL app reads a USB/UVC camera, file or RTSP stream with OpenCV: packed BGR, resized on the host.
-    DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", "atc",
+    DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", ATC,
                  "on an x86 or arm host", ACL_APP, RGB888, (3, 7),
                  cann=(None, "8.2"), opset=_CANN_OPSETS),
-    DeviceFamily("ascend310b4", "Atlas 200I DK A2, Orange Pi AIpro 8T", "Ascend310B4", "atc",
+    DeviceFamily("ascend310b4", "Atlas 200I DK A2, Orange Pi AIpro 8T", "Ascend310B4", ATC,
                  "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
                  cann=("7.0", None), opset=_CANN_OPSETS),
-    DeviceFamily("ascend310b1", "Orange Pi AIpro 20T", "Ascend310B1", "atc",
+    DeviceFamily("ascend310b1", "Orange Pi AIpro 20T", "Ascend310B1", ATC,
                  "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
                  cann=("7.0", None), opset=_CANN_OPSETS),
-    DeviceFamily("ascend310p3", "Atlas 300I Pro / Duo", "Ascend310P3", "atc",
+    DeviceFamily("ascend310p3", "Atlas 300I Pro / Duo", "Ascend310P3", ATC,
                  "on the card's host", ACL_APP, RGB888, (3, 7),
                  cann=("5.1", None), opset=_CANN_OPSETS),
 )}
 DEFAULT_DEVICE = "hilens-kit"
+
+
+def families_compiled_by(compiler: Compiler) -> tuple[DeviceFamily, ...]:
+    return tuple(d for d in DEVICES.values() if d.compiler is compiler)
+
+
+def families_running(app: str) -> tuple[DeviceFamily, ...]:
+    return tuple(d for d in DEVICES.values() if d.app == app)
 
 
 def devices_table() -> str:

@@ -22,6 +22,7 @@ from edgematte.data.images import IMAGE_EXTS
 from edgematte.data.images import read_alpha as _read_alpha
 from edgematte.data.images import read_rgb
 from edgematte.errors import EdgematteError
+from edgematte.loop import PreviousAlpha
 METRICS = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
 TRIMAP_METRICS = ("SAD", "MSE", "Grad", "Conn")
 PROTOCOL = "video (whole frame): MAD x1e3, MSE x1e3, Grad/1e3, Conn/1e3, dtSSD x1e2 (frame 0 counts as 0)"
@@ -235,7 +236,6 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
     methods = {name: MethodResult(name, lat) for name, lat in (
         ("prev-alpha input", 0), ("no feedback (plain MODNet)", 0), ("no feedback + OFD", 1),
         (f"no feedback + EMA {EMA_WEIGHT:g}", 0))}
-    zeros = np.zeros((height, width), np.float32)
     for clip in find_clips(data_root):
         rel = str(clip.relative_to(data_root))
         gt_files = frame_files(clip / "pha")
@@ -244,7 +244,7 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
         if com is None:
             raise EvalError(f"{com_dir} does not exist: a model run needs the input frames (com/) beside pha/")
         gts, fed_back, plain = [], [], []
-        prev = zeros
+        previous, plain_modnet = PreviousAlpha(width, height, None, None), PreviousAlpha(width, height, feedback=False)
         for g in gt_files:
             if g.stem not in com:
                 raise EvalError(f"{com_dir} has no frame {g.stem} for ground truth {g}")
@@ -253,9 +253,8 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
             if frame.shape[:2] != gt.shape:
                 raise EvalError(f"{com[g.stem]} and {g} differ in size")
             rgb = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-            prev = infer(rgb, prev)
-            fed_back.append(prev)
-            plain.append(infer(rgb, zeros))
+            fed_back.append(previous.keep(infer(rgb, previous.feed())))
+            plain.append(infer(rgb, plain_modnet.feed()))
             gts.append(gt)
 
         def full(alphas):
@@ -267,6 +266,73 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
             method.clips.append(score_clip(rel, names, full(alphas), gts))
         log(f"ran {rel} ({len(gts)} frames)")
     return methods
+
+
+def evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
+    """``edgematte eval``: predictions on disk against the ground truth, or a model (a bundle through the
+    stand-in of its compiled model, or a checkpoint in PyTorch) run over ``data`` beside the baselines."""
+    from edgematte.spec import resolve_spec
+
+    if pred is not None or gt is not None:
+        if pred is None or gt is None or bundle or checkpoint or data:
+            raise EvalError("give --pred and --gt together, or a model (--bundle or --checkpoint) with --data")
+        return evaluate_folders(Path(pred), Path(gt), log, Path(trimap) if trimap else None)
+    if trimap is not None:
+        raise EvalError("--trimap applies to --pred/--gt (the trimap protocol scores predictions on disk)")
+    if data is None:
+        raise EvalError("give --pred DIR --gt DIR, or --bundle DIR / --checkpoint FILE with --data DIR")
+    if bundle is not None:
+        infer, spec = bundle_infer(bundle)
+        source = f"bundle {bundle} (stand-in: AIPP emulator + onnxruntime)"
+    else:
+        spec = resolve_spec(preset, size)
+        infer = torch_infer(spec.network.load(checkpoint, spec.seed, None, None).model, spec)
+        source = f"checkpoint {checkpoint or 'embedded default (untrained)'} (PyTorch)"
+    methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log)
+    return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}")
+
+
+
+
+def bundle_infer(bundle) -> tuple[Callable, object]:
+    """``infer(rgb, previous alpha) -> alpha`` through ``bundle``'s compiled model as its device app feeds it (the
+    frames in its AIPP's input format: NV21 for the HiLens skill, packed BGR for the AscendCL app), on the
+    stand-in network; and the bundle's spec."""
+    from edgematte.aipp import frame_bytes
+    from edgematte.bundle import Bundle
+    from edgematte.standin.network import StandinNetwork, StandinNetworkError
+
+    opened = Bundle.open(bundle)
+    spec = opened.spec
+    try:
+        network = StandinNetwork(opened)
+    except StandinNetworkError as e:
+        raise EvalError(f"{bundle}: {e}; re-export the bundle (edgematte verify names what changed)") from None
+    if 0 not in network.aipp:
+        raise EvalError(f"{bundle}: its AIPP config has no block for the image input; re-export the bundle")
+    image_format = network.aipp[0].cfg.input_format
+
+    def infer(rgb, prev):
+        raws = [frame_bytes(rgb, image_format, spec.camera_format),
+                np.ascontiguousarray(prev, np.float32).reshape(-1).view(np.uint8)]
+        sizes = [raw.nbytes for raw in raws]
+        if sizes != network.input_bytes:
+            raise EvalError(f"{bundle}: its model takes inputs of {network.input_bytes} bytes, the spec's frames are "
+                            f"{sizes}; re-export the bundle")
+        return network.infer(raws)[0].reshape(spec.height, spec.width)
+    return infer, spec
+
+
+def torch_infer(model, spec) -> Callable:
+    """``infer(rgb, previous alpha) -> alpha`` through ``model`` in PyTorch."""
+    from edgematte.runtime.pytorch import TorchRunner
+
+    runner = TorchRunner(model, spec)
+
+    def infer(rgb, prev):
+        feed = {spec.image_input: spec.normalize_rgb(rgb), spec.alpha_input: prev[None, None].astype(np.float32)}
+        return runner.infer(feed)[spec.alpha_output][0, 0]
+    return infer
 
 
 def plot_report(report: EvalReport, path: Path) -> Path:

@@ -27,6 +27,7 @@ from edgematte import metrics
 from edgematte.evaluate import EvalError, find_clips, frame_files, read_alpha
 from edgematte.data.images import read_rgb
 from edgematte.data.synthetic import is_synthetic
+from edgematte.loop import PreviousAlpha
 from edgematte.refine import frame_band, refine_plan, trimap_from_alpha
 
 TRIMAP_METRICS = ("SAD", "MSE", "Grad", "Conn")
@@ -111,14 +112,14 @@ def evaluate_refiner(data_root: Path, modnet: Callable, modnet_size: tuple[int, 
         com = {p.stem: p for p in frame_files(clip / "com")} if (clip / "com").is_dir() else None
         if com is None:
             raise EvalError(f"{clip / 'com'} does not exist: a model run needs the input frames (com/) beside pha/")
-        prev = np.zeros((height, width), np.float32)
+        previous = PreviousAlpha(width, height, None, None)  # the protocol: no reset rules, reset per clip
         for g in frame_files(clip / "pha"):
             if g.stem not in com:
                 raise EvalError(f"{clip / 'com'} has no frame {g.stem} for ground truth {g}")
             frame, gt = read_rgb(com[g.stem]), read_alpha(g)
             fh, fw = gt.shape
-            prev = np.clip(modnet(cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA), prev), 0, 1)
-            alpha = cv2.resize(prev, (fw, fh), interpolation=cv2.INTER_LINEAR)
+            small = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+            alpha = cv2.resize(previous.keep(modnet(small, previous.feed())), (fw, fh), interpolation=cv2.INTER_LINEAR)
             band = frame_band(fw, width)
             device = trimap_from_alpha(alpha, band)
             crop = alpha.copy()
@@ -152,3 +153,50 @@ def evaluate_refiner(data_root: Path, modnet: Callable, modnet_size: tuple[int, 
                           for name, rows in methods.items()} for band, methods in scores.items()}
     report.band_in_crop = float(np.mean(shares)) if shares else 0.0
     return report
+
+
+def evaluate_with_refiner(bundle, checkpoint, data, preset, size, trimap, refiner, refiner_checkpoint, refiner_size,
+                          refiner_width, log):
+    """``edgematte eval --refiner``: the bundle's two networks (onnxruntime), or the checkpoints in PyTorch."""
+    from edgematte.bundle import Bundle
+    from edgematte.networks import refiner_network
+    from edgematte.spec import resolve_spec
+
+    refiner_net = refiner_network(refiner)
+    if data is None:
+        raise EvalError("the refiner comparison runs MODNet and M-Net over --data DIR (<set>/<clip>/{com,pha}/)")
+    if bundle is not None:
+        if checkpoint or refiner_checkpoint or refiner_width or refiner_size:
+            raise EvalError("--bundle brings both networks; leave out --checkpoint and the --refiner-* options")
+        from edgematte.runtime.ort import OrtRunner
+
+        opened = Bundle.open(bundle)
+        if opened.refiner is None:
+            raise EvalError(f"{bundle} has no refiner; export it with --to om --refiner {refiner_net}")
+        spec, rspec = opened.spec, opened.refiner.spec
+        runner, refiner_runner = OrtRunner(opened.path("onnx")), OrtRunner(opened.refiner.path("onnx"))
+        source = f"bundle {bundle} (onnxruntime: MODNet {spec.width}x{spec.height}, M-Net {rspec.width}x{rspec.height})"
+    else:
+        from edgematte.runtime.pytorch import TorchRunner
+
+        spec = resolve_spec(preset, size)
+        rspec = resolve_spec(preset, refiner_size, refiner_net.name)
+        runner = TorchRunner(spec.network.load(checkpoint, spec.seed, None, None).model, spec)
+        mnet = refiner_net.load(refiner_checkpoint, rspec.seed, None, refiner_width)
+        refiner_runner = TorchRunner(mnet.model, rspec)
+        source = (f"MODNet {checkpoint or 'embedded default (untrained)'}, M-Net "
+                  f"{refiner_checkpoint or f'embedded default x{mnet.model.width:g} (untrained)'} (PyTorch)")
+
+    def modnet(rgb, prev):
+        feed = {spec.image_input: spec.normalize_rgb(rgb), spec.alpha_input: prev[None, None].astype(np.float32)}
+        return runner.infer(feed)[spec.alpha_output][0, 0]
+
+    def mnet_infer(rgb, trimap):
+        image = ((rgb.astype(np.float32) - rspec.norm_mean) / rspec.norm_std).transpose(2, 0, 1)[None]
+        feed = {rspec.image_input: np.ascontiguousarray(image, np.float32),
+                rspec.trimap_input: trimap[None, None].astype(np.float32)}
+        return refiner_runner.infer(feed)[rspec.alpha_output][0, 0]
+
+    # a bundle's ONNX has a static size: M-Net runs on its crops only (the whole-frame rows need checkpoints)
+    return evaluate_refiner(Path(data), modnet, (spec.width, spec.height), mnet_infer, (rspec.width, rspec.height),
+                            source, Path(trimap) if trimap else None, whole_frames=bundle is None, log=log)

@@ -3,14 +3,15 @@ pixels, and when M-Net runs again. One module used by training (fine-tuning on M
 and the generated skill and app.
 
 The generated skill and app cannot import edgematte (the boards have numpy and cv2 only), so they carry this
-module's source, copied in when they are rendered (:func:`edgematte.skill.refine_source`); it is written for
-the Kit's Python 3.7 and imports nothing but numpy and cv2.
+module's source beside :mod:`edgematte.loop`'s, copied in when they are rendered
+(:func:`edgematte.templates.shared_source`); it is written for the Kit's Python 3.7 and imports nothing but numpy
+and cv2.
 """
 
 import cv2
 import numpy as np
 
-# -- copied into the generated skill and app from here on (edgematte.skill.refine_source) --
+# -- copied into the generated skill and app from here on (edgematte.templates.shared_source) --
 FOREGROUND_AT = 0.95  # alpha at or above: foreground, once eroded
 BACKGROUND_AT = 0.05  # alpha at or below: background, once eroded
 BAND = 7              # the erosion's square side in network pixels: how far the unknown band reaches in

@@ -1,7 +1,8 @@
 """``edgematte run``: the bundle's own app, unchanged, on a video file or webcam, against the stand-in of its
-device family's API: ``skill/main.py`` on the ``hilens`` stand-in (HiLens Kit), ``app/main.py`` on the ``acl``
-stand-in (the CANN boards). Inputs are checked before the app starts; the output video is written to a
-temporary file and renamed into place, and it is closed (and playable) however the run ends."""
+device family's API (the app's record, :mod:`edgematte.apps`, says which): ``skill/main.py`` on the ``hilens``
+stand-in (HiLens Kit), ``app/main.py`` on the ``acl`` stand-in (the CANN boards). Inputs are checked before the
+app starts; the output video is written to a temporary file and renamed into place, and it is closed (and
+playable) however the run ends."""
 
 from __future__ import annotations
 
@@ -15,14 +16,12 @@ from typing import Callable
 import cv2
 
 from edgematte.bundle import Bundle
-from edgematte.devices import ACL_APP, DEVICES
+from edgematte.devices import DEVICES
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
 from edgematte.output_files import check_output_file, partial_name
 from edgematte.skill import MODES
 from edgematte.video import has_audio
 
-# The stand-in's camera path goes through hilens.Preprocessor, whose smallest size is the Kit's
-MIN_FRAME = min(DEVICES["hilens-kit"].resize_range[0])
 
 
 class RunError(EdgematteError):
@@ -77,7 +76,8 @@ def parse_source(text: str) -> str | int:
     return text
 
 
-def probe_input(source: str | int) -> VideoInfo:
+def probe_input(source: str | int, min_frame: int = 0) -> VideoInfo:
+    """The source's size, rate and length; ``min_frame``: the smallest side the app's scaler takes."""
     cap = cv2.VideoCapture(source)
     try:
         ok = cap.isOpened() and cap.read()[0]
@@ -86,9 +86,9 @@ def probe_input(source: str | int) -> VideoInfo:
             raise RunError(f"cannot open {what}: no frame could be decoded (not a video, an unsupported codec, "
                            f"or no camera at that index)")
         width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if width < MIN_FRAME or height < MIN_FRAME:
-            raise RunError(f"{source} has {width}x{height} frames; the camera path (hilens.Preprocessor) needs "
-                           f"at least {MIN_FRAME}x{MIN_FRAME}")
+        if width < min_frame or height < min_frame:
+            raise RunError(f"{source} has {width}x{height} frames; the app's scaler needs at least "
+                           f"{min_frame}x{min_frame}")
         fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
         frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(source, str) else 0
         return VideoInfo(source, width, height, fps if 1 <= fps <= 240 else 25.0, frames)
@@ -122,23 +122,14 @@ def check_background(text: str) -> str:
     return str(path.resolve())
 
 
-def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", output: str | Path = "out.mp4",
+def run_bundle(bundle: Bundle, app, source: str, *, background: str = "blur", output: str | Path = "out.mp4",
                mode: str = "composite", max_frames: int | None = None, force: bool = False,
                rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
                log: Callable[[str], None] | None = None, int8: bool = False,
                preview: int | None = None) -> RunResult:
-    from edgematte.standin import run_skill, start
-
-    bundle = Bundle.open(bundle)
-    family = DEVICES.get(bundle.manifest.device or "")
-    app = family is not None and family.app == ACL_APP
-    bundle.require("app" if app else "skill", "onnx", "aipp",
-                   why="run needs a device bundle: edgematte export --to om [--device ...]")
-    if preview is not None and not app:
-        raise RunError(f"--preview serves the AscendCL app's stream; {bundle.folder} is a HiLens skill bundle "
-                       f"(export with --to om --device {next(n for n, d in DEVICES.items() if d.app == ACL_APP)})")
-    if rgba_dir is not None and app:
-        raise RunError("--rgba-dir is written by the HiLens skill's stand-in; the AscendCL app writes composites only")
+    """Run ``bundle``'s app (``app``: its record, :mod:`edgematte.apps`) once every input is checked."""
+    bundle.require(app.role, "onnx", "aipp", why="run needs a device bundle: edgematte export --to om [--device ...]")
+    app.refuse_run_options(bundle.folder, preview=preview, rgba_dir=rgba_dir)
     if preview is not None:
         check_port_free(preview)
     if int8 and not bundle.has("onnx_int8"):
@@ -146,7 +137,8 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
     if mode not in MODES:
         raise RunError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     src = parse_source(source)
-    info = probe_input(src)
+    family = DEVICES[bundle.manifest.device]
+    info = probe_input(src, min(family.resize_range[0]) if family.resize_range else 0)
     background = check_background(background)
     output = check_output_file(Path(output), force, inputs=[src if isinstance(src, str) else None,
                                                             background if background != "blur" else None],
@@ -164,9 +156,17 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
         if log:
             log(line)
 
-    if app:
-        return _run_app(bundle, src, tmp, output, info, background=background, mode=mode, max_frames=max_frames,
-                        preview=preview, on_frame=on_frame, record=record, lines=lines, int8=int8)
+    return app.run(bundle, src, tmp, output, info, background=background, mode=mode, max_frames=max_frames,
+                   preview=preview, rgba_dir=rgba_dir, on_frame=on_frame, record=record, lines=lines, int8=int8)
+
+
+def run_skill(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: VideoInfo, *, background: str,
+              mode: str, max_frames: int | None, rgba_dir, on_frame, record, lines: list[str], int8: bool,
+              **_) -> RunResult:
+    """The bundle's HiLens skill on the ``hilens`` stand-in, writing ``tmp`` (renamed to ``output`` when it
+    holds frames)."""
+    from edgematte.standin import run_skill, start
+
     hilens = start(bundle, source=src, output=tmp, skill_config={"background": background, "mode": mode},
                    max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
                    rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record, int8=int8,
@@ -188,8 +188,9 @@ def run_bundle(bundle: str | Path, source: str, *, background: str = "blur", out
     return result
 
 
-def _run_app(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: VideoInfo, *, background: str, mode: str,
-             max_frames: int | None, preview: int | None, on_frame, record, lines: list[str], int8: bool) -> RunResult:
+def run_acl_app(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: VideoInfo, *, background: str,
+                mode: str, max_frames: int | None, preview: int | None, on_frame, record, lines: list[str], int8: bool,
+                **_) -> RunResult:
     """The bundle's AscendCL app on the ``acl`` stand-in, writing ``tmp`` (renamed to ``output`` when it holds frames)."""
     from edgematte.standin import run_app, start_app
 

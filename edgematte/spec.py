@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgematte.errors import SpecError, lookup
+from edgematte.networks import DEFAULT_NETWORK, Network, network
 
 # Every MODNet resize chain ends at 1/32 of the input (the backbone's last stride); a size that is not a
 # multiple of it fails at a concat deep inside the network.
@@ -22,12 +23,6 @@ SIZE_MULTIPLE = 32
 # [2, 4096], src_image_size_h in [1, 4096]); no route can feed a larger network from a camera.
 MAX_SIDE = 4096
 
-
-MODNET = "modnet4"
-MNET = "mnet"
-# The networks a bundle can hold, with what their second input is.
-MODELS = {MODNET: "MODNet, RGB + the previous frame's alpha (the matting network)",
-          MNET: "SHM's M-Net, RGB + a trimap (refines the unknown band)"}
 
 
 @dataclass(frozen=True)
@@ -44,8 +39,9 @@ class PipelineSpec:
         color_matrix: the YUV -> RGB conversion the camera's frames need (``bt601-narrow``, as OpenCV's
             ``COLOR_YUV2RGB_NV21`` and the HiLens templates use; ``bt709-narrow``; ``jpeg`` full range).
         norm_mean, norm_std: ``image = (rgb_u8 - norm_mean) / norm_std`` per channel, giving [-1, 1].
-        model: the network: ``modnet4`` (RGB + the previous frame's alpha; the matting network) or ``mnet``
-            (RGB + a trimap; SHM's M-Net, the refiner of the uncertain band). See :data:`MODELS`.
+        model: the network (a record of :mod:`edgematte.networks`): ``modnet4`` (RGB + the previous frame's
+            alpha; the matting network) or ``mnet`` (RGB + a trimap; SHM's M-Net, the refiner of the uncertain
+            band).
         image_input, alpha_input, trimap_input, alpha_output: graph tensor names (``alpha_input`` is
             MODNet's second input, ``trimap_input`` M-Net's).
         opset: ONNX opset (11: the widest atc support).
@@ -66,7 +62,7 @@ class PipelineSpec:
     image_input: str = "image"
     alpha_input: str = "prev_alpha"
     alpha_output: str = "alpha"
-    model: str = "modnet4"
+    model: str = DEFAULT_NETWORK
     trimap_input: str = "trimap"
     opset: int = 11
     rollout_frames: int = 5
@@ -74,12 +70,17 @@ class PipelineSpec:
 
     def __post_init__(self) -> None:
         check_size(self.width, self.height)
-        lookup(MODELS, self.model, "model")
+        network(self.model)
+
+    @property
+    def network(self) -> Network:
+        """The network's record (:mod:`edgematte.networks`)."""
+        return network(self.model)
 
     @property
     def second_input(self) -> str:
         """The name of the 1×1×H×W input beside the image: the previous alpha (MODNet) or the trimap (M-Net)."""
-        return self.trimap_input if self.model == MNET else self.alpha_input
+        return self.network.spec_input(self)
 
     @property
     def input_names(self) -> tuple[str, str]:
@@ -112,8 +113,8 @@ class PipelineSpec:
 
     # --- variants and serialisation -----------------------------------------------------------
     def for_model(self, model: str) -> "PipelineSpec":
-        """The same pipeline for another network (:data:`MODELS`)."""
-        lookup(MODELS, model, "model")
+        """The same pipeline for another network (:mod:`edgematte.networks`)."""
+        network(model)
         return dataclasses.replace(self, model=model)
 
     def with_size(self, width: int, height: int) -> "PipelineSpec":
@@ -177,9 +178,11 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def resolve_spec(preset: str = DEFAULT_PRESET, size: str | None = None, model: str = MODNET) -> PipelineSpec:
-    """The spec for a preset name, optionally at another size (``--size WxH``) and for another network."""
+def resolve_spec(preset: str = DEFAULT_PRESET, size: str | None = None, model: str = DEFAULT_NETWORK) -> PipelineSpec:
+    """The spec for a preset name, optionally at another size (``--size WxH``; default: the network's own size,
+    else the preset's) and for another network."""
     spec = get_preset(preset)
+    size = size or network(model).default_size
     if size is not None:
         spec = spec.with_size(*parse_size(size))
     return spec.for_model(model) if model != spec.model else spec

@@ -14,16 +14,15 @@ def route_graphs(onnx_proto, spec, soc_version: str) -> dict[str, list[Op]]:
     compiles Caffe with omg (the HiLens Kit), ``"onnx (atc)"`` where one compiles ONNX with atc."""
     from edgematte.devices import DEVICES
 
-    compilers = {d.compiler for d in DEVICES.values() if d.soc_version == soc_version}
     graphs = {}
-    if "omg" in compilers:
-        from edgematte.export.caffe.export import CaffeExporter
+    for compiler in dict.fromkeys(d.compiler for d in DEVICES.values() if d.soc_version == soc_version):
+        if compiler.reads == "caffe":
+            from edgematte.export.caffe.export import CaffeExporter
 
-        graphs["caffe (omg)"] = ops_from_caffe(CaffeExporter(spec).to_net(onnx_proto))
-    if "atc" in compilers:
-        from edgematte.export.atc_onnx import prepare_for_atc
-
-        graphs["onnx (atc)"] = ops_from_onnx(prepare_for_atc(onnx_proto)[0])
+            graphs[f"caffe ({compiler})"] = ops_from_caffe(CaffeExporter(spec).to_net(onnx_proto))
+        else:
+            prepared = compiler.prepare(onnx_proto)[0] if compiler.prepare is not None else onnx_proto
+            graphs[f"onnx ({compiler})"] = ops_from_onnx(prepared)
     return graphs
 
 

@@ -29,11 +29,8 @@ class OnnxExporter:
         import onnx
         import torch
 
-        from edgematte.model.mnet import MNet
-
         spec = self.spec
-        if isinstance(model, MNet):
-            model = model.index_free_copy()
+        model = model.deployable()
         dummy = (torch.zeros(spec.image_shape), torch.zeros(spec.alpha_shape))
         buf = io.BytesIO()
         with warnings.catch_warnings():

@@ -6,9 +6,9 @@ from pathlib import PurePosixPath
 
 from edgematte.aipp import RGB888, YUV400
 from edgematte.bundle import MANIFEST, REFINER_FOLDER, file_name
-from edgematte.devices import ACL_APP, DeviceFamily
+from edgematte.devices import DeviceFamily
 from edgematte.export.commands import ToolCommand
-from edgematte.spec import MNET, PipelineSpec
+from edgematte.spec import PipelineSpec
 
 FILE_NOTES = {
     "prototxt": "the network in the HiLens Kit's Caffe subset (structure and layer parameters)",
@@ -43,25 +43,23 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
                  om=file_name("om", spec.model), skill_dir=skill.parent, skill_main=skill.name,
                  convert=file_name("convert_script"), app=file_name("app"),
                  python=".".join(map(str, device.python)),
-                 second=(f"; input `{spec.trimap_input}`: bytes 0 / 1 / 2 -> 0 / 0.5 / 1 ({YUV400})"
-                         if spec.model == MNET else " only"))
+                 second=(f"; input `{spec.second_input}`: bytes 0 / 1 / 2 -> 0 / 0.5 / 1 ({YUV400})"
+                         if spec.network.second_aipp else " only"))
     image = (f"the frame as packed BGR888 (uint8, {spec.width}x{spec.height}x3, OpenCV's order), resized on the host"
              if rgb888 else f"the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
              f"{spec.width}x{spec.height}")
-    runner = ("the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` "
-              "(add `--preview 8080` to watch it in a browser)" if device.app == ACL_APP else
-              "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`")
+    from edgematte.apps import app_of
+
+    runner = app_of(device).laptop_note
     files = [f"- `{file_name(role, spec.model)}`: {FILE_NOTES[role].format(**facts)}"
              for role in roles if role in FILE_NOTES]
     if refiner is not None:
         files.append(f"- `{REFINER_FOLDER}/`: the refiner, SHM's M-Net at {refiner.width}x{refiner.height}: its model, "
                      f"AIPP config (image and trimap) and golden file; {file_name('convert_script')} compiles it too")
-    mnet = spec.model == MNET
-    title = "SHM's M-Net (RGB + trimap)" if mnet else "MODNet (RGB + previous alpha)"
-    if mnet:
-        runner = "it as the refiner of a MODNet bundle: `edgematte export --to om --refiner mnet`"
+    if not spec.network.frame_network:
+        runner = f"it as the refiner of a MODNet bundle: `edgematte export --to om --refiner {spec.model}`"
     return "\n".join([
-        f"# {title}, {spec.width}x{spec.height}, for {command.note.split(':')[0]}"
+        f"# {spec.network.title}, {spec.width}x{spec.height}, for {command.note.split(':')[0]}"
         + (f", with the M-Net refiner at {refiner.width}x{refiner.height}" if refiner is not None else ""),
         "",
         *files,
@@ -77,23 +75,15 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
         *_model_io(spec, image),
         *(_model_io(refiner, f"the crop of the frame around the most uncertain part of the matte, "
                              f"{refiner.width}x{refiner.height}, in the same format as MODNet's input 0",
-                    f"M-Net (`{file_name('om', MNET)}` in `{REFINER_FOLDER}/`)") if refiner is not None else []),
+                    f"M-Net (`{file_name('om', refiner.model)}` in `{REFINER_FOLDER}/`)") if refiner is not None else []),
         f"Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run {runner}.",
         "",
     ])
 
 
 def _model_io(spec: PipelineSpec, image: str, which: str = "") -> list[str]:
-    shape = f"1x1x{spec.height}x{spec.width}"
-    if spec.model == MNET:
-        second = (f"- input 1 `{spec.trimap_input}`: uint8 {spec.width}x{spec.height} (one byte per pixel): 0 background, "
-                  f"1 unknown, 2 foreground; AIPP ({YUV400}) scales it to 0 / 0.5 / 1.")
-        output = (f"- output `{spec.alpha_output}`: float32 {shape}, alpha in [0, 1]: the trimap's foreground, and "
-                  "M-Net's matte in its unknown band.")
-    else:
-        second = (f"- input 1 `{spec.alpha_input}`: float32 {shape}, the previous frame's alpha in [0, 1]; "
-                  "zeros for the first frame and after a scene cut.")
-        output = (f"- output `{spec.alpha_output}`: float32 {shape}, alpha in [0, 1]. "
-                  "Feed it back as the next frame's input 1.")
+    network, values = spec.network, dict(shape=f"1x1x{spec.height}x{spec.width}", w=spec.width, h=spec.height)
+    second = f"- input 1 `{spec.second_input}`: {network.second_input_note.format(**values)}"
+    output = f"- output `{spec.alpha_output}`: {network.output_note.format(**values)}"
     return ([f"{which}:", ""] if which else []) + [
         f"- input 0 `{spec.image_input}`: {image}; AIPP converts and normalises it on the chip.", second, output, ""]

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgematte.bundle import file_name
-from edgematte.devices import DEVICES, DeviceFamily
+from edgematte.compilers import ATC
+from edgematte.devices import DEFAULT_DEVICE, DEVICES, DeviceFamily, families_compiled_by
 from edgematte.errors import SpecError, lookup
-from edgematte.spec import MODNET, PipelineSpec
+from edgematte.spec import PipelineSpec
 
 # MODNet's IBNorm runs at these fractions of the input size (InstanceNorm means over each map).
 IN_MAP_SCALES = (1, 2, 4, 8, 16)
@@ -53,7 +54,7 @@ class Route:
                                 f"only, not --to {self.to}")
             serving = [r for r in ROUTES if name in r.devices]
             raise SpecError(f"--device {name} ({family.title}) compiles with {family.compiler} from "
-                            f"{'Caffe' if serving[0].caffe else 'ONNX'}: use --to {serving[0].name}, not --to {self.name}")
+                            f"{'Caffe' if family.compiler.reads == 'caffe' else 'ONNX'}: use --to {serving[0].name}, not --to {self.name}")
         return family
 
     @property
@@ -80,7 +81,7 @@ class Route:
             if device.opset and not device.opset[0] <= spec.opset <= device.opset[1]:
                 problems.append(f"ONNX opset {spec.opset} is outside {device.title}'s atc window "
                                 f"{device.opset[0]}-{device.opset[1]}")
-        if self.caffe and spec.model == MODNET:  # M-Net has no InstanceNorm
+        if self.caffe and spec.network.instance_norm:
             for s in IN_MAP_SCALES:
                 h, w = spec.height // s, spec.width // s
                 if exact_mean_kernel(h, w) is None:
@@ -94,11 +95,11 @@ class Route:
 _AIPP, _CONVERT = file_name("aipp"), file_name("convert_script")
 ROUTES: tuple[Route, ...] = (
     Route("om", "caffe", f"HiLens Kit: Caffe in the Kit's operator subset + {_AIPP} + {_CONVERT} for DDK omg, "
-                         f"and the HiLens skill", onnx=True, caffe=True, devices=("hilens-kit",), int8=True,
+                         f"and the HiLens skill", onnx=True, caffe=True, devices=(DEFAULT_DEVICE,), int8=True,
           default=True),
     Route("om", "onnx", f"Ascend 310 / 310B / 310P boards (--device): ONNX prepared for atc + {_AIPP} + "
                         f"{_CONVERT} for CANN atc, and the AscendCL app",
-          onnx=True, caffe=False, devices=tuple(n for n, d in DEVICES.items() if d.compiler == "atc"), int8=True),
+          onnx=True, caffe=False, devices=tuple(d.name for d in families_compiled_by(ATC)), int8=True),
     Route("onnx", None, "the static two-input ONNX alone (onnxruntime, or your own atc command)",
           onnx=True, caffe=False, int8=True),
     Route("caffe", None, "the prototxt + caffemodel in the HiLens Kit's Caffe subset alone",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from edgematte.bundle import BundleSection, BundleWriter, file_name
-from edgematte.devices import ACL_APP, DeviceFamily
+from edgematte.devices import DeviceFamily
 from edgematte.export.routes import Route
 from edgematte.spec import PipelineSpec
 
@@ -46,8 +46,8 @@ def write_route(ctx: ExportContext, refiner: ExportContext | None = None) -> lis
 def _write_model_files(ctx: ExportContext) -> list[str]:
     route, roles = ctx.route, []
     proto = _onnx_proto(ctx)
-    if ctx.device is not None and ctx.device.compiler == "atc":
-        proto = _prepare_for_atc(ctx, proto)
+    if ctx.device is not None and ctx.device.compiler.prepare is not None:
+        proto = _prepare_for_compiler(ctx, proto)
     if route.onnx:
         roles.append(_save_onnx(ctx, proto))
         if ctx.int8:
@@ -64,26 +64,26 @@ def _onnx_proto(ctx: ExportContext):
     return OnnxExporter(ctx.spec).to_proto(ctx.weights.model)
 
 
-def _prepare_for_atc(ctx: ExportContext, proto):
-    """The exact rewrite atc needs (export/atc_onnx.py), its change measured in onnxruntime on random inputs,
-    and the graph checked the way the family's atc reads it."""
+def _prepare_for_compiler(ctx: ExportContext, proto):
+    """The exact rewrite the family's compiler needs (its record; atc: atc_onnx.py), its change measured in
+    onnxruntime on random inputs, and the graph checked the way the compiler reads it."""
     import numpy as np
     import onnxruntime as ort
 
-    from edgematte.export.atc_onnx import atc_problems, prepare_for_atc
     from edgematte.verification.golden import random_feed
 
-    prepared, record = prepare_for_atc(proto)
+    compiler = ctx.device.compiler
+    prepared, record = compiler.prepare(proto)
     feed = random_feed(ctx.spec, np.random.default_rng(ctx.spec.seed))
     before, after = (ort.InferenceSession(p.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)[0]
                      for p in (proto, prepared))
     record["max_abs_change"] = float(np.abs(before - after).max())
-    problems = atc_problems(prepared, ctx.spec, ctx.device)
+    problems = compiler.onnx_problems(prepared, ctx.spec, ctx.device)
     if problems:
-        raise RuntimeError(f"the ONNX for {ctx.device.title}'s atc: {'; '.join(problems)}")
-    ctx.log(f"prepared the ONNX for atc: {record['resize_half_pixel_to_pytorch_half_pixel']} Resize nodes "
+        raise RuntimeError(f"the ONNX for {ctx.device.title}'s {compiler}: {'; '.join(problems)}")
+    ctx.log(f"prepared the ONNX for {compiler}: {record['resize_half_pixel_to_pytorch_half_pixel']} Resize nodes "
             f"half_pixel -> pytorch_half_pixel (change in onnxruntime: {record['max_abs_change']:.1e})")
-    ctx.records["atc_onnx"] = record
+    ctx.records[f"{compiler}_onnx"] = record
     return prepared
 
 
@@ -113,9 +113,8 @@ def _write_caffe(ctx: ExportContext, proto) -> list[str]:
     from edgematte.export.caffe.export import CaffeExporter
 
     ctx.log("lowering to Caffe in the HiLens Kit's operator subset, checking the Kit's rules")
-    from edgematte.spec import MODELS
-
-    header = f"edgematte {__version__}, preset {ctx.spec.name}: {MODELS[ctx.spec.model]}, for the HiLens Kit (DDK omg)"
+    header = (f"edgematte {__version__}, preset {ctx.spec.name}: {ctx.spec.network.summary}, for the HiLens Kit "
+              f"(DDK omg)")
     ctx.records["caffe_graph"] = CaffeExporter(ctx.spec).export(proto, ctx.bundle.path("prototxt"),
                                                                 ctx.bundle.path("caffemodel"), header)
     return ["prototxt", "caffemodel"]
@@ -126,11 +125,9 @@ def _write_device_files(ctx: ExportContext, refiner: ExportContext | None) -> li
     the family's app (the HiLens skill or the AscendCL app; MODNet bundles) and the device README. With a
     refiner: its AIPP config and compiler command too, and the app's refiner stage."""
     from edgematte.aipp import aipp_configs, aipp_header, render_configs
-    from edgematte.app import write_app
+    from edgematte.apps import app_of
     from edgematte.export.commands import compiler_command, convert_script, run_convert_script
     from edgematte.export.readme import device_readme
-    from edgematte.skill import write_skill
-    from edgematte.spec import MODNET
 
     spec, device, written = ctx.spec, ctx.device, []
     networks = [ctx] + ([refiner] if refiner is not None else [])
@@ -154,9 +151,8 @@ def _write_device_files(ctx: ExportContext, refiner: ExportContext | None) -> li
     for c, command in zip(networks, commands):
         c.records["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
     refiner_spec = refiner.spec if refiner is not None else None
-    if spec.model == MODNET:
-        written += (write_app(ctx.bundle, spec, device, refiner_spec) if device.app == ACL_APP
-                    else write_skill(ctx.bundle, spec, refiner_spec))
+    if spec.network.frame_network:  # a refiner alone has no app to run it
+        written += app_of(device).write(ctx.bundle, spec, device, refiner_spec)
     ctx.bundle.path("readme").write_text(device_readme(spec, device, [*ctx.roles, *written, "golden"], commands,
                                                        refiner_spec))
     return [*written, "readme"]

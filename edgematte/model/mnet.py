@@ -77,8 +77,9 @@ class MNet(nn.Module):
             cin = cout
         self.conv_0 = nn.Conv2d(cin, 1, 5, 1, 2, bias=True)
 
-    def index_free_copy(self) -> "MNet":
-        """The same weights with the index-free unpooling (for export), in eval mode; ``self`` is unchanged."""
+    def deployable(self) -> "MNet":
+        """The graph the routes export: the same weights with the index-free unpooling, in eval mode; ``self`` is
+        unchanged (ONNX and Caffe cannot carry max-unpooling by indices)."""
         copy = MNet(self.width, index_free=True)
         copy.load_state_dict(self.state_dict())
         return copy.eval()

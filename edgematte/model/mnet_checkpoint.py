@@ -62,7 +62,7 @@ def check_width(width: float) -> float:
     return width
 
 
-def looks_like_mnet(path: str | os.PathLike) -> bool:
+def is_mnet_checkpoint(path: str | os.PathLike) -> bool:
     """Whether a readable checkpoint file holds M-Net's first convolution (for ``info``); False otherwise."""
     from edgematte.errors import EdgematteError
 

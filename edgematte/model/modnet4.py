@@ -204,6 +204,10 @@ class MODNet4(nn.Module):
         detail = torch.sigmoid(hr.conv_hr(torch.cat((self._resize(hr2x, 2), src), dim=1)))
         return semantic, detail, matte
 
+    def deployable(self) -> "MODNet4":
+        """The graph the routes export: this one (every layer of MODNet exports as it is)."""
+        return self
+
     def forward(self, image: torch.Tensor, prev_alpha: torch.Tensor | None = None) -> torch.Tensor:
         """image 1×3×H×W in [-1, 1], prev_alpha 1×1×H×W in [0, 1] -> alpha 1×1×H×W in [0, 1]."""
         return self._run(image, prev_alpha, heads=False)

@@ -165,3 +165,16 @@ def read_caffemodel(path: str | Path) -> dict[str, dict]:
     return layers
 
 
+# -- convolution geometry, as Caffe's parameters spell it (kernel_size or kernel_h/kernel_w, ...) --
+def _pair(p: dict, key: str, default: int) -> tuple[int, int]:
+    if f"{key}_h" in p or f"{key}_w" in p:
+        return int(p.get(f"{key}_h", default)), int(p.get(f"{key}_w", default))
+    v = p.get("kernel_size", default) if key == "kernel" else p.get(key, default)
+    if isinstance(v, (list, tuple)):
+        return (int(v[0]), int(v[0])) if len(v) == 1 else (int(v[0]), int(v[1]))
+    return int(v), int(v)
+
+
+def conv_geometry(p: dict) -> dict[str, tuple[int, int]]:
+    return {"kernel": _pair(p, "kernel", 1), "stride": _pair(p, "stride", 1), "pad": _pair(p, "pad", 0),
+            "dilation": _pair(p, "dilation", 1)}

@@ -2,7 +2,7 @@
 
 It implements exactly the calls the generated AscendCL app (skills/ascendcl/main.py) makes, with pyACL's
 signatures, return values and memory rules, so the app's own file runs unchanged on a laptop. The ``.om``
-is stood in for by the bundle's ONNX in onnxruntime, with the bundle's AIPP emulated in front of input 0.
+is stood in for by the bundle's network (:class:`edgematte.standin.network.StandinNetwork`).
 
 The reference for each call is CANN's "pyACL API reference" (hiascend.com, aclpythondevg_01_*, 8.0.0 and
 8.5.0) and the binding's source (gitcode.com/cann/runtime, python/pyACL): functions that create something
@@ -21,7 +21,6 @@ Every refusal is logged with the reason. :func:`held` lists what the app has not
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -301,65 +300,28 @@ class _Rt:
 
 
 # -- acl.mdl ----------------------------------------------------------------------------------------------
-class _Model:
-    """The bundle's ONNX standing in for the .om, with the AIPP emulator in front of input 0."""
-
-    def __init__(self, s: AclSession, network):
-        """``network``: the bundle (the matting model) or its refiner."""
-        from edgematte.aipp import AippEmulator, parse_aipp
-        from edgematte.runtime.ort import OrtRunner
-
-        self.main = network is s.bundle  # the matting model (frames are counted by its executions)
-        role = "onnx_int8" if s.int8 and self.main else "onnx"
-        network.require(role, "aipp", why="export it with --to om --device ..." + (" --int8" if s.int8 else ""))
-        self.runner = OrtRunner(network.path(role))
-        self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(network.path("aipp").read_text())}
-        # the sizes come from the model file itself, as the .om's description gives them
-        self.inputs = [(i.name, tuple(i.shape)) for i in self.runner.session.get_inputs()]
-        self.outputs = [(o.name, tuple(o.shape)) for o in self.runner.session.get_outputs()]
-
-    def input_size(self, index: int) -> int:
-        """Bytes the input takes; with AIPP, a frame of the model input's size in AIPP's input format (the .om
-        is compiled with AIPP in front, as atc does with --insert_op_conf)."""
-        shape = self.inputs[index][1]
-        if index in self.aipp:
-            from edgematte.aipp import BYTES_PER_PIXEL
-
-            return int(shape[-1] * shape[-2] * BYTES_PER_PIXEL[self.aipp[index].cfg.input_format])
-        return int(np.prod(shape)) * 4
-
-    def output_size(self, index: int) -> int:
-        return int(np.prod(self.outputs[index][1])) * 4
-
-
 class _Mdl:
     @staticmethod
     def load_from_file(model_path: str):
         """acl.mdl.load_from_file(model_path) -> (model_id, ret) (aclmdlLoadFromFile)."""
-        from edgematte.bundle import file_name, refiner_file
+        from edgematte.standin.network import StandinNetwork
 
         if (ret := _initialised("acl.mdl.load_from_file")) != ACL_SUCCESS:
             return 0, ret
         if not _state.contexts:
             return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.load_from_file", "no context")
         s = session()
-        refiner = s.bundle.refiner
-        networks = {file_name("om"): s.bundle}
-        if refiner is not None:
-            networks[refiner_file("om", refiner.spec.model)] = refiner
-        network = next((n for rel, n in networks.items()
-                        if os.path.realpath(str(model_path)) == os.path.realpath(str(s.bundle.folder / rel))), None)
-        if network is None:
-            return 0, _refuse(ACL_ERROR_INVALID_FILE, "acl.mdl.load_from_file",
-                              f"no model at {model_path!r} (the stand-in stands in for the bundle's "
-                              f"{' and '.join(networks)})")
         try:
-            model = _Model(s, network)
-        except Exception as e:  # onnxruntime's own errors for a damaged model; BundleError for a missing one
+            model = StandinNetwork.at(s.bundle, str(model_path), s.int8)
+        except Exception as e:  # StandinNetworkError for a damaged model; BundleError for a missing one
             from edgematte.errors import shorten
 
             return 0, _refuse(ACL_ERROR_INVALID_FILE, "acl.mdl.load_from_file", f"cannot load the bundle's model "
                                                                                 f"({shorten(str(e))})")
+        if model is None:
+            return 0, _refuse(ACL_ERROR_INVALID_FILE, "acl.mdl.load_from_file",
+                              f"no model at {model_path!r} (the stand-in stands in for the bundle's "
+                              f"{' and '.join(StandinNetwork.om_files(s.bundle))})")
         model_id = _state.handle()
         _state.models[model_id] = model
         return model_id, ACL_SUCCESS
@@ -397,7 +359,7 @@ class _Mdl:
         return ACL_SUCCESS
 
     @staticmethod
-    def _described(model_desc: int) -> _Model:
+    def _described(model_desc: int):
         model_id = _state.descs.get(model_desc)
         if model_id not in _state.models:
             raise ValueError("the description is unknown or was not filled by acl.mdl.get_desc")
@@ -414,11 +376,11 @@ class _Mdl:
     def get_input_size_by_index(self, model_desc: int, index: int) -> int:
         """acl.mdl.get_input_size_by_index(model_desc, index) -> bytes (aclmdlGetInputSizeByIndex; with AIPP,
         the size of the frame AIPP takes)."""
-        return self._described(model_desc).input_size(index)
+        return self._described(model_desc).input_bytes[index]
 
     def get_output_size_by_index(self, model_desc: int, index: int) -> int:
         """acl.mdl.get_output_size_by_index(model_desc, index) -> bytes (aclmdlGetOutputSizeByIndex)."""
-        return self._described(model_desc).output_size(index)
+        return self._described(model_desc).output_bytes[index]
 
     @staticmethod
     def create_dataset() -> int:
@@ -455,36 +417,30 @@ class _Mdl:
         if len(ins) != len(model.inputs) or len(outs) != len(model.outputs):
             return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{len(ins)} input / {len(outs)} output buffers for a model "
                                                           f"with {len(model.inputs)} / {len(model.outputs)}")
-        for what, buffers, size_of in (("input", ins, model.input_size), ("output", outs, model.output_size)):
+        main = model.network is s.bundle  # the matting model (frames are counted by its executions)
+        for what, buffers, sizes in (("input", ins, model.input_bytes), ("output", outs, model.output_bytes)):
             for i, b in enumerate(buffers):
-                if _state.buffers[b][1] != size_of(i):
+                if _state.buffers[b][1] != sizes[i]:
                     return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{what} {i} buffer has {_state.buffers[b][1]} "
-                                                                  f"bytes, the model's has {size_of(i)}")
-        if model.main and s.interrupt_after is not None and s.executions >= s.interrupt_after:
+                                                                  f"bytes, the model's has {sizes[i]}")
+        if main and s.interrupt_after is not None and s.executions >= s.interrupt_after:
             raise InterruptAt(f"simulated Ctrl-C at execution {s.executions}")
-        feed, raws = {}, []
-        for i, b in enumerate(ins):
+        raws = []
+        for b in ins:
             pointer, size = _state.buffers[b]
             block, offset = _state.find(pointer)
-            raw = np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8)
-            raws.append(raw)
-            name, shape = model.inputs[i]
-            if i in model.aipp:
-                feed[name] = model.aipp[i](raw)
-            else:
-                feed[name] = raw.view(np.float32).reshape(shape)
-        outputs = model.runner.infer(feed)
+            raws.append(np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8))
+        outputs = model.infer(raws)
         for i, b in enumerate(outs):
             pointer, size = _state.buffers[b]
             block, offset = _state.find(pointer)
-            value = np.ascontiguousarray(outputs[model.outputs[i][0]], np.float32)
-            block.data[offset:offset + size] = value.tobytes()
-            if s.keep_alphas and i == 0 and model.main:
-                s.alphas.append(value.reshape(value.shape[-2:]).copy())
-        if not model.main:
+            block.data[offset:offset + size] = outputs[i].tobytes()
+            if s.keep_alphas and i == 0 and main:
+                s.alphas.append(outputs[i].reshape(outputs[i].shape[-2:]).copy())
+        if not main:
             s.refiner_executions += 1
             if s.keep_alphas:
-                s.refiner_calls.append((raws, np.asarray(outputs[model.outputs[0][0]], np.float32).copy()))
+                s.refiner_calls.append((raws, outputs[0].copy()))
             return ACL_SUCCESS
         s.executions += 1
         if s.on_frame:

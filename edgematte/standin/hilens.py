@@ -3,8 +3,8 @@
 It behaves as the device does where a skill can tell (facts: ascend-hilens-facts.md §5):
 ``VideoCapture.read`` returns NV21 (H·3/2, W) uint8 and raises RuntimeError when frames run out;
 ``Preprocessor.resize/crop`` take NV21, need even sizes within the Kit's scaler range and raise ValueError;
-``Model.infer`` takes uint8/float32 arrays, runs the bundle's ONNX with the AIPP emulator in front of
-input 0, and returns a list of flat float32 arrays, or the int 17 when an input's size is wrong;
+``Model.infer`` takes uint8/float32 arrays, runs the bundle's network (its ONNX with the AIPP emulator in
+front: :mod:`edgematte.standin.network`), and returns a list of flat float32 arrays, or the int 17 when an input's size is wrong;
 ``cvt_color`` knows only the four RGB/BGR -> NV12/NV21 codes; ``Display`` writes a video file.
 
 A run is described by a :class:`StandinSession` given to :func:`configure` before the skill starts
@@ -26,9 +26,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from edgematte.devices import DEVICES
+from edgematte.devices import HILENS_SKILL, families_running
 
-_KIT = DEVICES["hilens-kit"]
+_KIT = families_running(HILENS_SKILL)[0]  # the family whose boards run the hilens module
 
 # -- constants the device module has ------------------------------------------------------------------
 TRACE, DEBUG, INFO, WARNING, ERROR, FATAL = range(6)
@@ -309,46 +309,25 @@ class Preprocessor:
 
 # -- model ------------------------------------------------------------------------------------------------
 class Model:
-    """The attached ``.om``, stood in for by the bundle's ONNX beside it, with AIPP emulated on input 0."""
+    """The attached ``.om``, stood in for by the bundle's network (:mod:`edgematte.standin.network`)."""
 
     def __init__(self, path: str):
-        from edgematte.aipp import AippEmulator, parse_aipp
-        from edgematte.bundle import file_name, refiner_file
-        from edgematte.runtime.ort import OrtRunner
+        from edgematte.standin.network import StandinNetwork, StandinNetworkError
 
         s = session()
         if not os.path.dirname(path):
             raise CreateError(f"model path {path!r} must not be a bare file name (use get_model_dir() + name)")
-        refiner = s.bundle.refiner
-        models = {os.path.realpath(s.bundle.folder / file_name("om")): s.bundle}
-        if refiner is not None:
-            models[os.path.realpath(s.bundle.folder / refiner_file("om", refiner.spec.model))] = refiner
-        network = models.get(os.path.realpath(path))
+        try:
+            network = StandinNetwork.at(s.bundle, path, s.int8, s.runner)
+        except StandinNetworkError as e:
+            raise CreateError(f"{e} (standing in for {path!r})") from None
         if network is None:
             raise CreateError(f"no model at {path!r} (the stand-in stands in for the bundle's "
-                              f"{' and '.join(os.path.relpath(p, s.bundle.folder) for p in models)} only)")
-        self._main = network is s.bundle  # the matting model; else the refiner
+                              f"{' and '.join(StandinNetwork.om_files(s.bundle))} only)")
+        self._network = network
+        self._main = network.network is s.bundle  # the matting model; else the refiner
         self.stage_prefix = "" if self._main else "refiner_"  # bench's loop times the two models apart
-        role = "onnx_int8" if s.int8 and self._main else "onnx"
-        network.require(role, "aipp", why="export it with --to om" + (" --int8" if s.int8 else ""))
-        if s.runner is not None and self._main:
-            self._runner = s.runner
-        else:
-            try:
-                self._runner = OrtRunner(network.path(role))
-            except Exception as e:  # onnxruntime raises its own types for a missing or damaged model
-                from edgematte.errors import shorten
-
-                raise CreateError(f"cannot load {network.path(role).name} (standing in for {path!r}): "
-                                  f"{shorten(str(e))}") from None
-        self._aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(network.path("aipp").read_text())}
-        spec = network.spec
-        self._names = list(spec.input_names)
-        self._shapes = [spec.image_shape, spec.alpha_shape]
-        self._output = spec.alpha_output
-        self._sizes = []
-        for rank, shape in enumerate(self._shapes):
-            self._sizes.append(self._aipp[rank].cfg.input_bytes if rank in self._aipp else int(np.prod(shape)))
+        network.emulate_aipp = self._emulate_aipp  # timed apart (bench)
 
     @_timed("infer")
     def infer(self, inputs: list):
@@ -362,28 +341,22 @@ class Model:
                                  "(flatten() them)")
             if array.dtype not in (np.uint8, np.float32):
                 raise _violation(f"Model.infer input {rank} is {array.dtype}", "only uint8 and float32 are taken")
-        if len(inputs) != len(self._names):
-            _emit(ERROR, f"infer: {len(inputs)} inputs given, the model has {len(self._names)}")
+        network = self._network
+        if len(inputs) != len(network.inputs):
+            _emit(ERROR, f"infer: {len(inputs)} inputs given, the model has {len(network.inputs)}")
             return INPUT_SIZE_MISMATCH
-        feed = {}
-        for rank, (name, size, array) in enumerate(zip(self._names, self._sizes, inputs)):
-            if array.nbytes != (size if rank in self._aipp else size * 4):
-                _emit(ERROR, f"inputTensorVec[{rank}]: {name} expects {size if rank in self._aipp else size * 4} bytes, "
-                      f"got {array.nbytes}")
+        for rank, ((name, _), size, array) in enumerate(zip(network.inputs, network.input_bytes, inputs)):
+            if array.nbytes != size:
+                _emit(ERROR, f"inputTensorVec[{rank}]: {name} expects {size} bytes, got {array.nbytes}")
                 return INPUT_SIZE_MISMATCH
-            if rank in self._aipp:
-                feed[name] = self._emulate_aipp(rank, array.view(np.uint8))
-            else:
-                feed[name] = array.view(np.float32).reshape(self._shapes[rank])
-        outputs = self._runner.infer(feed)
-        alpha = outputs[self._output]
+        alpha = network.infer([np.ascontiguousarray(a).view(np.uint8) for a in inputs])[0]
         if self._main:
             session().last_alpha = alpha.reshape(alpha.shape[-2:])  # the matte at model size, for RGBA frames
-        return [np.ascontiguousarray(alpha, np.float32).reshape(-1)]
+        return [alpha.reshape(-1)]
 
     @_timed("aipp")
     def _emulate_aipp(self, rank: int, frame: np.ndarray) -> np.ndarray:
-        return self._aipp[rank](frame)
+        return self._network.aipp[rank](frame)
 
 
 # -- display -----------------------------------------------------------------------------------------------

@@ -74,10 +74,10 @@ class TrainResult:
 
     def next_step(self) -> str:
         """The export command that puts this checkpoint to use."""
-        from edgematte.spec import MNET
+        from edgematte.networks import REFINERS
 
-        if self.model == MNET:
-            return f"Next: edgematte export --to om --refiner mnet --refiner-checkpoint {self.checkpoint}"
+        if self.model in REFINERS:
+            return f"Next: edgematte export --to om --refiner {self.model} --refiner-checkpoint {self.checkpoint}"
         return f"Next: edgematte export --checkpoint {self.checkpoint} --out out/hilens"
 
 
@@ -92,8 +92,8 @@ class _TrainForward(torch.nn.Module):
         return self.model.forward_train(image, second)
 
 
-class _Task:
-    """What training MODNet needs: its samples, model, losses and checkpoint file (M-Net: :class:`_MNetTask`)."""
+class ModnetTask:
+    """What training MODNet needs: its samples, model, losses and checkpoint file (M-Net: :class:`MnetTask`)."""
 
     second = "prev_alpha"  # the batch key of the network's second input
 
@@ -133,7 +133,7 @@ class _Task:
         save_checkpoint(model, path, preset=self.spec.name)
 
 
-class _MNetTask(_Task):
+class MnetTask(ModnetTask):
     second = "trimap"
     WEIGHT_DECAY = 5e-4  # the M-Net reproductions' Adam
 
@@ -178,14 +178,13 @@ class _MNetTask(_Task):
         save_mnet_checkpoint(model, path, step=step)
 
 
-def _task(cfg: TrainConfig, spec: PipelineSpec) -> _Task:
-    from edgematte.spec import MNET
-
-    if cfg.trimaps_from and cfg.model != MNET:
-        raise TrainError("--trimaps-from trains M-Net on MODNet's trimaps: use it with --model mnet")
-    if cfg.width is not None and cfg.model != MNET:
-        raise TrainError("--width sets M-Net's width: use it with --model mnet")
-    return (_MNetTask if cfg.model == MNET else _Task)(cfg, spec)
+def _task(cfg: TrainConfig, spec: PipelineSpec) -> ModnetTask:
+    record = spec.network
+    try:
+        record.refuse_options(trimaps_from=cfg.trimaps_from, width=cfg.width, align_corners=cfg.align_corners)
+    except EdgematteError as e:
+        raise TrainError(str(e)) from None
+    return record.training_task(cfg, spec)
 
 
 def _distributed() -> tuple[int, int]:
@@ -334,7 +333,7 @@ def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:
             writer.add_scalar(f"train/{k}", v, step)
 
 
-def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, task: _Task) -> None:
+def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, task: ModnetTask) -> None:
     task.save(model, out / CHECKPOINT_FILE, step)
     state = {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
              "config": json.dumps({**asdict(cfg), "augment": asdict(cfg.augment)})}

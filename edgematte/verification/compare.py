@@ -1,6 +1,6 @@
 """Compare a runner with the golden PyTorch outputs: max and mean abs error per check and per frame.
 
-M-Net is held to the same tolerance on all but :data:`~edgematte.verification.tolerance.FLIP_BUDGET` of its
+M-Net is held to the same tolerance on all but :data:`~edgematte.networks.FLIP_BUDGET` of its
 pixels. Its max-unpooling puts each
 value where its pooling window's maximum was; where two values of a window are within rounding of each other,
 which one wins depends on how an implementation rounds, and the value lands one pixel over: a jump in the
@@ -16,9 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from edgematte.spec import MNET, PipelineSpec
+from edgematte.spec import PipelineSpec
 from edgematte.verification.golden import SINGLE_CASES, GoldenSet, has_rollout, rollout
-from edgematte.verification.tolerance import FLIP_BUDGET
 
 
 @dataclass
@@ -33,7 +32,7 @@ class CheckResult:
     frames: list[dict] = field(default_factory=list)  # rollout: per-frame max/mean abs
     error: str | None = None  # set when the reader's output could not be compared at all
     beyond: float = 0.0     # the fraction of pixels farther than atol from PyTorch
-    allowed: float = 0.0    # how large that fraction may be (M-Net: FLIP_BUDGET; else 0)
+    allowed: float = 0.0    # how large that fraction may be (the network's flip_budget)
 
     @property
     def passed(self) -> bool:
@@ -72,7 +71,7 @@ def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec, atol: float) -
             continue
         beyond = float(np.mean(np.abs(got.astype(np.float64) - want) > atol))
         results.append(CheckResult(case, runner.name, *_errors(got, want), atol, beyond=beyond,
-                                   allowed=FLIP_BUDGET if spec.model == MNET else 0.0))
+                                   allowed=spec.network.flip_budget))
     if not has_rollout(spec):
         return results
     feed = golden.feed(spec, "rollout")

@@ -51,10 +51,8 @@ def _onnx(bundle, role: str) -> list[str]:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return [f"{path.name}: the ONNX checker rejects it ({first})"]
     family = _family(bundle)
-    if role == "onnx" and family is not None and family.compiler == "atc":
-        from edgematte.export.atc_onnx import atc_problems
-
-        return [f"{path.name}: {p}" for p in atc_problems(onnx.load(str(path)), bundle.spec, family)]
+    if role == "onnx" and family is not None:
+        return [f"{path.name}: {p}" for p in family.compiler.onnx_problems(onnx.load(str(path)), bundle.spec, family)]
     return []
 
 

@@ -6,7 +6,7 @@ M-Net: random inputs (the trimap drawn from 0 / 0.5 / 1), and the portrait with 
 M-Net's reference is PyTorch with real max-unpooling by the pooling indices, run in float64. Its pooling
 windows are full of ties: 27-56 % of them hold only post-ReLU zeros (measured on random-weight checkpoints),
 where the value must go to the first position, so an unpooling that gets PyTorch's tie rule wrong is caught
-on both cases. Why float64 and the portrait's :data:`DITHER` (8-bit levels of noise, as a camera's sensor
+on both cases. Why float64 and the portrait's dither (:data:`edgematte.networks.DITHER`: 8-bit levels of noise, as a camera's sensor
 adds): max-unpooling is discontinuous where two non-zero values of a window are within rounding of each
 other, and each FP32 implementation rounds differently. Measured on random weights at 320x320, PyTorch's own
 FP32 run picked the other winner of such a near-tie than float64 and onnxruntime did, moving 108 pixels of
@@ -23,36 +23,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgematte.spec import MNET, PipelineSpec
-
-TRIMAP_LEVELS = (0.0, 0.5, 1.0)  # background, unknown, foreground
-DITHER = 8.0  # M-Net's golden portrait: uniform noise of this many 8-bit levels
+from edgematte.loop import PreviousAlpha
+from edgematte.spec import PipelineSpec
 
 
 SINGLE_CASES = ("random", "portrait")
 
 
 def has_rollout(spec: PipelineSpec) -> bool:
-    """Only MODNet feeds its output back as an input."""
-    return spec.model != MNET and spec.rollout_frames > 0
+    """Only a network that feeds its output back as its input has a rollout."""
+    return spec.network.feedback and spec.rollout_frames > 0
 
 
 def random_feed(spec: PipelineSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random inputs of the spec's network: an image in [-1, 1]; a previous alpha in [0, 1] or a trimap."""
-    second = (rng.choice(np.float32(TRIMAP_LEVELS), spec.alpha_shape) if spec.model == MNET
-              else rng.uniform(0, 1, spec.alpha_shape))
-    return {spec.image_input: rng.uniform(-1, 1, spec.image_shape).astype(np.float32),
-            spec.second_input: second.astype(np.float32)}
-
-
-def centre_trimap(width: int, height: int) -> np.ndarray:
-    """A trimap of an upright ellipse around the centre (a head and shoulders' place): foreground inside,
-    an unknown band 1/16 of the height wide around its outline, background outside; 1×1×H×W float32."""
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    r = np.hypot((x - width / 2) / (0.3 * width), (y - 0.6 * height) / (0.5 * height))
-    band = (height / 16) / (0.5 * height)
-    trimap = np.where(r < 1 - band, 1.0, np.where(r < 1 + band, 0.5, 0.0))
-    return trimap[None, None].astype(np.float32)
+    second = spec.network.random_second(spec, rng)  # drawn first: the golden files' order since format 2
+    return {spec.image_input: rng.uniform(-1, 1, spec.image_shape).astype(np.float32), spec.second_input: second}
 
 
 def portrait_rgb(width: int, height: int, zoom: float = 1.0, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -112,27 +98,24 @@ class GoldenSet:
 
 
 def rollout(runner, spec: PipelineSpec, images: np.ndarray, first_alpha: np.ndarray) -> np.ndarray:
-    """Run frames in order, feeding each output alpha back as the next ``prev_alpha``; (T, 1, 1, H, W)."""
-    prev, alphas = first_alpha, []
+    """Run frames in order, feeding each output alpha back as the next ``prev_alpha`` through the apps' loop core
+    (:class:`edgematte.loop.PreviousAlpha`, its reset rules off: the frames hold no cut and a person throughout);
+    (T, 1, 1, H, W)."""
+    previous, alphas = PreviousAlpha(spec.width, spec.height, None, None), []
+    previous.alpha = first_alpha.reshape(spec.height, spec.width)
     for image in images:
-        prev = runner.infer({spec.image_input: image, spec.alpha_input: prev})[spec.alpha_output]
-        alphas.append(prev)
+        alpha = runner.infer({spec.image_input: image, spec.alpha_input: previous.feed()[None, None]})[spec.alpha_output]
+        previous.keep(alpha.reshape(spec.height, spec.width))
+        alphas.append(alpha)
     return np.stack(alphas)
 
 
 def make_golden(reference, spec: PipelineSpec) -> GoldenSet:
     """Build the golden inputs for ``spec`` and record what ``reference`` (PyTorch) computes for them."""
     rng = np.random.default_rng(spec.seed)
-    zeros = np.zeros(spec.alpha_shape, np.float32)
     portrait = spec.normalize_rgb(portrait_rgb(spec.width, spec.height))
     feeds = {"random": random_feed(spec, rng)}
-    if spec.model == MNET:
-        trimap = centre_trimap(spec.width, spec.height)
-
-        dithered = (portrait + rng.uniform(-DITHER, DITHER, portrait.shape) / spec.norm_std).astype(np.float32)
-        feeds["portrait"] = {spec.image_input: dithered, spec.trimap_input: trimap}
-    else:
-        feeds["portrait"] = {spec.image_input: portrait, spec.alpha_input: zeros}
+    feeds["portrait"] = spec.network.portrait_feed(spec, portrait, rng)
     arrays: dict[str, np.ndarray] = {}
     for case, feed in feeds.items():
         arrays.update({f"{case}.{k}": v for k, v in feed.items()})
@@ -141,6 +124,7 @@ def make_golden(reference, spec: PipelineSpec) -> GoldenSet:
     if not has_rollout(spec):
         return GoldenSet(arrays)
     images = np.stack([spec.normalize_rgb(f) for f in rollout_rgb(spec.width, spec.height, spec.rollout_frames)])
+    zeros = np.zeros(spec.alpha_shape, np.float32)
     arrays[f"rollout.{spec.image_input}"] = images
     arrays[f"rollout.{spec.alpha_input}"] = zeros
     arrays[f"rollout.{spec.alpha_output}"] = rollout(reference, spec, images, zeros)

@@ -24,10 +24,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from edgematte.errors import SpecError
-from edgematte.spec import MNET, PipelineSpec
+from edgematte.spec import PipelineSpec
 from edgematte.verification.golden import SINGLE_CASES, GoldenSet
 
-FLIP_BUDGET = 0.01  # M-Net: the share of pixels that may be beyond atol (max-unpooling near-tie flips: compare.py)
 FLOOR = 1e-4
 CEILING = 0.5 / 255
 NOISE_FACTOR = 4.0
@@ -67,12 +66,13 @@ def fp32_noise(model, spec: PipelineSpec, golden: GoldenSet) -> float:
     float64 on the CPU costs about as much as the rest of an export, and the two cases already span random
     and real input (the 4x margin covers the rollout's feedback, whose readers' errors are of the same size).
     M-Net's golden alphas are PyTorch's float64 ones (verification/golden.py says why): its noise is the FP32
-    run's distance from them on all but :data:`FLIP_BUDGET` of the pixels."""
+    run's distance from them on all but its record's ``flip_budget`` of the pixels (networks.py)."""
     import copy
 
     import torch
 
-    other = model.eval() if spec.model == MNET else copy.deepcopy(model).eval().double()
+    network = spec.network
+    other = model.eval() if network.float64_reference else copy.deepcopy(model).eval().double()
     worst = 0.0
     for case in SINGLE_CASES:
         feed = golden.feed(spec, case)
@@ -80,6 +80,6 @@ def fp32_noise(model, spec: PipelineSpec, golden: GoldenSet) -> float:
             inputs = [torch.from_numpy(feed[name]) for name in spec.input_names]
             alpha = other(*(x.to(next(other.parameters()).dtype) for x in inputs)).float().numpy()
         diff = np.abs(alpha - golden.expected(spec, case))
-        # M-Net: a near-tie flip is a jump, not noise; the checks allow FLIP_BUDGET of the pixels for them
-        worst = max(worst, float(np.quantile(diff, 1 - FLIP_BUDGET) if spec.model == MNET else diff.max()))
+        # M-Net: a near-tie flip is a jump, not noise; the checks allow flip_budget of the pixels for them
+        worst = max(worst, float(np.quantile(diff, 1 - network.flip_budget)))
     return worst

@@ -82,7 +82,7 @@ def test_bundle_alpha_respects_the_trimap(caffe_bundle):
 
 @pytest.mark.parametrize("args, fragments", [
     (["--to", "onnx", "--model", "mnet", "--int8"], ["--int8 applies to MODNet only"]),
-    (["--to", "onnx", "--width", "0.5"], ["--width sets M-Net's width"]),
+    (["--to", "onnx", "--width", "0.5"], ["--width applies to M-Net only", "--model mnet"]),
     (["--to", "onnx", "--model", "mnet", "--half-pixel"], ["--align-corners/--half-pixel applies to MODNet only"]),
 ])
 def test_misuse_is_one_error_line(tmp_path, args, fragments):

@@ -14,7 +14,8 @@ from bundletools import reseal
 
 from edgematte.bundle import Bundle
 from clitools import run
-from edgematte.export.commands import convert_script, omg_command
+from edgematte.devices import DEVICES
+from edgematte.export.commands import compiler_command, convert_script
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.caffe.writer import encode_caffemodel
 from edgematte.model.checkpoint import default_model, save_checkpoint
@@ -51,7 +52,7 @@ def test_convert_script_calls_omg_with_the_bundle_files(om_bundle, tmp_path):
     script = om_bundle.out / "convert.sh"
     assert script.stat().st_mode & 0o111
     spec = om_bundle.manifest.spec
-    expected = omg_command(spec)
+    expected = compiler_command(spec, DEVICES["hilens-kit"])
     assert script.read_text() == convert_script([expected], spec)  # the golden-tested renderer, same arguments
     readme = (om_bundle.out / "README.md").read_text()
     assert "prev_alpha" in readme and "float32 1x1x64x64" in readme and "    --model=modnet4.prototxt" in readme

@@ -10,7 +10,7 @@ from clitools import assert_user_error, run
 from edgematte import api
 from edgematte.bundle import Bundle
 from edgematte.refine import BAND, best_box, crop_trimap
-from edgematte.skill import refine_source
+from edgematte.templates import shared_source
 
 SIZE, REFINER_SIZE = "64x64", "64x64"
 
@@ -32,7 +32,7 @@ def test_bundle_holds_both_networks_checked_and_compiled(refined_app):
     assert "'--input_shape=image:1,3,64,64;trimap:1,1,64,64'" in script
     assert script.count("# Check the toolchain for") == 1  # the CANN and chip checks run once
     assert "YUV400_U8" in (refined_app.out / "refiner" / "aipp.cfg").read_text()
-    assert refine_source() in (refined_app.out / "app" / "main.py").read_text()
+    assert shared_source() in (refined_app.out / "app" / "main.py").read_text()
     result = api.verify(refined_app.out)
     assert result.passed and any(c.check == "mnet.portrait" for c in result.checks)
 

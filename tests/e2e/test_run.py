@@ -100,8 +100,8 @@ def test_a_skill_that_fails_midway_keeps_a_closed_playable_output(om_bundle, sam
     shutil.copytree(om_bundle.out, bundle)
     main_py = bundle / "skill" / "main.py"
     main_py.write_text(main_py.read_text().replace(
-        "            code = display.show(out)\n",
-        "            code = display.show(out)\n            if frames == 4:\n                raise MemoryError('simulated')\n"))
+        "            show(picture, frames)\n",
+        "            show(picture, frames)\n            if frames == 4:\n                raise MemoryError('simulated')\n"))
     r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
     assert_user_error(r, "MemoryError: simulated", "the 5 frames shown so far are in")
     _, frames = video_facts(tmp_path / "o.mp4")
@@ -176,8 +176,8 @@ def test_a_contract_violation_stops_the_run_and_names_the_skills_line(om_bundle,
     bundle = tmp_path / "b"
     shutil.copytree(om_bundle.out, bundle)
     main_py = bundle / "skill" / "main.py"
-    source = main_py.read_text().replace('    settings = load_settings()\n',
-                                         '    settings = load_settings()\n    hilens.info("mode: %s" % "50%s")\n')
+    source = main_py.read_text().replace('    watch, frames = Stopwatch(STAGES), 0\n',
+                                         '    watch, frames = Stopwatch(STAGES), 0\n    hilens.info("mode: %s" % "50%s")\n')
     main_py.write_text(source)
     line = source.splitlines().index('    hilens.info("mode: %s" % "50%s")') + 1
     r = run("run", bundle, "--input", sample_clip, "--output", tmp_path / "o.mp4")
@@ -199,7 +199,7 @@ def test_run_preview_port_in_use_and_preview_on_a_skill_bundle_are_one_error_lin
                               "--preview", port), f"--preview port {port} on 127.0.0.1 cannot be used",
                           "choose another port")
     assert_user_error(run("run", om_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4",
-                          "--preview", 8080), "is a HiLens skill bundle", "--device ascend310")
+                          "--preview", 8080), "holds the HiLens skill", "--device ascend310")
     assert_user_error(run("run", app_bundle.out, "--input", sample_clip, "--output", tmp_path / "o.mp4",
-                          "--rgba-dir", tmp_path / "rgba"), "--rgba-dir is written by the HiLens skill's stand-in")
+                          "--rgba-dir", tmp_path / "rgba"), "--rgba-dir is taken by the HiLens skill only")
     assert not (tmp_path / "o.mp4").exists()

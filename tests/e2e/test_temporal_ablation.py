@@ -1,6 +1,6 @@
 """The temporal ablation's quick mode, end to end: synthetic scenes with their events, every variant trained for
-two seeds, evaluated with the stress measurements, results.json and the recovery plot written; a second run
-resumes instead of training again."""
+two seeds, evaluated with the stress measurements, results.json and the recovery plot written; a finished run
+is not trained again."""
 
 import json
 
@@ -56,7 +56,12 @@ def test_temporal_scenes_record_their_events(study):
 
 
 def test_temporal_study_resumes_without_training_again(study):
+    """A finished run of the study folder is kept: asked again, it hands back its checkpoint without a step."""
+    from edgematte.ablation import QUICK, _train
+
     out, _ = study
-    r = run("ablation", "--out", out, "--quick")
-    assert r.exit_code == 0, r.output
-    assert "training" not in r.stderr and "evaluating d-full" in r.stderr
+    lines = []
+    for variant in VARIANTS:
+        checkpoint = _train(out, out / "data" / "train", variant, QUICK.seeds[-1], QUICK, lines.append)
+        assert checkpoint.is_file()
+    assert lines == []

@@ -81,7 +81,7 @@ def test_misuse_is_one_error_line(data, tmp_path):
     assert_user_error(run("train", *data, "--out", tmp_path / "b", "--size", "64x64", "--iterations", "1",
                           "--trimaps-from", clips / "x.ckpt"), "use it with --model mnet")
     assert_user_error(run("train", *data, "--out", tmp_path / "c", *SMALL, "--iterations", "1", "--align-corners"),
-                      "M-Net has none")
+                      "--align-corners/--half-pixel applies to MODNet only")
 
 
 def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):

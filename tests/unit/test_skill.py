@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from edgematte.bundle import BundleWriter
+from edgematte.devices import DEVICES
 from edgematte.skill import SkillDefaults, device_problems, render_main, write_skill
+
+KIT = DEVICES["hilens-kit"]
 from edgematte.standin import load_hilens
 
 
@@ -17,7 +20,7 @@ def skill_module(tmp_path, tiny_spec):
     """The rendered main.py imported as a module, with the stand-in configured (no model needed)."""
     hilens = load_hilens()
     with BundleWriter(tmp_path / "b") as writer:
-        assert write_skill(writer, tiny_spec) == ["skill", "skill_config", "skill_config_items"]
+        assert write_skill(writer, tiny_spec, KIT) == ["skill", "skill_config", "skill_config_items"]
         writer.commit()
     session = hilens.configure(hilens.StandinSession(source="none", bundle=SimpleNamespace(folder=tmp_path / "b")))
     spec = importlib.util.spec_from_file_location("skill_main", tmp_path / "b" / "skill" / "main.py")
@@ -27,14 +30,14 @@ def skill_module(tmp_path, tiny_spec):
 
 
 def test_main_py_is_python37_and_imports_only_what_the_kit_has(tiny_spec):
-    source = render_main(tiny_spec)
-    assert device_problems(source) == []
+    source = render_main(tiny_spec, KIT)
+    assert device_problems(source, KIT.python) == []
     assert "NET_W, NET_H = 64, 64" in source and 'MODEL_FILE = "modnet4.om"' in source
-    assert device_problems(source + "\nimport torch\n") == ["line %d: imports torch, which the Kit does not have"
+    assert device_problems(source + "\nimport torch\n", KIT.python) == ["line %d: imports torch, which the Kit does not have"
                                                              % (source.count("\n") + 2)]
-    assert "not valid Python 3.7" in device_problems(source + "\nif (n := 1): pass\n")[0]
+    assert "not valid Python 3.7" in device_problems(source + "\nif (n := 1): pass\n", KIT.python)[0]
     # graphlib is standard library from Python 3.9 only: the Kit's 3.7 does not have it
-    assert device_problems(source + "\nimport graphlib\n") == ["line %d: imports graphlib, which the Kit does not "
+    assert device_problems(source + "\nimport graphlib\n", KIT.python) == ["line %d: imports graphlib, which the Kit does not "
                                                                "have" % (source.count("\n") + 2)]
 
 

@@ -491,9 +491,10 @@ def cheaper_x2_upsample(channels: int, height: int, width: int) -> str:
     from onnx import TensorProto, helper
 
     from edgematte.costmodel import CHIPS, ops_from_caffe, predict
-    from edgematte.devices import DEVICES
+    from edgematte.compilers import OMG
+    from edgematte.devices import families_compiled_by
 
-    chip = CHIPS[next(d.soc_version for d in DEVICES.values() if d.compiler == "omg")]
+    chip = CHIPS[next(d.soc_version for d in families_compiled_by(OMG))]
     shape = (1, channels, height, width)
     node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up", mode="linear",
                             coordinate_transformation_mode="half_pixel")

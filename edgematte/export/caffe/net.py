@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgematte.runtime.caffe_files import conv_geometry
+
 
 class Enum(str):
     """A protobuf enum value (printed without quotes)."""
@@ -80,20 +82,6 @@ class CaffeNet:
 
     def parameter_count(self) -> int:
         return int(sum(b.size for l in self.layers for b in l.blobs))
-
-
-def _pair(p: dict, key: str, default: int) -> tuple[int, int]:
-    if f"{key}_h" in p or f"{key}_w" in p:
-        return int(p.get(f"{key}_h", default)), int(p.get(f"{key}_w", default))
-    v = p.get("kernel_size", default) if key == "kernel" else p.get(key, default)
-    if isinstance(v, (list, tuple)):
-        return (int(v[0]), int(v[0])) if len(v) == 1 else (int(v[0]), int(v[1]))
-    return int(v), int(v)
-
-
-def conv_geometry(p: dict) -> dict[str, tuple[int, int]]:
-    return {"kernel": _pair(p, "kernel", 1), "stride": _pair(p, "stride", 1), "pad": _pair(p, "pad", 0),
-            "dilation": _pair(p, "dilation", 1)}
 
 
 def pool_output(size: int, kernel: int, stride: int, pad: int) -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgematte.export.caffe.net import CaffeNet, CaffeNetError, conv_geometry
+from edgematte.export.caffe.net import CaffeNet, CaffeNetError
+from edgematte.runtime.caffe_files import conv_geometry
 
 # Caffe type string -> the name in the Kit's table (where they differ, the table's spelling is kept).
 KIT_LAYER_TYPES = {

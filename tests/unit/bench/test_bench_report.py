@@ -112,15 +112,14 @@ def test_the_baseline_is_modnets_forward_on_the_same_weights():
         assert np.abs(w[:, 3].numpy()).max() > 0
 
 
-def test_bench_refuses_what_it_cannot_time(tmp_path, exported_bundle):
+def test_bench_refuses_what_it_cannot_time(tmp_path, route_bundles):
+    """Which bundles bench times is its app's record's word; every other bundle gets one line saying why."""
     from clitools import assert_user_error, run
 
-    from edgematte import api
-
-    api.export(to="caffe", size="64x64", out=tmp_path / "caffe")
-    assert_user_error(run("bench", tmp_path / "caffe"), "has no onnx, aipp, skill (exported with --to caffe)",
-                      "give a --to om --device hilens-kit bundle")
-    assert_user_error(run("bench", exported_bundle.out), "has no aipp, skill (exported with --to onnx)")
+    for name, why in (("caffe", "holds no app"), ("onnx", "holds no app"),
+                      ("om --via onnx", "holds the AscendCL app (its loop is not timed yet)")):
+        assert_user_error(run("bench", route_bundles[name].out), "bench times the loop of the HiLens skill", why,
+                          "give a hilens-kit bundle")
     assert_user_error(run("bench", "--size", "64x64", "--input", tmp_path / "none.mp4"), "none.mp4 does not exist")
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from edgematte.compilers import input_shape_flag
 from edgematte.devices import DEVICES
-from edgematte.export.commands import atc_command, compiler_command, convert_script, input_shape_flag, omg_command
+from edgematte.export.commands import compiler_command, convert_script
 from edgematte.spec import get_preset
 
 GOLDEN = Path(__file__).parents[2] / "golden"
@@ -20,7 +21,7 @@ def spec():
 
 
 def commands(spec):
-    return [omg_command(spec), atc_command(spec)]
+    return [compiler_command(spec, DEVICES["hilens-kit"]), compiler_command(spec, DEVICES["ascend310"])]
 
 
 @pytest.mark.parametrize("device", list(DEVICES))
@@ -43,9 +44,9 @@ def test_flags_match_the_facts_sheet(spec):
 def test_commands_read_the_spec():
     spec = get_preset("hilens-384x384")
     assert input_shape_flag(spec) == "image:1,3,384,384;prev_alpha:1,1,384,384"
-    atc = atc_command(spec).argv
+    atc = compiler_command(spec, DEVICES["ascend310"]).argv
     assert "--input_shape=image:1,3,384,384;prev_alpha:1,1,384,384" in atc and "--framework=5" in atc
-    omg = omg_command(spec).argv
+    omg = compiler_command(spec, DEVICES["hilens-kit"]).argv
     assert "--framework=0" in omg and "--weight=modnet4.caffemodel" in omg
 
 
@@ -53,8 +54,8 @@ def test_each_device_family_gets_its_own_compiler_and_soc_version():
     spec = get_preset("hilens-512x288")
     for device in DEVICES.values():
         command = compiler_command(spec, device)
-        assert command.tool == device.compiler and command.note.startswith(device.title)
-        if device.compiler == "atc":
+        assert command.tool == device.compiler.name and command.note.startswith(device.title)
+        if device.compiler.name == "atc":
             assert f"--soc_version={device.soc_version}" in command.argv
             assert any(device.toolchain in line for line in command.where)
 

@@ -45,7 +45,7 @@ def test_index_free_equals_indices_on_a_flat_image():
     trimap = torch.full((1, 1, 64, 64), 0.5)
     with torch.no_grad():
         want = model(image, trimap)
-        got = model.index_free_copy()(image, trimap)
+        got = model.deployable()(image, trimap)
     assert torch.equal(got, want)
     assert not model.index_free  # the copy did not change the original
 

@@ -63,7 +63,7 @@ class _Flipped:
 
 def test_mnet_checks_allow_a_few_near_tie_flips_and_no_more(tiny_spec):
     from edgematte.verification.golden import make_golden
-    from edgematte.verification.tolerance import FLIP_BUDGET
+    from edgematte.networks import FLIP_BUDGET
 
     spec = tiny_spec.for_model("mnet")
 
