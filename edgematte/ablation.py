@@ -22,7 +22,7 @@ every frame, and three stress measurements:
 - **light**: MAD from the frame a backlight comes on.
 
 And the deployed loop: the shipped recipe (``d-full``) once more under the skill's two reset rules
-(:class:`edgematte.skill.SkillDefaults`: drop the previous alpha when the mean luma change exceeds
+(:class:`edgematte.hilens_skill.SkillDefaults`: drop the previous alpha when the mean luma change exceeds
 ``reset_threshold``, or when the matte's mean is under ``min_coverage``), over :data:`RESET_GRID`, the
 defaults among them, to show whether the defaults should change.
 """
@@ -43,7 +43,7 @@ from edgematte import metrics
 from edgematte.data.images import read_alpha, read_rgb
 from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
 from edgematte.loop import PreviousAlpha
-from edgematte.skill import SkillDefaults
+from edgematte.hilens_skill import SkillDefaults
 from edgematte.train.augment import AugmentConfig
 
 INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alpha
@@ -239,7 +239,7 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
     config's."""
     import torch
 
-    from edgematte.model.checkpoint import load_checkpoint
+    from edgematte.model.modnet_checkpoint import load_checkpoint
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.spec import parse_size, resolve_spec
 

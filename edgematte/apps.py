@@ -18,25 +18,25 @@ from edgematte.errors import SpecError
 
 
 def _write_skill(bundle, spec, family, refiner):
-    from edgematte.skill import write_skill
+    from edgematte.hilens_skill import write_skill
 
     return write_skill(bundle, spec, family, refiner)
 
 
 def _write_acl_app(bundle, spec, family, refiner):
-    from edgematte.app import write_app
+    from edgematte.acl_app import write_app
 
     return write_app(bundle, spec, family, refiner)
 
 
 def _skill_problems(source: str, family: DeviceFamily) -> list[str]:
-    from edgematte.skill import DEVICE_IMPORTS, device_problems
+    from edgematte.hilens_skill import DEVICE_IMPORTS, device_problems
 
     return device_problems(source, family.python, DEVICE_IMPORTS, "the Kit")
 
 
 def _acl_app_problems(source: str, family: DeviceFamily) -> list[str]:
-    from edgematte.app import app_problems
+    from edgematte.acl_app import app_problems
 
     return app_problems(source, family)
 

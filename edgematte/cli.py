@@ -20,7 +20,7 @@ from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, bench_options, che
                                    preset_options, refiner_options, refiner_width_option, train_options)
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.networks import REFINERS
-from edgematte.skill import MODES
+from edgematte.hilens_skill import MODES
 
 
 def _log(message: str) -> None:
@@ -223,7 +223,8 @@ def bench(bundle, json_path, **options):
 @main.command("eval")
 @click.option("--pred", type=FOLDER, help="Predicted alphas (<set>/<clip>/pha/).")
 @click.option("--gt", type=FOLDER, help="Ground truth (<set>/<clip>/pha/).")
-@click.option("--bundle", type=FOLDER, help="Run this HiLens bundle (through the stand-in) over --data.")
+@click.option("--bundle", type=FOLDER, help="Run this device bundle's model over --data, fed the frames its app feeds "
+                                            "(the stand-in: AIPP emulator + onnxruntime).")
 @checkpoint_option("Run this checkpoint (PyTorch) over --data.")
 @click.option("--data", type=FOLDER, help="Clips with inputs and ground truth: <set>/<clip>/{com,pha}/<frame>.png.")
 @preset_options("With --checkpoint, the model")

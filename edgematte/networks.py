@@ -24,7 +24,7 @@ DITHER = 8.0  # M-Net's golden portrait: uniform noise of this many 8-bit levels
 
 
 def _load_modnet(checkpoint, seed: int, align_corners: bool | None, width: float | None):
-    from edgematte.model.checkpoint import default_model, load_checkpoint
+    from edgematte.model.modnet_checkpoint import default_model, load_checkpoint
 
     if width is not None:
         raise SpecError("--width sets M-Net's width; MODNet has one width: use it with --model mnet")

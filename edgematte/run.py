@@ -19,7 +19,7 @@ from edgematte.bundle import Bundle
 from edgematte.devices import DEVICES
 from edgematte.errors import BundleError, EdgematteError, OutputExistsError
 from edgematte.output_files import check_output_file, partial_name
-from edgematte.skill import MODES
+from edgematte.hilens_skill import MODES
 from edgematte.video import has_audio
 
 

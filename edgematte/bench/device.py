@@ -68,7 +68,7 @@ def preset_table(presets) -> str:
     """Predicted FP16 (INT8) inference per preset, device family and route, as Markdown."""
     from edgematte.devices import DEVICES
     from edgematte.export.onnx import OnnxExporter
-    from edgematte.model.checkpoint import default_model
+    from edgematte.model.modnet_checkpoint import default_model
 
     rows = ["| preset | chip (`--device`) | route | layers (launched) | FP16 ms | FP16 fps | INT8 ms |",
             "|---|---|---|---|---|---|---|"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from edgematte.bench.stats import LatencyStats
 
-# The skill's stages (skills/matting/main.py logs the same names): the stand-in's VideoCapture.read,
+# The skill's stages (skills/hilens_skill/main.py logs the same names): the stand-in's VideoCapture.read,
 # Preprocessor.resize, Model.infer split into the AIPP emulation and the network, the skill's own code
 # between the calls (the composite, the scene-cut check), and Display.show (H.264 encoding here).
 LOOP_STAGES = ("read", "resize", "aipp", "infer", "composite", "show")

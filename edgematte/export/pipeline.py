@@ -174,7 +174,7 @@ def _refiner_spec(refiner, route, preset, size, checkpoint, width) -> PipelineSp
             raise SpecError(f"{', '.join(given)} set the refiner; add --refiner mnet")
         return None
     network = refiner_network(refiner)
-    if route.device is None:
+    if route.default_family is None:
         raise SpecError(f"--refiner puts {network.short} in a device bundle beside the frame network (--to om); --to "
                         f"{route.name} holds one network: export {network.short} on its own with --model {network}")
     return resolve_spec(preset, size, network.name)
@@ -201,7 +201,7 @@ def _check_against_pytorch(ctx, roles: list[str], atol: float | None):
 
 
 def _manifest(ctx, roles, files, tolerance, checks, refiner: dict | None = None) -> Manifest:
-    family, route = ctx.device, ctx.route
+    family, route = ctx.family, ctx.route
     passed = bool(checks) and all(c.passed for c in checks)
     return Manifest(
         edgematte=tool_versions()["edgematte"],

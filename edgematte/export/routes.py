@@ -38,7 +38,7 @@ class Route:
         return self.to + (f" --via {self.via}" if self.via else "")
 
     @property
-    def device(self) -> DeviceFamily | None:
+    def default_family(self) -> DeviceFamily | None:
         """The family the route compiles for without ``--device`` (the first it serves)."""
         return DEVICES[self.devices[0]] if self.devices else None
 
@@ -46,7 +46,7 @@ class Route:
         """The device family ``--device name`` selects on this route (its default without one); a family
         the route does not serve is a one-line error naming the route that does."""
         if name is None:
-            return self.device
+            return self.default_family
         family = lookup(DEVICES, name, "device")
         if name not in self.devices:
             if not self.devices:
@@ -60,17 +60,17 @@ class Route:
     @property
     def stand_in(self) -> bool:
         """The bundle runs in the CPU stand-in (``edgematte run``, ``eval --bundle``, bench's loop)."""
-        return self.onnx and self.device is not None
+        return self.onnx and self.default_family is not None
 
-    def size_problems(self, spec: PipelineSpec, device: DeviceFamily | None = None) -> list[str]:
-        """What in the spec this route's rules, and ``device``'s (default: the route's), reject, found before
+    def size_problems(self, spec: PipelineSpec, family: DeviceFamily | None = None) -> list[str]:
+        """What in the spec this route's rules, and ``family``'s (default: the route's), reject, found before
         any work is done."""
         from edgematte.aipp import aipp_from_spec, aipp_problems
         from edgematte.export.caffe.lowering import exact_mean_kernel
         from edgematte.export.caffe.rules import GLOBAL_POOL_MAX_PIXELS
 
         problems = []
-        device = device or self.device
+        device = family or self.default_family
         if device is not None:
             problems += [f"AIPP: {p}" for p in aipp_problems(aipp_from_spec(spec, device), spec)]
             if device.resize_range:
@@ -137,7 +137,7 @@ def routes_table() -> str:
     rows = ["| export flags | `--device` (first: default) | compiler | INT8 for the stand-in | the bundle holds |",
             "|---|---|---|---|---|"]
     for r in ROUTES:
-        d = r.device
+        d = r.default_family
         families = ", ".join(f"`{n}`" for n in r.devices) or "-"
         rows.append(f"| `--to {r.name}`{' (default)' if r.default else ''} | {families} | "
                     f"{f'`{d.compiler}`' if d else '-'} | {'yes' if r.int8 else 'no'} | {r.summary} |")

@@ -12,7 +12,7 @@ from edgematte.export.routes import Route
 from edgematte.spec import PipelineSpec
 
 if TYPE_CHECKING:  # keep torch out of `edgematte --help`
-    from edgematte.model.checkpoint import LoadedCheckpoint
+    from edgematte.model.modnet_checkpoint import LoadedCheckpoint
 
 
 @dataclass
@@ -22,14 +22,14 @@ class ExportContext:
     weights: "LoadedCheckpoint"
     bundle: "BundleWriter | BundleSection"  # where the network's files go (a refiner's: its section)
     log: Callable[[str], None]
-    device: DeviceFamily | None = None   # the family the bundle is for (export --device; the route's default)
+    family: DeviceFamily | None = None   # the family the bundle is for (export --device; the route's default)
     int8: bool = False                   # also write the INT8 ONNX for the CPU stand-in
     int8_max_error: float | None = None  # with int8: keep the most sensitive convolutions FP32 to meet this
     records: dict = field(default_factory=dict)  # manifest sections: onnx_graph, caffe_graph, int8, convert
     roles: list[str] = field(default_factory=list)  # what was written, by role
 
     def __post_init__(self) -> None:
-        self.device = self.device or self.route.device
+        self.family = self.family or self.route.default_family
 
 
 def write_route(ctx: ExportContext, refiner: ExportContext | None = None) -> list[str]:
@@ -38,7 +38,7 @@ def write_route(ctx: ExportContext, refiner: ExportContext | None = None) -> lis
     compiler is on PATH, convert.sh runs now and the .om files join the bundle."""
     for c in (ctx, refiner) if refiner is not None else (ctx,):
         c.roles += _write_model_files(c)
-    if ctx.route.device is not None:
+    if ctx.route.default_family is not None:
         ctx.roles += _write_device_files(ctx, refiner)
     return ctx.roles
 
@@ -46,7 +46,7 @@ def write_route(ctx: ExportContext, refiner: ExportContext | None = None) -> lis
 def _write_model_files(ctx: ExportContext) -> list[str]:
     route, roles = ctx.route, []
     proto = _onnx_proto(ctx)
-    if ctx.device is not None and ctx.device.compiler.prepare is not None:
+    if ctx.family is not None and ctx.family.compiler.prepare is not None:
         proto = _prepare_for_compiler(ctx, proto)
     if route.onnx:
         roles.append(_save_onnx(ctx, proto))
@@ -72,15 +72,15 @@ def _prepare_for_compiler(ctx: ExportContext, proto):
 
     from edgematte.verification.golden import random_feed
 
-    compiler = ctx.device.compiler
+    compiler = ctx.family.compiler
     prepared, record = compiler.prepare(proto)
     feed = random_feed(ctx.spec, np.random.default_rng(ctx.spec.seed))
     before, after = (ort.InferenceSession(p.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)[0]
                      for p in (proto, prepared))
     record["max_abs_change"] = float(np.abs(before - after).max())
-    problems = compiler.onnx_problems(prepared, ctx.spec, ctx.device)
+    problems = compiler.onnx_problems(prepared, ctx.spec, ctx.family)
     if problems:
-        raise RuntimeError(f"the ONNX for {ctx.device.title}'s {compiler}: {'; '.join(problems)}")
+        raise RuntimeError(f"the ONNX for {ctx.family.title}'s {compiler}: {'; '.join(problems)}")
     ctx.log(f"prepared the ONNX for {compiler}: {record['resize_half_pixel_to_pytorch_half_pixel']} Resize nodes "
             f"half_pixel -> pytorch_half_pixel (change in onnxruntime: {record['max_abs_change']:.1e})")
     ctx.records[f"{compiler}_onnx"] = record
@@ -129,16 +129,16 @@ def _write_device_files(ctx: ExportContext, refiner: ExportContext | None) -> li
     from edgematte.export.commands import compiler_command, convert_script, run_convert_script
     from edgematte.export.readme import device_readme
 
-    spec, device, written = ctx.spec, ctx.device, []
+    spec, family, written = ctx.spec, ctx.family, []
     networks = [ctx] + ([refiner] if refiner is not None else [])
     commands = []
     for c in networks:
-        c.bundle.path("aipp").write_text(render_configs(aipp_configs(c.spec, device), aipp_header(c.spec, device)))
-        commands.append(compiler_command(c.spec, device, c.bundle.rel))
+        c.bundle.path("aipp").write_text(render_configs(aipp_configs(c.spec, family), aipp_header(c.spec, family)))
+        commands.append(compiler_command(c.spec, family, c.bundle.rel))
     if refiner is not None:
         refiner.roles.append("aipp")
     script = ctx.bundle.path("convert_script")
-    script.write_text(convert_script(commands, spec, device))
+    script.write_text(convert_script(commands, spec, family))
     script.chmod(0o755)
     written += ["aipp", "convert_script"]
     ran = all(command.available() for command in commands)
@@ -152,7 +152,7 @@ def _write_device_files(ctx: ExportContext, refiner: ExportContext | None) -> li
         c.records["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
     refiner_spec = refiner.spec if refiner is not None else None
     if spec.network.frame_network:  # a refiner alone has no app to run it
-        written += app_of(device).write(ctx.bundle, spec, device, refiner_spec)
-    ctx.bundle.path("readme").write_text(device_readme(spec, device, [*ctx.roles, *written, "golden"], commands,
+        written += app_of(family).write(ctx.bundle, spec, family, refiner_spec)
+    ctx.bundle.path("readme").write_text(device_readme(spec, family, [*ctx.roles, *written, "golden"], commands,
                                                        refiner_spec))
     return [*written, "readme"]

@@ -2,7 +2,7 @@
 
 Accepted as they are: a training script's ``{"epoch", "model": state_dict, "optimizer"}`` and a bare state_dict,
 with or without ``module.`` (``nn.DataParallel``). The width multiplier is read from the file (``conv_1_1``'s
-output channels over 64). Files are read weights-only (:func:`edgematte.model.checkpoint.read_checkpoint_file`).
+output channels over 64). Files are read weights-only (:func:`edgematte.model.modnet_checkpoint.read_checkpoint_file`).
 edgematte's own M-Net checkpoints keep the training script's layout (so the reproductions' tools read them):
 ``{"epoch", "model", "optimizer", "step"}``.
 """
@@ -17,7 +17,7 @@ import torch
 
 from edgematte.checksum import sha256_of
 from edgematte.errors import CheckpointError
-from edgematte.model.checkpoint import check_keys, check_values, load_object, save_atomically, unpack_checkpoint
+from edgematte.model.modnet_checkpoint import check_keys, check_values, load_object, save_atomically, unpack_checkpoint
 from edgematte.model.mnet import ENCODER, WIDTHS, MNet
 
 FIRST_CONV = "conv_1_1.0.weight"

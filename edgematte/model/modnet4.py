@@ -31,12 +31,12 @@ HR_CHANNELS = 32
 # its previous alpha as a contraction. With the full init the random network's feedback is chaotic:
 # max|d alpha_out| / max|d prev_alpha| is ~25 at 512x288, ~3 at 0.1x, ~1.4 at 0.03x and ~0.34 at 0.01x,
 # so at 0.01x float rounding differences between runtimes shrink along a rollout instead of growing.
-# (Inflated checkpoints start at exactly zero; see checkpoint.py.)
+# (Inflated checkpoints start at exactly zero; see modnet_checkpoint.py.)
 ALPHA_INIT_SCALE = 0.01
 
 # The convolution weights whose input channels include the image, with the index at which the image's
 # channels start in their input. A 3-channel checkpoint is inflated by inserting the alpha channel(s)
-# right after the image's channels, with zero weights (see checkpoint.py).
+# right after the image's channels, with zero weights (see modnet_checkpoint.py).
 IMAGE_INPUT_SLOTS = {
     "backbone.model.features.0.0.weight": 0,
     "lr_branch.backbone.model.features.0.0.weight": 0,

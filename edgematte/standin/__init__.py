@@ -43,13 +43,6 @@ def start(bundle, source: str | int = "none", **session):
     return hilens
 
 
-def attached_model(hilens):
-    """The model a skill attaches, ``hilens.Model(get_model_dir() + <the .om>)``, on the stand-in."""
-    from edgematte.bundle import file_name
-
-    return hilens.Model(hilens.get_model_dir() + file_name("om"))
-
-
 def run_skill(hilens) -> str | None:
     """Run the session's bundle's own skill file as ``__main__``, and close what it opened however it
     ends. Returns why it stopped early (an exception in the skill, Ctrl-C, a display that failed to

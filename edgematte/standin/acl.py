@@ -1,6 +1,6 @@
 """Stand-in for pyACL (``import acl``, AscendCL's Python binding installed with CANN), on the CPU.
 
-It implements exactly the calls the generated AscendCL app (skills/ascendcl/main.py) makes, with pyACL's
+It implements exactly the calls the generated AscendCL app (skills/acl_app/main.py) makes, with pyACL's
 signatures, return values and memory rules, so the app's own file runs unchanged on a laptop. The ``.om``
 is stood in for by the bundle's network (:class:`edgematte.standin.network.StandinNetwork`).
 

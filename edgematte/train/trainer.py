@@ -106,7 +106,7 @@ class ModnetTask:
         return SampleBuilder(self.spec, self.cfg.augment)
 
     def model(self, resume_from: Path | None):
-        from edgematte.model.checkpoint import default_model, load_checkpoint
+        from edgematte.model.modnet_checkpoint import default_model, load_checkpoint
 
         if resume_from is not None:
             return load_checkpoint(resume_from).model
@@ -128,7 +128,7 @@ class ModnetTask:
                              batch["image"])
 
     def save(self, model, path: Path, step: int) -> None:
-        from edgematte.model.checkpoint import save_checkpoint
+        from edgematte.model.modnet_checkpoint import save_checkpoint
 
         save_checkpoint(model, path, preset=self.spec.name)
 
@@ -142,7 +142,7 @@ class MnetTask(ModnetTask):
 
         guide = None
         if self.cfg.trimaps_from:
-            from edgematte.model.checkpoint import load_checkpoint
+            from edgematte.model.modnet_checkpoint import load_checkpoint
             from edgematte.spec import DEFAULT_PRESET, resolve_spec
 
             loaded = load_checkpoint(self.cfg.trimaps_from)

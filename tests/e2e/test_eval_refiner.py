@@ -50,7 +50,7 @@ def test_given_trimaps_decide_the_given_band(dataset, trimaps):
     alpha fed back, scaled to the frame, written to 8 bits)."""
     report = api.evaluate(data=dataset, refiner="mnet", size="64x64", refiner_size="64x64", refiner_width=0.25,
                           trimap=trimaps)
-    from edgematte.model.checkpoint import default_model
+    from edgematte.model.modnet_checkpoint import default_model
     from edgematte.runtime.pytorch import TorchRunner
     from edgematte.spec import resolve_spec
 

@@ -18,7 +18,7 @@ from edgematte.devices import DEVICES
 from edgematte.export.commands import compiler_command, convert_script
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.caffe.writer import encode_caffemodel
-from edgematte.model.checkpoint import default_model, save_checkpoint
+from edgematte.model.modnet_checkpoint import default_model, save_checkpoint
 from edgematte.spec import PipelineSpec
 
 TINY = ["--size", "64x64"]

@@ -10,7 +10,7 @@ import pytest
 from edgematte import api
 from clitools import run, run_torchrun
 from edgematte.data.synthetic import write_synthetic_dataset
-from edgematte.model.checkpoint import load_checkpoint
+from edgematte.model.modnet_checkpoint import load_checkpoint
 
 SMALL = ["--size", "64x64", "--batch-size", "2"]
 

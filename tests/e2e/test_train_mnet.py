@@ -64,7 +64,7 @@ def test_resume_gives_the_uninterrupted_curve(data, trained, tmp_path):
 
 
 def test_trimaps_from_modnets_alpha(data, tmp_path):
-    from edgematte.model.checkpoint import default_model, save_checkpoint
+    from edgematte.model.modnet_checkpoint import default_model, save_checkpoint
 
     modnet = save_checkpoint(default_model(0).model, tmp_path / "modnet.ckpt")
     r = run("train", *data, "--out", tmp_path / "ft", *SMALL, "--iterations", "2", "--trimaps-from", modnet)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgematte.ablation import FULL, RESET_GRID, SUMMARY_KEYS, _rollout, method_table, summary_lines
-from edgematte.skill import SkillDefaults
+from edgematte.hilens_skill import SkillDefaults
 
 
 def seed_row(seed: int, recover, never: int) -> dict:

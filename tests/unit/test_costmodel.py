@@ -11,7 +11,7 @@ from edgematte.bench.cost import count_macs
 from edgematte.costmodel import CHIPS, Op, conv_macs, deconv_macs, ops_from_caffe, ops_from_onnx, predict
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.onnx import OnnxExporter
-from edgematte.model.checkpoint import default_model
+from edgematte.model.modnet_checkpoint import default_model
 
 CHIP = CHIPS["Ascend310"]
 

@@ -7,12 +7,12 @@ import runpy
 
 import pytest
 
-from edgematte.app import TEMPLATE_NAME as APP_TEMPLATE
-from edgematte.app import render_app
+from edgematte.acl_app import TEMPLATE_NAME as APP_TEMPLATE
+from edgematte.acl_app import render_app
 from edgematte.apps import APPS, app_of
 from edgematte.devices import DEVICES, families_running
-from edgematte.skill import TEMPLATE_NAME as SKILL_TEMPLATE
-from edgematte.skill import render_main
+from edgematte.hilens_skill import TEMPLATE_NAME as SKILL_TEMPLATE
+from edgematte.hilens_skill import render_main
 from edgematte.spec import get_preset
 from edgematte.standin import FOLDER as STANDIN_FOLDER
 from edgematte.templates import (CORE_BEGIN, CORE_END, SETTINGS_BEGIN, SETTINGS_END, render_template, shared_source,
@@ -30,7 +30,9 @@ def test_every_app_has_a_template():
 def test_the_template_parses_in_the_boards_python_and_imports_against_the_stand_in(app, monkeypatch):
     source = template_source(TEMPLATES[app])
     python = min(f.python for f in families_running(app))
-    ast.parse(source, feature_version=python)
+    tree = ast.parse(source, feature_version=python)
+    imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert APPS[app].device_api in imported  # the module its record says it runs against
     monkeypatch.syspath_prepend(str(STANDIN_FOLDER))  # `import hilens` / `import acl` get the stand-ins
     namespace = runpy.run_path(str(template_dir(TEMPLATES[app]) / "main.py"), run_name="template")
     assert callable(namespace["main"]) and namespace["PreviousAlpha"].__module__ == "edgematte.loop"

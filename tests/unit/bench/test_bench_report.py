@@ -12,7 +12,7 @@ from edgematte.bench.baseline import OriginalStyleMODNet, rgb_part
 from edgematte.bench.cost import count_macs
 from edgematte.bench.schema import BENCH_SCHEMA, schema_problems
 from edgematte.bench.stats import LatencyStats
-from edgematte.model.checkpoint import default_model
+from edgematte.model.modnet_checkpoint import default_model
 from edgematte.model.modnet4 import MODNet4
 
 

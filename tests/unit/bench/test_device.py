@@ -12,7 +12,7 @@ from edgematte.costmodel import CHIPS, ops_from_caffe, predict
 from edgematte.devices import DEVICES
 from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.onnx import OnnxExporter
-from edgematte.model.checkpoint import default_model
+from edgematte.model.modnet_checkpoint import default_model
 
 DOC = Path(__file__).parents[3] / "docs" / "performance.md"
 CHIP = CHIPS["Ascend310"]

@@ -7,7 +7,7 @@ from edgematte.export.caffe.lowering import lower_onnx
 from edgematte.export.caffe.net import CaffeLayer, CaffeNet, Enum
 from edgematte.export.caffe.rules import KIT_LAYER_TYPES, deconv_buffer_bytes, kit_rule_problems
 from edgematte.export.onnx import OnnxExporter
-from edgematte.model.checkpoint import default_model
+from edgematte.model.modnet_checkpoint import default_model
 
 
 def net_with(layer: CaffeLayer, extra_inputs=None) -> CaffeNet:

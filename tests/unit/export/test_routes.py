@@ -10,9 +10,9 @@ from edgematte.export.routes import DEFAULT_TARGET, ROUTES, TARGETS, VIAS, find_
 
 def test_find_route_reads_the_table():
     assert find_route(DEFAULT_TARGET).default
-    assert (find_route("om").via, find_route("om").device.name) == ("caffe", "hilens-kit")
-    assert find_route("om", "onnx").device.soc_version == "Ascend310"
-    assert find_route("onnx").via is None and find_route("onnx").device is None
+    assert (find_route("om").via, find_route("om").default_family.name) == ("caffe", "hilens-kit")
+    assert find_route("om", "onnx").default_family.soc_version == "Ascend310"
+    assert find_route("onnx").via is None and find_route("onnx").default_family is None
     with pytest.raises(SpecError, match="applies to --to om only, not 'onnx'"):
         find_route("onnx", "onnx")
     with pytest.raises(SpecError, match="did you mean om"):
@@ -50,7 +50,7 @@ def test_every_cann_family_exports_its_soc_version_and_rgb888_aipp_and_its_app_r
                                                                                      tmp_path_factory):
     from edgematte import api
     from edgematte.aipp import RGB888, parse_aipp
-    from edgematte.app import app_problems
+    from edgematte.acl_app import app_problems
     from edgematte.atc_onnx import atc_problems
 
     import onnx
@@ -86,12 +86,12 @@ def test_every_route_names_known_device_families_and_the_cli_offers_the_tables_c
 def test_each_bundle_holds_what_its_route_record_says(route, route_bundles):
     bundle = Bundle.open(route_bundles[route.name].out)
     m = bundle.manifest
-    assert (m.target, m.via, m.device) == (route.to, route.via, route.device.name if route.device else None)
+    assert (m.target, m.via, m.device) == (route.to, route.via, route.default_family.name if route.default_family else None)
     want = {"golden"} | ({"onnx"} if route.onnx else set()) | ({"prototxt", "caffemodel"} if route.caffe else set())
-    if route.device:
+    if route.default_family:
         want |= {"aipp", "convert_script", "readme"} | (
-            {"skill", "skill_config", "skill_config_items"} if route.device.app == HILENS_SKILL else {"app"})
-        assert m.convert["tool"] == route.device.compiler.name
+            {"skill", "skill_config", "skill_config_items"} if route.default_family.app == HILENS_SKILL else {"app"})
+        assert m.convert["tool"] == route.default_family.compiler.name
     assert set(m.artifacts) == want
     assert {c["reader"] for c in m.verification["checks"]} == (
         ({"onnxruntime"} if route.onnx else set()) | ({"caffe-numpy", "opencv-dnn"} if route.caffe else set()))

@@ -66,7 +66,7 @@ def test_budget_error_is_the_worse_of_portrait_and_clip():
 
 
 def test_quant_units_cover_every_conv_and_count_the_models_macs(exported_bundle, tiny_spec):
-    from edgematte.model.checkpoint import default_model
+    from edgematte.model.modnet_checkpoint import default_model
     from edgematte.bench.cost import count_macs
     from edgematte.quantize.quantizer import Int8Quantizer
 

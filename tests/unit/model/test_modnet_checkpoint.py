@@ -7,7 +7,7 @@ from conftest import save_official
 from reference_modnet import RefMODNet, randomize
 
 from edgematte.errors import CheckpointError
-from edgematte.model.checkpoint import inflate_state_dict, load_checkpoint, save_checkpoint
+from edgematte.model.modnet_checkpoint import inflate_state_dict, load_checkpoint, save_checkpoint
 from edgematte.model.modnet4 import MODNet4
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from edgematte.bundle import BundleWriter
 from edgematte.devices import DEVICES
-from edgematte.skill import SkillDefaults, device_problems, render_main, write_skill
+from edgematte.hilens_skill import SkillDefaults, device_problems, render_main, write_skill
 
 KIT = DEVICES["hilens-kit"]
 from edgematte.standin import load_hilens

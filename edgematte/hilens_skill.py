@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from edgematte import __version__
 from edgematte.bundle import file_name
+from edgematte.devices import HILENS_SKILL
 from edgematte.loop import MIN_COVERAGE, RESET_THRESHOLD
 from edgematte.spec import PipelineSpec
 from edgematte.templates import render_template, template_source
@@ -21,7 +22,7 @@ from edgematte.templates import render_template, template_source
 if TYPE_CHECKING:
     from edgematte.bundle import BundleWriter
 
-TEMPLATE_NAME = "matting"
+TEMPLATE_NAME = HILENS_SKILL  # skills/hilens_skill/
 DEVICE_IMPORTS = {"hilens", "numpy", "cv2"}  # besides the standard library
 
 

@@ -1,7 +1,7 @@
-"""The AscendCL app for the CANN boards (310, 310B, 310P): the template ``skills/ascendcl/main.py`` rendered into a
+"""The AscendCL app for the CANN boards (310, 310B, 310P): the template ``skills/acl_app/main.py`` rendered into a
 bundle's ``app/main.py`` from the spec and the device family's record.
 
-Like the HiLens skill (:mod:`edgematte.skill`, whose settings' defaults it shares), it is a Python program of
+Like the HiLens skill (:mod:`edgematte.hilens_skill`, whose settings' defaults it shares), it is a Python program of
 the board's image with its per-bundle values in one settings block (:mod:`edgematte.templates`); it imports only ``acl`` (pyACL, installed with CANN), numpy, cv2
 and the standard library, which :func:`app_problems` checks. On a laptop, ``edgematte run`` runs it unchanged
 against the ``acl`` stand-in (:mod:`edgematte.standin.acl`).
@@ -13,15 +13,15 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from edgematte.bundle import file_name
-from edgematte.devices import DeviceFamily
-from edgematte.skill import MODES, SkillDefaults, device_problems, generated_by, refiner_settings
+from edgematte.devices import ACL_APP, DeviceFamily
+from edgematte.hilens_skill import MODES, SkillDefaults, device_problems, generated_by, refiner_settings
 from edgematte.spec import PipelineSpec
 from edgematte.templates import render_template, template_source
 
 if TYPE_CHECKING:
     from edgematte.bundle import BundleWriter
 
-TEMPLATE_NAME = "ascendcl"
+TEMPLATE_NAME = ACL_APP  # skills/acl_app/
 APP_IMPORTS = {"acl", "numpy", "cv2"}  # besides the standard library
 
 
