@@ -23,10 +23,22 @@ def _write_skill(bundle, spec, family, refiner):
     return write_skill(bundle, spec, family, refiner)
 
 
+def _render_skill(spec, family, refiner=None) -> str:
+    from edgematte.hilens_skill import render_main
+
+    return render_main(spec, family, refiner=refiner)
+
+
 def _write_acl_app(bundle, spec, family, refiner):
     from edgematte.acl_app import write_app
 
     return write_app(bundle, spec, family, refiner)
+
+
+def _render_acl_app(spec, family, refiner=None) -> str:
+    from edgematte.acl_app import render_app
+
+    return render_app(spec, family, refiner)
 
 
 def _skill_problems(source: str, family: DeviceFamily) -> list[str]:
@@ -61,6 +73,7 @@ class App:
     device_api: str            # the module it imports on the board, stood in for by standin/<device_api>.py
     run_options: frozenset[str]  # the `edgematte run` options only this app takes
     laptop_note: str           # the bundle README: how to run it on a laptop
+    render: Callable           # (spec, family, refiner spec or None) -> its file's source for that bundle
     write: Callable            # (bundle writer, spec, family, refiner spec or None) -> the roles written
     problems: Callable         # (source, family) -> why it would not run on the family's board image
     run: Callable              # (bundle, source, partial output, output, VideoInfo, **options) -> RunResult
@@ -84,11 +97,11 @@ class App:
 APPS: dict[str, App] = {a.name: a for a in (
     App(HILENS_SKILL, "the HiLens skill", "skill", "hilens", frozenset({"rgba_dir"}),
         "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`",
-        _write_skill, _skill_problems, _run_skill, benched=True),
+        _render_skill, _write_skill, _skill_problems, _run_skill, benched=True),
     App(ACL_APP, "the AscendCL app", "app", "acl", frozenset({"preview"}),
         "the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` (add "
         "`--preview 8080` to watch it in a browser)",
-        _write_acl_app, _acl_app_problems, _run_acl_app, benched=False),
+        _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False),
 )}
 
 

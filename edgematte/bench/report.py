@@ -19,7 +19,8 @@ from edgematte.bench.loop import time_skill_loop
 from edgematte.bench.stats import LatencyStats
 from edgematte.quantize.accuracy import alpha_error
 
-SCHEMA_ID = "edgematte.bench/2"  # 2: the loop is the bundle's skill on the stand-in, with the skill's stage names
+SCHEMA_ID = "edgematte.bench/3"  # 2: the loop is the bundle's skill on the stand-in, with the skill's stage names;
+# 3: host_cpu, each app's own host work per camera frame
 # Ascend 310 FP16 peak, 8 TFLOPS (ascend-hilens-facts.md §6): a lower bound on inference time, not a measurement.
 ASCEND310_FP16_FLOPS = 8e12
 RUNTIMES = ("onnxruntime", "onnxruntime-int8", "torch")
@@ -140,7 +141,10 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
         log(f"timing the skill's loop on {spec.camera_width}x{spec.camera_height} frames ({runtime})")
         loop = time_skill_loop(bundle, loop_runner, Path(clip), loop_frames, warmup, tmp, log)
     bound_ms = 2 * macs / ASCEND310_FP16_FLOPS * 1000
-    extra = {}
+    from edgematte.bench.host import host_cpu
+
+    log("timing each app's own host work per camera frame (one thread, CPU time)")
+    extra = {"host_cpu": host_cpu(spec, frames=min(frames, 20), warmup=min(warmup, 3), log=log)}
     if refiner is not None:
         extra["refiner"] = _refiner_report(refiner.spec, refiner_weights.model, LatencyStats.of(samples[REFINER_VARIANT]),
                                            loop.get("refiner"), bound_ms)

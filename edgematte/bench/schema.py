@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edgematte.apps import APPS
 from edgematte.bench.loop import LOOP_STAGES
 
 _NUM = {"type": "number"}
@@ -13,7 +14,7 @@ _ALPHA_ERR = {"type": "object", "required": ["portrait", "clip"], "properties": 
 BENCH_SCHEMA = {
     "type": "object",
     "required": ["schema", "edgematte", "machine", "versions", "model", "settings", "variants", "ratios",
-                 "camera_rounding_floor", "device_bound", "loop"],
+                 "camera_rounding_floor", "device_bound", "loop", "host_cpu"],
     "properties": {
         "schema": {"type": "string"},
         "edgematte": {"type": "string"},
@@ -49,6 +50,13 @@ BENCH_SCHEMA = {
                                            "required": list(LOOP_STAGES),
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
+        "host_cpu": {"type": "object", "required": ["clock", "frames", "network", "apps"],
+                     "properties": {"frames": {"type": "integer"}, "apps": {
+                         "type": "object", "required": list(APPS), "additionalProperties": {
+                         "type": "object", "additionalProperties": {
+                             "type": "object", "required": ["stages", "total"],
+                             "properties": {"stages": {"type": "object", "additionalProperties": _NUM},
+                                            "total": _NUM}}}}}},
         "device_model": {  # only with --device: the cost model's prediction (costmodel.py), not a measurement
             "type": "object", "required": ["device", "soc_version", "chip", "size", "routes", "note"],
             "properties": {"routes": {"type": "array", "items": {

@@ -41,6 +41,9 @@ def summary_lines(r: dict) -> list[str]:
                  + f" | total p50 {loop['total']['p50']:.1f} ms ({loop['total']['fps']:.1f} fps), "
                    f"non-inference {100 * loop['non_infer_fraction']:.1f}% "
                    f"({100 * loop['non_infer_fraction_without_aipp']:.1f}% without the emulated AIPP)")
+    from edgematte.bench.host import host_lines
+
+    lines += host_lines(r["host_cpu"])
     if "refiner" in r:
         f = r["refiner"]
         bound = f["device_bound"]

@@ -233,6 +233,13 @@ def open_source(text, timeout_ms):
 
 
 # -- composite ------------------------------------------------------------------------------------------
+def network_input(frame):
+    """The frame resized to the network's input (packed BGR, AIPP converts it on the chip) and its grey picture,
+    which the scene-cut rule compares."""
+    small = cv2.resize(frame, (NET_W, NET_H), interpolation=cv2.INTER_AREA)
+    return small, cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+
+
 def parse_background(text, width, height):
     """None for blur, else a BGR picture at the frame size: a colour (#rrggbb, green) or an image file."""
     if text == "blur":
@@ -260,15 +267,19 @@ def blurred(frame):
 
 
 def composite(frame, alpha, background, mode):
+    """The picture for ``mode``: the matte as grey, frame over background, or frame | composite; all 8-bit, each
+    output pixel written once (the alpha's levels resized to the frame, the blend in OpenCV's SIMD kernels)."""
     h, w = frame.shape[:2]
-    a = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+    levels = cv2.resize(alpha_bytes(alpha), (w, h), interpolation=cv2.INTER_LINEAR)
     if mode == "alpha":
-        grey = np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8)
-        return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+        return cv2.cvtColor(levels, cv2.COLOR_GRAY2BGR)
     behind = blurred(frame) if background is None else background
-    out = behind + a[:, :, None] * (frame.astype(np.float32) - behind)
-    out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-    return np.hstack([frame, out]) if mode == "side-by-side" else out
+    if mode == "side-by-side":
+        out = np.empty((h, 2 * w, 3), np.uint8)
+        out[:, :w] = frame
+        blend(frame, behind, cv2.merge([levels, levels, levels]), out[:, w:])
+        return out
+    return blend(frame, behind, cv2.merge([levels, levels, levels]))
 
 
 # -- the browser preview: MJPEG over HTTP (standard library + cv2) -----------------------------------------
@@ -281,6 +292,12 @@ td{padding:0 1em 0 0}</style></head><body><h3>edgematte: %(title)s, %(w)dx%(h)d 
 document.getElementById('t').innerHTML=rows}).catch(()=>{})}setInterval(tick,1000);tick()</script>
 </body></html>
 """
+
+
+def preview_jpeg(picture):
+    """The preview's JPEG of ``picture`` (bytes), or None when it cannot be encoded."""
+    ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return jpeg.tobytes() if ok else None
 
 
 class Preview(object):
@@ -361,10 +378,10 @@ class Preview(object):
     def publish(self, picture, frames, ms):
         with self.condition:
             watched = self.viewers > 0
-        ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 80]) if watched else (False, None)
+        jpeg = preview_jpeg(picture) if watched else None
         with self.condition:
-            if ok:
-                self.jpeg, self.sequence = jpeg.tobytes(), self.sequence + 1
+            if jpeg is not None:
+                self.jpeg, self.sequence = jpeg, self.sequence + 1
             self.stats = {"frames": frames, "ms": ms}
             self.condition.notify_all()
 
@@ -488,8 +505,8 @@ def run(args):
                     say("%s ended after %d frames" % (what, frames))
                     break
             watch.lap("read")
-            small = cv2.resize(frame, (NET_W, NET_H), interpolation=cv2.INTER_AREA)
-            prev_alpha = previous.feed(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))  # a cut drops the previous alpha
+            small, grey = network_input(frame)
+            prev_alpha = previous.feed(grey)  # a cut drops the previous alpha
             watch.lap("resize")
             alpha = previous.keep(matting.run(small, prev_alpha).reshape(NET_H, NET_W))
             watch.lap("infer")

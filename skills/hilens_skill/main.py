@@ -161,29 +161,23 @@ class Background(object):
         return np.concatenate([y_blur, vu_blur.reshape(h // 2, w)])
 
 
-def blend_nv21(frame, background, alpha, width, height):
-    """alpha*frame + (1-alpha)*background in the NV21 domain: alpha at full size for Y, at half size
-    for the interleaved VU (one alpha per chroma sample)."""
-    a_y = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-    a_uv = cv2.resize(alpha, (width // 2, height // 2), interpolation=cv2.INTER_AREA)[:, :, None]
-    fy, fvu = planes(frame, width, height)
-    by, bvu = planes(background, width, height)
-    out_y = by + a_y * (fy.astype(np.float32) - by)
-    out_vu = bvu + a_uv * (fvu.astype(np.float32) - bvu)
-    out = np.empty_like(frame)
-    out[:height] = np.clip(out_y + 0.5, 0, 255)
-    out[height:] = np.clip(out_vu + 0.5, 0, 255).reshape(height // 2, width)
+def blend_nv21(frame, background, alpha, width, height, out):
+    """frame over background by alpha in the NV21 domain, in 8 bits, written into ``out`` (NV21 of the frame's
+    size, or a view of a wider picture): the alpha's levels at full size for Y and at half size for the
+    interleaved VU (one level per chroma sample, repeated for V and U)."""
+    levels = alpha_bytes(alpha)
+    a_y = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
+    a_vu = np.repeat(cv2.resize(levels, (width // 2, height // 2), interpolation=cv2.INTER_AREA), 2, axis=1)
+    blend(frame[:height], background[:height], a_y, out[:height])
+    blend(frame[height:], background[height:], a_vu, out[height:])
     return out
 
 
 def alpha_nv21(alpha, width, height):
+    """The matte as a grey NV21 picture."""
     out = np.full((height * 3 // 2, width), 128, np.uint8)
-    out[:height] = np.clip(cv2.resize(alpha, (width, height)) * 255 + 0.5, 0, 255)
+    out[:height] = cv2.resize(alpha_bytes(alpha), (width, height), interpolation=cv2.INTER_LINEAR)
     return out
-
-
-def side_by_side(left, right, height):
-    return np.concatenate([np.hstack([left[:height], right[:height]]), np.hstack([left[height:], right[height:]])])
 
 
 def fit_hdmi(preprocessor, frame, width, height):
@@ -196,12 +190,16 @@ def fit_hdmi(preprocessor, frame, width, height):
 
 
 def composite(mode, frame, background, alpha, preprocessor, width, height):
-    """What HDMI shows for ``mode``: the matte as grey, the composite, or camera | composite; fitted to HDMI."""
+    """What HDMI shows for ``mode``: the matte as grey, the composite, or camera | composite; fitted to HDMI on
+    the device's scaler. Each output pixel is written once, in 8 bits."""
     if mode == "alpha":
         return fit_hdmi(preprocessor, alpha_nv21(alpha, width, height), width, height)
-    out = blend_nv21(frame, background.frame(frame), alpha, width, height)
     if mode == "side-by-side":
-        return fit_hdmi(preprocessor, side_by_side(frame, out, height), 2 * width, height)
+        out = np.empty((height * 3 // 2, 2 * width), np.uint8)
+        out[:, :width] = frame
+        blend_nv21(frame, background.frame(frame), alpha, width, height, out[:, width:])
+        return fit_hdmi(preprocessor, out, 2 * width, height)
+    out = blend_nv21(frame, background.frame(frame), alpha, width, height, np.empty_like(frame))
     return fit_hdmi(preprocessor, out, width, height)
 
 

@@ -67,7 +67,7 @@ def test_nv21_composite_matches_the_rgb_composite_within_the_documented_bound(sk
     yy, xx = np.mgrid[0:64, 0:64].astype(np.float32)
     alpha = np.clip(1.5 - np.hypot(xx - 32, yy - 32) / 16, 0, 1)  # a soft disc, as a model outputs at 64x64
 
-    got = cv2.cvtColor(module.blend_nv21(frame, bg, alpha, w, h), cv2.COLOR_YUV2RGB_NV21).astype(np.float32)
+    got = cv2.cvtColor(module.blend_nv21(frame, bg, alpha, w, h, np.empty_like(frame)), cv2.COLOR_YUV2RGB_NV21).astype(np.float32)
     a = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
     decoded = [cv2.cvtColor(x, cv2.COLOR_YUV2RGB_NV21).astype(np.float32) for x in (frame, bg)]
     want = a * decoded[0] + (1 - a) * decoded[1]
@@ -83,9 +83,10 @@ def test_alpha_and_side_by_side_frames(skill_module):
     alpha = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
     out = module.alpha_nv21(alpha, 128, 96)
     assert out.shape == (144, 128) and out[0, 0] == 0 and out[95, 127] == 255 and (out[96:] == 128).all()
-    left, right = np.zeros((144, 128), np.uint8), np.full((144, 128), 9, np.uint8)
-    both = module.side_by_side(left, right, 96)
-    assert both.shape == (144, 256) and (both[:, :128] == 0).all() and (both[:, 128:] == 9).all()
+    frame = np.full((144, 128), 9, np.uint8)  # side by side: the frame, then the frame over black (alpha 1)
+    both = module.composite("side-by-side", frame, module.Background("#000000", 128, 96), np.ones((64, 64), np.float32),
+                            None, 128, 96)
+    assert both.shape == (144, 256) and (both == 9).all()
 
 
 @pytest.mark.parametrize("config", [

@@ -33,7 +33,27 @@ def report(tmp_path_factory):
 
 def test_report_follows_the_documented_schema(report):
     assert schema_problems(report) == []
-    assert report["schema"] == "edgematte.bench/2"
+    assert report["schema"] == "edgematte.bench/3"
+
+
+def test_host_cpu_covers_every_app_size_and_mode_on_one_thread(report):
+    """Each app's own host work per camera frame: both apps, 720p and 1080p, every mode (the AscendCL app with
+    and without its preview's JPEG), each total the sum of its stages."""
+    from edgematte.apps import APPS
+    from edgematte.bench.host import MODES, SIZES
+
+    host = report["host_cpu"]
+    assert "one thread" in host["clock"] and host["network"] == [report["model"]["width"], report["model"]["height"]]
+    assert set(host["apps"]) == set(APPS)
+    for app, rows in host["apps"].items():
+        previews = ("", " preview") if APPS[app].device_api == "acl" else ("",)
+        assert set(rows) == {f"{w}x{h} {mode}{p}" for w, h in SIZES for mode in MODES for p in previews}
+        for row in rows.values():
+            assert row["total"] == pytest.approx(sum(row["stages"].values()), abs=2e-3)
+            assert all(ms > 0 for ms in row["stages"].values())
+    app_720 = host["apps"]["acl_app"]["1280x720 composite preview"]["stages"]
+    assert list(app_720) == ["decode", "resize", "feedback", "composite", "preview"]
+    assert list(host["apps"]["hilens_skill"]["1280x720 composite"]["stages"]) == ["feedback", "composite"]
 
 
 def test_report_numbers_are_consistent(report):

@@ -1,0 +1,151 @@
+"""The host CPU each generated app spends per camera frame, stage by stage, measured on this machine.
+
+On the boards the NPU is fast and the ARM cores are small and few, so the per-pixel work the app's own Python
+does on the host is what bounds the frame rate. This times *the apps' own code*: each app's template is
+rendered for a family that runs it and loaded against its device API's stand-in module, and its functions run on
+synthetic camera frames (a smooth picture and a matte with soft edges) at 720p and 1080p, in every mode, with
+the preview's JPEG on and off. The work the device does on its own units is not counted: the camera's NV21
+frames and the Kit's scaler (``Preprocessor``), AIPP, the network, HDMI.
+
+The clock is the thread's CPU time with OpenCV held to one thread (``cv2.setNumThreads(1)``): what one core
+spends, which the load of a shared machine does not inflate. Medians over ``frames`` runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import time
+
+import cv2
+import numpy as np
+
+from edgematte.bench.stats import LatencyStats
+
+SIZES = ((1280, 720), (1920, 1080))
+MODES = ("composite", "alpha", "side-by-side")
+CLOCK = "thread CPU time, one thread (cv2.setNumThreads(1)), median per frame"
+MJPEG_QUALITY = 90  # a UVC camera's MJPEG frames, which OpenCV decodes on the host
+
+
+class _DeviceScaler:
+    """The Kit's scaler (hilens.Preprocessor, on the chip): its pictures cost the host nothing."""
+
+    @staticmethod
+    def resize(frame, w, h, _t=0):
+        return np.empty((h * 3 // 2, w), np.uint8)
+
+
+def _load_app(app, spec, family) -> dict:
+    """The app's rendered file, run as a module (not ``__main__``) against its device API's stand-in."""
+    import tempfile
+    from pathlib import Path
+
+    from edgematte.standin import FOLDER
+
+    source = app.render(spec, family)
+    with tempfile.TemporaryDirectory(prefix="edgematte-host-") as tmp:
+        path = Path(tmp) / "main.py"
+        path.write_text(source)
+        sys.path.insert(0, str(FOLDER))
+        try:
+            return runpy.run_path(str(path), run_name="edgematte_host_cpu")
+        finally:
+            sys.path.remove(str(FOLDER))
+
+
+def _scene(width: int, height: int, net: tuple[int, int], seed: int = 0):
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8)
+    frame = cv2.resize(cv2.GaussianBlur(small, (0, 0), 2), (width, height), interpolation=cv2.INTER_LINEAR)
+    yy, xx = np.mgrid[0:net[1], 0:net[0]].astype(np.float32)
+    alpha = np.clip(1.5 - np.hypot((xx - net[0] / 2) / (0.3 * net[0]), (yy - net[1] * 0.6) / (0.5 * net[1])) * 1.5,
+                    0, 1).astype(np.float32)  # a head-and-shoulders blob with a soft edge
+    return frame, alpha
+
+
+def _time(stages: dict, frames: int, warmup: int) -> dict:
+    """``stages``: name -> zero-argument function, run in order per frame; each one's median CPU ms."""
+    samples = {name: [] for name in stages}
+    for i in range(warmup + frames):
+        for name, run in stages.items():
+            start = time.thread_time()
+            run()
+            if i >= warmup:
+                samples[name].append(1000.0 * (time.thread_time() - start))
+    return {name: LatencyStats.of(v).p50 for name, v in samples.items()}
+
+
+def _skill_stages(m: dict, frame_bgr, alpha, width: int, height: int, mode: str, spec) -> dict:
+    """The HiLens skill's host work per frame: the previous alpha's rules on the Y plane, and the composite."""
+    hilens = m["hilens"]  # the stand-in, as the skill imported it
+    nv21 = hilens.cvt_color(frame_bgr, hilens.BGR2YUV_NV21)  # what the Kit's camera hands the skill
+    luma = cv2.resize(nv21[:height], (spec.width, spec.height))  # the Y plane of what the Kit's scaler gives
+    background = m["Background"]("blur", width, height)
+    return {"feedback": _feedback(m["PreviousAlpha"](spec.width, spec.height), luma, alpha),
+            "composite": lambda: m["composite"](mode, nv21, background, alpha, _DeviceScaler, width, height)}
+
+
+def _feedback(previous, luma, alpha):
+    """One frame of the previous alpha's rules: the cut check on ``luma``, then keeping ``alpha``."""
+    def run():
+        previous.feed(luma)
+        previous.keep(alpha)
+    return run
+
+
+def _app_stages(m: dict, frame, alpha, width: int, height: int, mode: str, preview: bool, spec) -> dict:
+    """The AscendCL app's host work per frame: the camera's MJPEG decode, the resize to the network, the previous
+    alpha's rules, the composite, and the preview's JPEG while someone watches."""
+    _, mjpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, MJPEG_QUALITY])
+    _, grey = m["network_input"](frame)
+    picture = {}
+    stages = {"decode": lambda: cv2.imdecode(mjpeg, cv2.IMREAD_COLOR),
+              "resize": lambda: m["network_input"](frame),
+              "feedback": _feedback(m["PreviousAlpha"](spec.width, spec.height), grey, alpha),
+              "composite": lambda: picture.update(out=m["composite"](frame, alpha, None, mode))}
+    if preview:
+        stages["preview"] = lambda: m["preview_jpeg"](picture["out"])
+    return stages
+
+
+def host_cpu(spec, frames: int = 20, warmup: int = 3, sizes=SIZES, log=lambda _: None) -> dict:
+    """Per app (its record's name), camera size, mode (and preview for the AscendCL app): the median CPU ms of each
+    host stage and their sum."""
+    from edgematte.apps import APPS
+    from edgematte.devices import families_running
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    report = {"clock": CLOCK, "frames": frames, "network": [spec.width, spec.height], "apps": {}}
+    try:
+        for app in APPS.values():
+            module = _load_app(app, spec, families_running(app.name)[0])
+            rows = {}
+            for width, height in sizes:
+                frame, alpha = _scene(width, height, (spec.width, spec.height))
+                for mode in MODES:
+                    variants = [False] if app.device_api == "hilens" else [False, True]
+                    for preview in variants:
+                        log(f"host CPU: {app.title}, {width}x{height}, {mode}{', preview' if preview else ''}")
+                        stages = (_skill_stages(module, frame, alpha, width, height, mode, spec)
+                                  if app.device_api == "hilens" else
+                                  _app_stages(module, frame, alpha, width, height, mode, preview, spec))
+                        ms = _time(stages, frames, warmup)
+                        key = f"{width}x{height} {mode}" + (" preview" if preview else "")
+                        rows[key] = {"stages": {k: round(v, 3) for k, v in ms.items()},
+                                     "total": round(sum(ms.values()), 3)}
+            report["apps"][app.name] = rows
+    finally:
+        cv2.setNumThreads(threads)
+    return report
+
+
+def host_lines(report: dict) -> list[str]:
+    """The host-CPU table as ``bench`` prints it."""
+    lines = [f"host CPU per frame ({report['clock']}):"]
+    for app, rows in report["apps"].items():
+        for key, row in rows.items():
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages"].items())
+            lines.append(f"  {app:<13} {key:<28} {row['total']:6.2f} ms  ({stages})")
+    return lines

@@ -1,0 +1,81 @@
+"""The apps' composites are 8-bit all the way (the host of a board has small cores): they equal the float blend
+they replaced to within a level or two, for every mode."""
+
+import runpy
+
+import cv2
+import numpy as np
+import pytest
+
+from edgematte.loop import alpha_bytes, blend
+from edgematte.standin import FOLDER as STANDIN_FOLDER
+from edgematte.templates import template_dir
+
+H, W = 72, 128
+
+
+@pytest.fixture(scope="module")
+def apps():
+    import sys
+
+    sys.path.insert(0, str(STANDIN_FOLDER))  # `import hilens` / `import acl`: the stand-ins
+    try:
+        return {name: runpy.run_path(str(template_dir(name) / "main.py"), run_name="template")
+                for name in ("hilens_skill", "acl_app")}
+    finally:
+        sys.path.remove(str(STANDIN_FOLDER))
+
+
+def pictures(seed=0):
+    rng = np.random.default_rng(seed)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (H, W, 3), dtype=np.uint8), (0, 0), 2)
+    behind = cv2.GaussianBlur(rng.integers(0, 256, (H, W, 3), dtype=np.uint8), (0, 0), 2)
+    alpha = cv2.resize(rng.random((9, 16)).astype(np.float32), (W // 2, H // 2))  # a smooth matte at half size
+    return frame, behind, alpha
+
+
+def float_blend(fg, bg, a):
+    """The float32 blend the apps used before: bg + a * (fg - bg), rounded."""
+    return np.clip(bg + a * (fg.astype(np.float32) - bg) + 0.5, 0, 255).astype(np.uint8)
+
+
+def test_the_8bit_blend_is_within_a_level_of_the_exact_blend_of_its_levels():
+    fg, bg, alpha = pictures()
+    levels = cv2.resize(alpha_bytes(alpha), (W, H))
+    want = bg + levels[..., None] / 255.0 * (fg.astype(np.float64) - bg)
+    got = blend(fg, bg, cv2.merge([levels] * 3))
+    assert np.abs(got - want).max() <= 1.0 and np.abs(got - want).mean() < 0.5
+    assert (blend(fg, bg, np.full_like(fg, 255)) == fg).all() and (blend(fg, bg, np.zeros_like(fg)) == bg).all()
+    assert alpha_bytes(np.array([[0.0, 1.0, 0.5, 1.5, -1.0]], np.float32)).tolist() == [[0, 255, 128, 255, 0]]
+
+
+@pytest.mark.parametrize("mode", ["composite", "side-by-side", "alpha"])
+def test_the_acl_apps_composite_is_within_two_levels_of_the_float_one(apps, mode):
+    frame, behind, alpha = pictures(1)
+    got = apps["acl_app"]["composite"](frame, alpha, behind, mode)
+    a = cv2.resize(alpha, (W, H), interpolation=cv2.INTER_LINEAR)
+    if mode == "alpha":
+        want = cv2.cvtColor(np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    else:
+        want = float_blend(frame, behind, a[..., None])
+        want = np.hstack([frame, want]) if mode == "side-by-side" else want
+    assert got.shape == want.shape and got.dtype == np.uint8
+    assert np.abs(got.astype(int) - want).max() <= 2  # the 8-bit alpha (0.5 level) and the blend (1 level)
+
+
+def test_the_skills_nv21_blend_is_within_two_levels_of_the_float_one(apps):
+    from edgematte.aipp import rgb_to_yuv420sp
+
+    frame, behind, alpha = pictures(2)
+    fg, bg = rgb_to_yuv420sp(frame), rgb_to_yuv420sp(behind)
+    skill = apps["hilens_skill"]
+    got = skill["blend_nv21"](fg, bg, alpha, W, H, np.empty_like(fg))
+    a_y = cv2.resize(alpha, (W, H), interpolation=cv2.INTER_LINEAR)
+    a_uv = cv2.resize(alpha, (W // 2, H // 2), interpolation=cv2.INTER_AREA)[:, :, None]
+    want_y = float_blend(fg[:H], bg[:H], a_y)
+    want_vu = float_blend(fg[H:].reshape(H // 2, W // 2, 2), bg[H:].reshape(H // 2, W // 2, 2), a_uv)
+    assert np.abs(got[:H].astype(int) - want_y).max() <= 2
+    assert np.abs(got[H:].astype(int) - want_vu.reshape(H // 2, W)).max() <= 2
+    wide = np.zeros((H * 3 // 2, 2 * W), np.uint8)  # side by side: the blend goes straight into the right half
+    skill["blend_nv21"](fg, bg, alpha, W, H, wide[:, W:])
+    np.testing.assert_array_equal(wide[:, W:], got)
