@@ -21,6 +21,7 @@ closed (and playable) and every AscendCL resource is released.
 import argparse
 import json
 import os
+import queue
 import socket
 import sys
 import threading
@@ -424,6 +425,9 @@ def parse_args(argv):
                    help="run without the refiner" if REFINER_FILE else argparse.SUPPRESS)
     p.add_argument("--device-id", type=int, default=0, help="NPU index (npu-smi info)")
     p.add_argument("--rtsp-timeout", type=float, default=10.0, help="seconds to wait for a stream to answer")
+    p.add_argument("--sequential", action="store_true",
+                   help="run capture, inference and output one after another in one thread (the same output, "
+                        "slower; for debugging)")
     args = p.parse_args(argv)
     if not (args.output or args.show or args.preview):
         p.error("give at least one of --output, --show, --preview")
@@ -480,10 +484,136 @@ def first_frame(args):
     return cap, what, frame, (fps if 1 <= fps <= 240 else 25.0)
 
 
+# -- the pipeline: capture, the NPU's work and the output each on their own thread --------------------------
+class Reader(object):
+    """The capture stage: frames from ``cap`` (after ``first``) on their own thread, through a bounded queue. A
+    live source (camera, stream) drops its oldest waiting frame rather than wait, so the picture is at most one
+    frame behind; a file waits, so no frame is lost and the output is the sequential loop's. ``threaded``
+    False reads in the caller's thread."""
+
+    def __init__(self, cap, first, live, threaded):
+        self.cap, self.live, self.threaded = cap, live, threaded
+        self.watch, self.dropped, self.error = Stopwatch(("read",)), 0, None
+        self.frames = queue.Queue(maxsize=1 if live else 4)
+        self.frames.put(first)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="capture", daemon=True) if threaded else None
+        if threaded:
+            self.thread.start()
+
+    def _read(self):
+        self.watch.start()
+        ok, frame = self.cap.read()
+        self.watch.lap("read")
+        self.watch.frame_done()
+        return frame if ok else None
+
+    def _run(self):
+        try:
+            while not self.stopping.is_set():
+                frame = self._read()
+                self._put(frame)
+                if frame is None:
+                    return
+        except Exception as e:  # handed to the main thread, which raises it
+            self.error = e
+            self._put(None)
+
+    def _put(self, item):
+        while not self.stopping.is_set():
+            try:
+                if self.live:  # a camera does not wait for us: the oldest waiting frame makes way
+                    self.frames.put_nowait(item)
+                else:
+                    self.frames.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if self.live:
+                    try:
+                        self.frames.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+
+    def next(self):
+        """The next frame, or None when the source has ended."""
+        if not self.threaded:
+            return self.frames.get() if not self.frames.empty() else self._read()
+        frame = self.frames.get()
+        if self.error is not None:
+            raise self.error
+        return frame
+
+    def stop(self):
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+class Presenter(object):
+    """The output stage: the composite, the file, the window and the preview, on their own thread, in frame
+    order; the NPU stage hands it (frame, alpha) and goes on with the next frame. Its queue is bounded, so a
+    slow output holds the NPU stage back instead of piling frames up. ``threaded`` False works in the caller's
+    thread (a window needs the main thread)."""
+
+    def __init__(self, output, background, mode, threaded, stats):
+        self.output, self.background, self.mode, self.threaded, self.stats = output, background, mode, threaded, stats
+        self.watch, self.shown, self.error = Stopwatch(("composite", "show")), 0, None
+        self.closed = threading.Event()  # the viewer closed the window
+        self.items = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._run, name="output", daemon=True) if threaded else None
+        if threaded:
+            self.thread.start()
+
+    def _show(self, frame, alpha):
+        self.watch.start()
+        picture = composite(frame, alpha, self.background, self.mode)
+        self.watch.lap("composite")
+        if not self.output(picture):
+            self.closed.set()
+        self.watch.lap("show")
+        self.watch.frame_done()
+        self.shown += 1
+        if self.output.preview is not None:
+            self.output.preview.publish(picture, self.shown, self.stats())
+
+    def _run(self):
+        try:
+            for frame, alpha in iter(self.items.get, None):
+                if not self.closed.is_set():
+                    self._show(frame, alpha)
+        except Exception as e:  # handed to the main thread, which raises it
+            self.error = e
+            self.closed.set()
+            for _ in iter(self.items.get, None):  # let the NPU stage's last puts through
+                pass
+
+    def put(self, frame, alpha):
+        if self.error is not None:
+            raise self.error
+        if self.threaded:
+            self.items.put((frame, alpha))
+        else:
+            self._show(frame, alpha)
+
+    def finish(self):
+        """Wait until every frame handed over is out (raising what the output stage raised)."""
+        self.stop()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self):
+        """End the output's thread once the frames handed over are out (however the run ends: an interrupted
+        run's file holds every frame inferred, as the sequential loop's would)."""
+        if self.thread is not None and self.thread.is_alive():
+            self.items.put(None)
+            self.thread.join()
+
+
 def run(args):
-    frames, runtime, cap, output = 0, None, None, None
+    frames, runtime, cap, output, reader, presenter = 0, None, None, None, None, None
     previous = PreviousAlpha(NET_W, NET_H, args.reset_threshold, args.min_coverage)
-    refiner = None
+    refiner, watch = None, Stopwatch(("resize", "infer", "refine"))
     try:
         cap, what, frame, fps = first_frame(args)
         height, width = frame.shape[:2]
@@ -496,15 +626,16 @@ def run(args):
         output = Output(args, width, height, fps)
         say("matting %dx%d from %s with a %dx%d model on %s, mode %s" % (width, height, what, NET_W, NET_H,
                                                                          SOC_VERSION, args.mode))
-        watch = Stopwatch(STAGES)  # summed from the start: the preview and the log show the run's means
-        while True:
+        threaded = not args.sequential
+        reader = Reader(cap, frame, not os.path.exists(args.input), threaded)
+        presenter = Presenter(output, background, args.mode, threaded and not args.show,
+                              lambda: stage_ms(reader, watch, presenter))
+        while not presenter.closed.is_set():  # the NPU's stage: the previous alpha makes it sequential
+            frame = reader.next()
+            if frame is None:
+                say("%s ended after %d frames" % (what, frames))
+                break
             watch.start()
-            if frames:
-                ok, frame = cap.read()
-                if not ok:
-                    say("%s ended after %d frames" % (what, frames))
-                    break
-            watch.lap("read")
             small, grey = network_input(frame)
             prev_alpha = previous.feed(grey)  # a cut drops the previous alpha
             watch.lap("resize")
@@ -512,19 +643,20 @@ def run(args):
             watch.lap("infer")
             alpha = refiner(frame, alpha) if refiner is not None else alpha
             watch.lap("refine")
-            picture = composite(frame, alpha, background, args.mode)
-            watch.lap("composite")
-            going = output(picture)
-            watch.lap("show")
+            presenter.put(frame, alpha)  # composited and written on the output's thread
             frames += 1
             watch.frame_done()
-            if output.preview is not None:
-                output.preview.publish(picture, frames, watch.ms())
             if frames % args.log_every == 0:
-                say("frames %d, resets %d, ms/frame: %s" % (frames, previous.resets, watch.line(reset=False)))
-            if not going or (args.max_frames and frames >= args.max_frames):
+                say("frames %d, resets %d, dropped %d, ms/frame: %s" % (frames, previous.resets, reader.dropped,
+                                                                       stage_line(reader, watch, presenter)))
+            if args.max_frames and frames >= args.max_frames:
                 break
-    finally:
+        presenter.finish()
+    finally:  # the threads end before what they use is closed
+        if reader is not None:
+            reader.stop()
+        if presenter is not None:
+            presenter.stop()
         if output is not None:
             output.close()
         if cap is not None:
@@ -535,6 +667,19 @@ def run(args):
         say("done: %d frames, %d alpha resets%s" % (frames, previous.resets, "" if refiner is None else
                                                    ", %d refiner runs" % refiner.refiner.runs))
     return frames
+
+
+def stage_ms(reader, npu, presenter):
+    """Each stage's mean ms per frame since the start, from the three stages' own stopwatches."""
+    ms = dict(reader.watch.ms())
+    ms.update(npu.ms())
+    ms.update(presenter.watch.ms() if presenter is not None else {})
+    return dict((stage, ms.get(stage, 0.0)) for stage in STAGES)
+
+
+def stage_line(reader, npu, presenter):
+    ms = stage_ms(reader, npu, presenter)
+    return ", ".join("%s %.1f" % (stage, ms[stage]) for stage in STAGES)
 
 
 def main(argv=None):

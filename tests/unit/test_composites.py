@@ -1,5 +1,6 @@
-"""The apps' composites are 8-bit all the way (the host of a board has small cores): they equal the float blend
-they replaced to within a level or two, for every mode."""
+"""The apps' host-side work, shaped for a board's small cores: the composites are 8-bit all the way and equal the
+float blend they replaced to within a level or two, for every mode; the AscendCL app's capture stage drops only a
+live source's frames, never a file's, and keeps their order."""
 
 import runpy
 
@@ -79,3 +80,37 @@ def test_the_skills_nv21_blend_is_within_two_levels_of_the_float_one(apps):
     wide = np.zeros((H * 3 // 2, 2 * W), np.uint8)  # side by side: the blend goes straight into the right half
     skill["blend_nv21"](fg, bg, alpha, W, H, wide[:, W:])
     np.testing.assert_array_equal(wide[:, W:], got)
+
+
+class _Camera:
+    """A source of ``n`` numbered frames, one a millisecond."""
+
+    def __init__(self, n):
+        self.n, self.i = n, 0
+
+    def read(self):
+        import time
+
+        time.sleep(0.001)
+        self.i += 1
+        return (self.i <= self.n), np.full((2, 2, 3), self.i % 256, np.uint8)
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_the_apps_capture_stage_drops_only_live_frames_and_keeps_their_order(apps, live):
+    import time
+
+    reader = apps["acl_app"]["Reader"](_Camera(60), np.zeros((2, 2, 3), np.uint8), live, True)
+    seen = []
+    while True:
+        frame = reader.next()
+        if frame is None:
+            break
+        seen.append(int(frame[0, 0, 0]))
+        time.sleep(0.004)  # a consumer slower than the camera
+    reader.stop()
+    assert seen == sorted(seen)
+    if live:  # at most one frame waits: the rest made way, and every frame was either seen or dropped
+        assert reader.dropped > 0 and len(seen) + reader.dropped == 61
+    else:
+        assert seen == list(range(61)) and reader.dropped == 0

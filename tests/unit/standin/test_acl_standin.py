@@ -51,6 +51,32 @@ def test_ctrl_c_mid_stream_releases_everything_and_leaves_a_playable_file(app_bu
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3 and cap.read()[0]
 
 
+def test_the_pipelined_loop_writes_what_the_sequential_loop_writes(app_bundle, sample_clip, tmp_path):
+    """Capture, inference and output on three threads: the same alphas in the same order, the same frames in the
+    file (a file source drops nothing), and the timing line names every stage."""
+    runs = {}
+    for name, extra in (("pipelined", []), ("sequential", ["--sequential"])):
+        lines = []
+        acl = _start(app_bundle, lines, keep_alphas=True)
+        out = tmp_path / f"{name}.avi"
+        code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(out), "--max-frames", "12",
+                                      "--log-every", "12"] + extra)
+        assert (code, stopped) == (0, None), lines
+        cap, frames = cv2.VideoCapture(str(out)), []
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+        runs[name] = (acl.session().alphas, frames, lines)
+    (alphas, frames, lines), (seq_alphas, seq_frames, _) = runs["pipelined"], runs["sequential"]
+    assert len(alphas) == len(seq_alphas) == 12 and all((a == b).all() for a, b in zip(alphas, seq_alphas))
+    assert len(frames) == len(seq_frames) == 12 and all((a == b).all() for a, b in zip(frames, seq_frames))
+    timing = next(line for line in lines if line.startswith("frames 12,"))
+    assert "dropped 0" in timing and all(f"{stage} " in timing for stage in
+                                         ("read", "resize", "infer", "refine", "composite", "show"))
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--input", "7"], "no camera at index 7"),
     (["--input", "rtsp://127.0.0.1:9/none", "--rtsp-timeout", "2"], "did not answer within 2 s"),
