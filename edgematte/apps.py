@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from edgematte.devices import ACL_APP, DEVICES, HILENS_SKILL, DeviceFamily, families_running
-from edgematte.errors import SpecError
+from edgematte.errors import BundleError, SpecError
 
 
 def _write_skill(bundle, spec, family, refiner):
@@ -110,6 +110,12 @@ def app_of(family: DeviceFamily) -> App:
 
 
 def bundle_app(bundle) -> App | None:
-    """The app of ``bundle``'s device family (its manifest's ``device``), or None for a bundle with no family."""
-    family = DEVICES.get(bundle.manifest.device or "") if isinstance(bundle.manifest.device, str) else None
-    return app_of(family) if family is not None else None
+    """The app of ``bundle``'s device family (its manifest's ``device``), or None for a bundle with no family; a
+    family this edgematte does not know is a one-line error."""
+    device = bundle.manifest.device
+    if device is None:
+        return None
+    if device not in DEVICES:
+        raise BundleError(f"{bundle.folder}: device {device!r} is not a device family this edgematte knows "
+                          f"({', '.join(DEVICES)}); re-export the bundle")
+    return app_of(DEVICES[device])

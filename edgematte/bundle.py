@@ -142,6 +142,9 @@ class Manifest:
                           ("tools", dict), ("verification", dict)):
             if not isinstance(data[key], kind):
                 raise BundleError(f"{where}: {key!r} is not a JSON object; re-export the bundle")
+        for key in ("target", "via", "device"):
+            if not isinstance(data.get(key), (str, type(None))):
+                raise BundleError(f"{where}: {key!r} is {data[key]!r}, not a name; re-export the bundle")
         unknown_roles = sorted(set(data["artifacts"]) - set(LAYOUT))
         if unknown_roles:
             raise BundleError(f"{where} lists artifacts this edgematte does not know ({', '.join(unknown_roles)}); "

@@ -18,6 +18,7 @@ from edgematte import __version__
 from edgematte.cli_options import (FILE, FOLDER, ROUTES_HELP, bench_options, checkpoint_option, device_option,
                                    force_option, int8_max_error_option, json_flag, mnet_width_option, model_option,
                                    preset_options, refiner_options, refiner_width_option, train_options)
+from edgematte.errors import CommandGroup
 from edgematte.export.routes import DEFAULT_TARGET, TARGETS, VIAS
 from edgematte.networks import REFINERS
 from edgematte.hilens_skill import MODES
@@ -31,20 +32,7 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-class _Group(click.Group):
-    """Turns an OS error on a user's path (a file where a folder is needed, no permission, a full disk) into
-    one ``Error:`` line with exit status 1, as every user mistake; click's usage errors keep status 2."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except OSError as e:
-            from edgematte.errors import EdgematteError, os_error_message
-
-            raise EdgematteError(os_error_message(e)) from None
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edgematte")
 def main() -> None:
     """Real-time portrait matting (MODNet with the previous frame's alpha as a 4th input) for Huawei

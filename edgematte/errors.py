@@ -5,6 +5,9 @@ existing output). The CLI prints its one-line message and exits with status 1, w
 Any other exception is a bug in edgematte and keeps its traceback.
 """
 
+import signal
+import threading
+
 import click
 
 
@@ -60,3 +63,31 @@ def lookup(table, name: str, kind: str):
         close = difflib.get_close_matches(name, list(table), n=1)
         hint = f"did you mean {close[0]}? " if close else ""
         raise SpecError(f"unknown {kind} {name!r}; {hint}valid {kind}s: {', '.join(table)}") from None
+
+
+class CommandGroup(click.Group):
+    """The CLI's group: an OS error on a user's path (a file where a folder is needed, no permission, a full
+    disk) becomes one ``Error:`` line with exit status 1, as every user mistake (click's usage errors keep status
+    2), and SIGTERM interrupts a command as Ctrl-C does."""
+
+    def invoke(self, ctx):
+        previous = _interrupt_on_sigterm()
+        try:
+            return super().invoke(ctx)
+        except OSError as e:
+            raise EdgematteError(os_error_message(e)) from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt_on_sigterm():
+    """SIGTERM (``timeout``, ``kill``, systemd, a CI cancelling a job) stops a command as Ctrl-C does, so it
+    cleans up the same way: no scratch folder, a closed output. Returns the handler it replaced (None off the
+    main thread, where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    return signal.signal(signal.SIGTERM, interrupt)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from edgematte.bundle import REFINER_FOLDER, BundleWriter, Manifest, export_flags, file_name, tool_versions
-from edgematte.errors import SpecError, VerificationError
+from edgematte.errors import CheckpointError, SpecError, VerificationError
 from edgematte.export.routes import DEFAULT_TARGET, ROUTES, find_route
 from edgematte.networks import DEFAULT_NETWORK, refiner_network
 from edgematte.spec import DEFAULT_PRESET, PipelineSpec, resolve_spec
@@ -192,6 +194,11 @@ def _check_against_pytorch(ctx, roles: list[str], atol: float | None):
     log("running PyTorch on the golden inputs" + (f" ({spec.rollout_frames}-frame rollout included)" if has_rollout(spec)
                                                     else " (in float64)" if spec.network.float64_reference else ""))
     golden = make_golden(TorchRunner(model, spec, float64=spec.network.float64_reference), spec)
+    broken = [key for key, value in golden.arrays.items() if not np.isfinite(value).all()]
+    if broken:
+        raise CheckpointError(f"the weights compute NaN or infinity on the golden inputs ({', '.join(broken)}), "
+                              f"e.g. from a negative BatchNorm variance: they cannot be exported; check or retrain "
+                              f"the checkpoint")
     golden.save(ctx.bundle.path("golden"))
     roles.append("golden")
     log("measuring PyTorch's own FP32 noise (the same weights in FP32 and in float64 on the golden inputs)")

@@ -12,6 +12,7 @@ rule, the trimap's one-hot) moves far more of the picture; the share and size of
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -36,7 +37,11 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and (self.max_abs <= self.atol or 0 < self.allowed and self.beyond <= self.allowed)
+        """Within atol everywhere, or (a network with a flip budget) on all but that share of the pixels; a
+        non-finite output never passes."""
+        finite = math.isfinite(self.max_abs) and math.isfinite(self.mean_abs)
+        return self.error is None and finite and (self.max_abs <= self.atol
+                                                  or 0 < self.allowed and self.beyond <= self.allowed)
 
     def line(self) -> str:
         status = "PASSED" if self.passed else "FAILED"
@@ -69,7 +74,7 @@ def compare_runner(runner, golden: GoldenSet, spec: PipelineSpec, atol: float) -
             results.append(CheckResult(case, runner.name, float("inf"), float("inf"), atol,
                                        error=f"alpha shape {got.shape}, expected {want.shape}"))
             continue
-        beyond = float(np.mean(np.abs(got.astype(np.float64) - want) > atol))
+        beyond = float(np.mean(~(np.abs(got.astype(np.float64) - want) <= atol)))  # NaN counts as beyond
         results.append(CheckResult(case, runner.name, *_errors(got, want), atol, beyond=beyond,
                                    allowed=spec.network.flip_budget))
     if not has_rollout(spec):

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 
 def device_file_problems(bundle) -> list[str]:
-    """Problems in ``bundle``'s (an :class:`edgematte.bundle.Bundle`) AIPP config, ONNX models and prototxt."""
-    problems = []
+    """Problems in ``bundle``'s (an :class:`edgematte.bundle.Bundle`) device family record, AIPP config, ONNX
+    models and prototxt."""
+    problems = family_problems(bundle)
+    if problems:
+        return problems
     if bundle.has("aipp"):
         problems += _aipp(bundle)
     for role in ("onnx", "onnx_int8"):
@@ -60,6 +63,32 @@ def _family(bundle):
     from edgematte.devices import DEVICES
 
     return DEVICES.get(bundle.manifest.device or "")
+
+
+def family_problems(bundle) -> list[str]:
+    """Whether the manifest's device family is one this edgematte knows, and agrees with the bundle's own
+    compiler command and app: verify must not skip a family's checks because its name was edited."""
+    from edgematte.apps import app_of
+    from edgematte.bundle import MANIFEST
+    from edgematte.devices import DEVICES
+
+    device = bundle.manifest.device
+    if device is None:
+        return []
+    family = DEVICES.get(device) if isinstance(device, str) else None
+    if family is None:
+        return [f"{MANIFEST}: device {device!r} is not a device family this edgematte knows ({', '.join(DEVICES)}); "
+                f"re-export the bundle"]
+    problems = []
+    tool = (bundle.manifest.convert or {}).get("tool")
+    if tool != family.compiler.name:
+        problems.append(f"{MANIFEST}: the {family.name} family compiles with {family.compiler}, but the bundle's "
+                        f"compiler command is for {tool!r}; re-export the bundle")
+    app = app_of(family)
+    if bundle.spec.network.frame_network and not bundle.has(app.role):
+        problems.append(f"{MANIFEST}: the {family.name} family runs {app.title} ({app.role}), which the bundle does "
+                        f"not list; re-export the bundle")
+    return problems
 
 
 def _prototxt(bundle) -> list[str]:

@@ -240,6 +240,39 @@ def code_in_a_checkpoint(b, tmp):
     return Case(["info", tmp / "evil.ckpt"], ["code was blocked and never ran"], absent=[Path("pwned")])
 
 
+def weights_that_compute_nan(b, tmp):
+    """Finite weights (the value check passes them) with a negative BatchNorm variance: NaN in the unknown band."""
+    from edgematte.model.mnet_checkpoint import default_mnet, save_mnet_checkpoint
+
+    model = default_mnet(0, 0.25).model
+    bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    bn.running_var.data = -bn.running_var.data.abs() - 1.0
+    save_mnet_checkpoint(model, tmp / "mnet.ckpt")
+    return Case(["export", "--model", "mnet", "--checkpoint", tmp / "mnet.ckpt", "--size", "64x64", "--to", "onnx",
+                 "--out", tmp / "x"], ["compute NaN or infinity on the golden inputs", "negative BatchNorm variance"],
+                kept=[tmp / "mnet.ckpt"], absent=[tmp / "x"])
+
+
+def unknown_device_family(b, tmp):
+    folder = copy(b["om"], tmp)
+    edit_manifest(folder, lambda m: m.update(device="hilens-kid"))
+    return Case(["verify", folder], ["device 'hilens-kid' is not a device family"], verify_fails=True)
+
+
+def family_that_contradicts_the_bundle(b, tmp):
+    folder = copy(b["om"], tmp)
+    edit_manifest(folder, lambda m: m.update(device="ascend310b4"))
+    return Case(["verify", folder], ["compiles with atc, but the bundle's compiler command is for 'omg'"],
+                verify_fails=True)
+
+
+def device_that_is_not_a_name(b, tmp):
+    folder = copy(b["om"], tmp)
+    edit_manifest(folder, lambda m: m.update(device=["hilens-kit"]))
+    return Case(["run", folder, "--input", b["clip"], "--output", tmp / "o.mp4"], ["'device' is ['hilens-kit'], not a name"],
+                absent=[tmp / "o.mp4"])
+
+
 def atol_above_the_ceiling(b, tmp):
     return Case(["export", "--size", "64x64", "--atol", "0.01", "--out", tmp / "x"], ["--atol 0.01 is outside"],
                 absent=[tmp / "x"])
@@ -253,7 +286,8 @@ ROWS: list[Callable] = [
     output_with_the_wrong_extension, report_over_an_existing_file, plot_with_the_wrong_extension, tiny_video,
     seconds_not_a_number, size_beyond_aipp, size_beyond_memory, size_beyond_the_kit_camera_path, corrupt_train_state,
     train_force_on_a_foreign_folder, malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint,
-    atol_above_the_ceiling,
+    atol_above_the_ceiling, weights_that_compute_nan, unknown_device_family, family_that_contradicts_the_bundle,
+    device_that_is_not_a_name,
 ]
 
 

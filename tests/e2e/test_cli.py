@@ -166,3 +166,23 @@ def test_module_entry_point_and_help():
     assert r.returncode == 0
     for option in ("--to", "--checkpoint", "--preset", "--size", "--out", "--force", "--json"):
         assert option in r.stdout
+
+
+def test_sigterm_stops_an_export_as_ctrl_c_does_and_leaves_no_scratch(tmp_path):
+    """`timeout`, `kill`, systemd and a cancelled CI job send SIGTERM: the scratch folder goes, nothing is written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "x"
+    proc = subprocess.Popen([sys.executable, "-m", "edgematte", "export", "--size", "64x64", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".x.partial-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the export has begun writing
+    assert proc.poll() is None, "the export ended before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in stderr, stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []

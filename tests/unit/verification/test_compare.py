@@ -83,3 +83,26 @@ def test_modnet_checks_allow_no_flip(exported_bundle, tiny_spec):
     golden = GoldenSet.load(exported_bundle.out / "golden.npz")
     one = compare_runner(_Flipped(golden, tiny_spec, 1), golden, tiny_spec, 1e-4)
     assert not any(c.passed for c in one)  # one pixel off is a failure: MODNet is continuous
+
+
+def test_a_non_finite_alpha_never_passes_even_within_the_flip_budget(tiny_spec):
+    from edgematte.verification.golden import make_golden
+
+    spec = tiny_spec.for_model("mnet")
+
+    class _Echo:
+        def infer(self, feed):
+            return {spec.alpha_output: (feed[spec.image_input][:, :1] * 0.25 + 0.5).astype(np.float32)}
+
+    class _NaN(_Echo):  # one pixel NaN: inside M-Net's flip budget by count, but not a number
+        name = "nan-reader"
+
+        def infer(self, feed):
+            alpha = super().infer(feed)[spec.alpha_output].copy()
+            alpha.reshape(-1)[0] = np.nan
+            return {spec.alpha_output: alpha}
+
+    golden = make_golden(_Echo(), spec)
+    checks = compare_runner(_NaN(), golden, spec, 1e-4)
+    assert checks and not any(c.passed for c in checks)
+    assert all(c.beyond > 0 for c in checks)  # the NaN counts as a pixel beyond atol
