@@ -176,6 +176,9 @@ def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bu
     ``refiner="mnet"``: compare MODNet alone with MODNet + M-Net under the trimap protocol instead
     (:mod:`edgematte.evaluate_refiner`): the bundle's two networks, or ``checkpoint`` and ``refiner_checkpoint``
     (default: the embedded M-Net at ``refiner_width``) in PyTorch, over ``data``; ``trimap``: given trimaps."""
+    if refiner is not None and (csv_path is not None or plot_path is not None):
+        raise SpecError(f"the refiner comparison writes --json only; leave out "
+                        f"{' and '.join(f for f, v in (('--csv', csv_path), ('--plot', plot_path)) if v is not None)}")
     outputs = _report_outputs(force, json_path=(json_path, (".json",)), csv_path=(csv_path, (".csv",)),
                               plot_path=(plot_path, (".png",)))
     if refiner is not None:

@@ -5,7 +5,12 @@ and ``convert.sh``, the AIPP writer, the app generator, ``run``, the bundle READ
 Sources ([C] seen in a public document, [I] inferred; ../shared/docs/ascend-boards-2026.md gathers them):
 
 - CANN support per chip: the ``atc --soc_version`` pages of each CANN release [C]: first-generation
-  ``Ascend310`` ("Atlas 200/300/500 inference products") up to 8.2.RC1; from 8.3.RC1 on only 310B/310P.
+  ``Ascend310`` ("Atlas 200/300/500 inference products") up to 8.2.RC1; from 8.3.RC1 on only 310B/310P. The 310B's
+  floor is 6.2: public atc runs with ``--soc_version=Ascend310B1`` under CANN 6.2.RC1 exist, and an Atlas 200I DK
+  A2 image shipped 6.2.RC1 (found when issue 28 was filed; 6.2's own release notes were not read here) [I]. The
+  310P was named Ascend710 before the rename, and older drivers' ``npu-smi`` may show ``710`` [C, issue 28].
+- An .om runs on a CANN runtime of the release that compiled it or newer (Huawei's compatibility rule, as cited
+  in issue 28) [I]: convert.sh says which runtime the board needs; the window above is the compiler's side.
 - Which board is which 310B: Ascend's own samples for the Atlas 200I DK A2 (gitee ascend/EdgeAndRobotics,
   e.g. Samples/YOLOV5MultiInput/README.md, run on the board as HwHiAiUser) convert with
   ``--soc_version=Ascend310B4`` [C]; public Orange Pi AIpro projects convert with ``Ascend310B4`` on the
@@ -47,10 +52,16 @@ class DeviceFamily:
     resize_range: tuple[tuple[int, int], tuple[int, int]] | None = None
     display_max: tuple[int, int] | None = None  # the largest frame its display output shows (width, height)
 
+    old_names: tuple[str, ...] = ()  # what older drivers' npu-smi called the chip (310P: 710, before the rename)
+
     @property
     def npu_name(self) -> str:
         """The chip as ``npu-smi info`` names it (``310B4`` for ``Ascend310B4``)."""
         return self.soc_version.removeprefix("Ascend")
+
+    @property
+    def npu_names(self) -> tuple[str, ...]:
+        return (self.npu_name, *self.old_names)
 
     @property
     def toolchain(self) -> str:
@@ -85,13 +96,13 @@ DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
                  cann=(None, "8.2"), opset=_CANN_OPSETS),
     DeviceFamily("ascend310b4", "Atlas 200I DK A2, Orange Pi AIpro 8T", "Ascend310B4", ATC,
                  "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
-                 cann=("7.0", None), opset=_CANN_OPSETS),
+                 cann=("6.2", None), opset=_CANN_OPSETS),
     DeviceFamily("ascend310b1", "Orange Pi AIpro 20T", "Ascend310B1", ATC,
                  "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
-                 cann=("7.0", None), opset=_CANN_OPSETS),
+                 cann=("6.2", None), opset=_CANN_OPSETS),
     DeviceFamily("ascend310p3", "Atlas 300I Pro / Duo", "Ascend310P3", ATC,
                  "on the card's host", ACL_APP, RGB888, (3, 7),
-                 cann=("5.1", None), opset=_CANN_OPSETS),
+                 cann=("5.1", None), opset=_CANN_OPSETS, old_names=("710",)),
 )}
 DEFAULT_DEVICE = "hilens-kit"
 

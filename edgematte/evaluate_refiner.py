@@ -168,13 +168,11 @@ def evaluate_with_refiner(bundle, checkpoint, data, preset, size, trimap, refine
     if bundle is not None:
         if checkpoint or refiner_checkpoint or refiner_width or refiner_size:
             raise EvalError("--bundle brings both networks; leave out --checkpoint and the --refiner-* options")
-        from edgematte.runtime.ort import OrtRunner
-
         opened = Bundle.open(bundle)
         if opened.refiner is None:
             raise EvalError(f"{bundle} has no refiner; export it with --to om --refiner {refiner_net}")
         spec, rspec = opened.spec, opened.refiner.spec
-        runner, refiner_runner = OrtRunner(opened.path("onnx")), OrtRunner(opened.refiner.path("onnx"))
+        runner, refiner_runner = (_bundle_runner(bundle, network) for network in (opened, opened.refiner))
         source = f"bundle {bundle} (onnxruntime: MODNet {spec.width}x{spec.height}, M-Net {rspec.width}x{rspec.height})"
     else:
         from edgematte.runtime.pytorch import TorchRunner
@@ -200,3 +198,24 @@ def evaluate_with_refiner(bundle, checkpoint, data, preset, size, trimap, refine
     # a bundle's ONNX has a static size: M-Net runs on its crops only (the whole-frame rows need checkpoints)
     return evaluate_refiner(Path(data), modnet, (spec.width, spec.height), mnet_infer, (rspec.width, rspec.height),
                             source, Path(trimap) if trimap else None, whole_frames=bundle is None, log=log)
+
+
+def _bundle_runner(bundle, network):
+    """``network``'s ONNX (a bundle or its refiner) in onnxruntime, after the checks ``verify`` makes of it (present,
+    loadable, its graph's inputs and outputs the manifest's): a missing, damaged or swapped file is one line."""
+    import onnx
+
+    from edgematte.runtime.ort import OrtRunner
+    from edgematte.verification.device_files import graph_io_problems
+
+    network.require("onnx", why="re-export the bundle")
+    path = network.path("onnx")
+    try:
+        problems = graph_io_problems(onnx.load(str(path)), network.spec)
+        if not problems:
+            return OrtRunner(path)
+    except Exception as e:  # onnx and onnxruntime raise their own types for a damaged file
+        from edgematte.errors import shorten
+
+        problems = [f"cannot be loaded ({shorten(str(e))})"]
+    raise EvalError(f"{bundle}: {path.name}: {problems[0]}")

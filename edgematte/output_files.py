@@ -17,6 +17,9 @@ def check_output_file(path: Path, force: bool, inputs=(), suffixes: tuple[str, .
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
         raise EdgematteError(f"{what} {path} must end in {' or '.join(suffixes)}: that is the format written there")
+    above = next((p for p in path.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OutputExistsError(f"{what} {path} is under {above}, which is a file, not a folder; choose another name")
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise OutputExistsError(f"{what} {path} exists and is not a regular file; choose another name")
     for source in (Path(s) for s in inputs if s is not None):

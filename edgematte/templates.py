@@ -72,6 +72,21 @@ def _block(lines: list[str], begin: str, end: str) -> tuple[int, int]:
         raise ValueError(f"the template has no block between {begin!r} and {end!r}") from None
 
 
+def read_settings(text: str) -> dict:
+    """The values of a rendered (or template) file's settings block, by name (``"NET_W, NET_H"`` for a tuple
+    target); ValueError when the block is missing or holds something other than literals."""
+    lines = text.split("\n")
+    begin, end = _block(lines, SETTINGS_BEGIN, SETTINGS_END)
+    values = {}
+    for node in ast.parse("\n".join(lines[begin + 1:end])).body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            raise ValueError("the settings block holds only NAME = value lines")
+        target = node.targets[0]
+        names = [t.id for t in target.elts] if isinstance(target, ast.Tuple) else [target.id]
+        values[", ".join(names)] = ast.literal_eval(node.value)
+    return values
+
+
 def render_template(text: str, settings: dict) -> str:
     """``text`` with the values of its settings block replaced by ``settings`` (every name the block assigns, and
     no other; a tuple target such as ``NET_W, NET_H`` takes a tuple) and its loop-core block replaced by

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from edgematte.bundle import file_name
 from edgematte.compilers import Rel, ToolCommand
-from edgematte.devices import DeviceFamily, families_compiled_by
+from edgematte.devices import DEVICES, DeviceFamily, families_compiled_by
 from edgematte.errors import EdgematteError
 from edgematte.spec import PipelineSpec
 
@@ -27,6 +27,11 @@ def compiler_command(spec: PipelineSpec, device: DeviceFamily, rel: Rel | None =
 CANN_ROOTS = ('${ASCEND_TOOLKIT_HOME:-}', '${ASCEND_HOME_PATH:-}', "/usr/local/Ascend/ascend-toolkit/latest",
               "/usr/local/Ascend/cann", '${HOME}/Ascend/ascend-toolkit/latest', '${HOME}/Ascend/cann')
 SKIP_CHECKS = "EDGEMATTE_SKIP_DEVICE_CHECK"  # set to 1 to compile past a CANN or chip mismatch on purpose
+# Older CANN releases on ARM hosts installed the toolkit under <root>/arm64-linux/ rather than aarch64-linux/
+# (the main case for the first-generation 310's boards): looked for after $(uname -m).
+OLD_ARCH_FOLDERS = ("arm64",)
+# The chip in npu-smi's table: every family's name, and the names older drivers used (devices.py)
+NPU_NAME_PATTERN = "|".join(["310([BP][0-9])?", *(n for d in DEVICES.values() for n in d.old_names)])
 
 
 def _version_key(text: str) -> int:
@@ -42,9 +47,11 @@ def device_checks(device: DeviceFamily) -> list[str]:
              f'if [ "${{{SKIP_CHECKS}:-0}}" != 1 ]; then',
              '  info=""',
              f'  for root in {" ".join(chr(34) + r + chr(34) for r in CANN_ROOTS)}; do',
-             '    if [ -n "$root" ] && [ -f "$root/$(uname -m)-linux/ascend_toolkit_install.info" ]; then',
-             '      info="$root/$(uname -m)-linux/ascend_toolkit_install.info"; break',
-             '    fi',
+             f'    for arch in "$(uname -m)" {" ".join(OLD_ARCH_FOLDERS)}; do',
+             '      if [ -n "$root" ] && [ -f "$root/$arch-linux/ascend_toolkit_install.info" ]; then',
+             '        info="$root/$arch-linux/ascend_toolkit_install.info"; break 2',
+             '      fi',
+             '    done',
              '  done',
              '  if [ -z "$info" ]; then',
              '    echo "Error: no CANN toolkit found (ascend_toolkit_install.info); source the toolkit set_env.sh '
@@ -68,17 +75,20 @@ def device_checks(device: DeviceFamily) -> list[str]:
                   f'use CANN {high} or earlier for {device.title}, or re-export for your board with edgematte '
                   f'{flag} ({others})" >&2; exit 3',
                   '  fi']
+    families = families_compiled_by(device.compiler)
+    names = " ".join(f"{'|'.join(d.npu_names)}) family={d.name};;" for d in families)
     lines += ['  if command -v npu-smi >/dev/null; then',
-              "    chip=$(npu-smi info 2>/dev/null | grep -owE '310([BP][0-9])?' | head -n 1 || true)",
-              f'    if [ -n "$chip" ] && [ "$chip" != "{device.npu_name}" ]; then',
-              '      case "$chip" in ' + " ".join(f"{d.npu_name}) family={d.name};;"
-                                              for d in families_compiled_by(device.compiler)) + ' *) family="?";; esac',
+              f"    chip=$(npu-smi info 2>/dev/null | grep -owE '{NPU_NAME_PATTERN}' | head -n 1 || true)",
+              f'    case "$chip" in ""|{"|".join(device.npu_names)}) ;; *)',
+              f'      case "$chip" in {names} *) family="?";; esac',
               f'      echo "Error: the NPU of this board is $chip, but the bundle is for {device.soc_version} '
               f'({device.title}); re-export with: edgematte {flag} $family (or set {SKIP_CHECKS}=1 to compile '
-              'for the other board here)" >&2; exit 4',
-              '    fi',
+              'for the other board here)" >&2; exit 4;;',
+              '    esac',
               '  fi',
               f'  echo "CANN $cann ($info); compiling for {device.soc_version}"',
+              '  # Huawei\'s compatibility rule: an .om runs on a CANN runtime of the release that compiled it or newer',
+              '  echo "The .om will need CANN $cann or newer on the board (npu-smi info and the board\'s CANN show it)"',
               'fi', ""]
     return lines
 

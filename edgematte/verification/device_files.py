@@ -53,10 +53,27 @@ def _onnx(bundle, role: str) -> list[str]:
     except Exception as e:  # the checker raises ValidationError, InferenceError, or a protobuf DecodeError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return [f"{path.name}: the ONNX checker rejects it ({first})"]
+    proto = onnx.load(str(path))
+    problems = graph_io_problems(proto, bundle.spec)
     family = _family(bundle)
-    if role == "onnx" and family is not None:
-        return [f"{path.name}: {p}" for p in family.compiler.onnx_problems(onnx.load(str(path)), bundle.spec, family)]
-    return []
+    if not problems and role == "onnx" and family is not None:
+        problems = family.compiler.onnx_problems(proto, bundle.spec, family)
+    return [f"{path.name}: {p}" for p in problems]
+
+
+def graph_io_problems(proto, spec) -> list[str]:
+    """Whether the graph's inputs and outputs are the ones ``spec``'s network has (names and static shapes): a
+    file swapped for another network's fails here, by name."""
+    def shapes(values):
+        return {v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim) for v in values}
+
+    weights = {i.name for i in proto.graph.initializer}
+    inputs = {k: v for k, v in shapes(proto.graph.input).items() if k not in weights}
+    outputs = shapes(proto.graph.output)
+    if inputs == dict(spec.input_shapes) and outputs == dict(spec.output_shapes):
+        return []
+    return [f"its inputs {inputs} and outputs {outputs} are not the {spec.network.short} graph the manifest describes "
+            f"(inputs {dict(spec.input_shapes)}, output {dict(spec.output_shapes)}); re-export the bundle"]
 
 
 def _family(bundle):
@@ -85,10 +102,33 @@ def family_problems(bundle) -> list[str]:
         problems.append(f"{MANIFEST}: the {family.name} family compiles with {family.compiler}, but the bundle's "
                         f"compiler command is for {tool!r}; re-export the bundle")
     app = app_of(family)
-    if bundle.spec.network.frame_network and not bundle.has(app.role):
-        problems.append(f"{MANIFEST}: the {family.name} family runs {app.title} ({app.role}), which the bundle does "
-                        f"not list; re-export the bundle")
+    if bundle.spec.network.frame_network:
+        if not bundle.has(app.role):
+            problems.append(f"{MANIFEST}: the {family.name} family runs {app.title} ({app.role}), which the bundle "
+                            f"does not list; re-export the bundle")
+        else:
+            problems += _app_settings_problems(bundle, app)
     return problems
+
+
+def _app_settings_problems(bundle, app) -> list[str]:
+    """The app's settings block against the manifest: the model it loads, its size, and the refiner it loads
+    (a manifest whose refiner record was removed while the app still loads ``refiner/`` fails here)."""
+    from edgematte.bundle import file_name, refiner_file
+    from edgematte.templates import read_settings
+
+    path = bundle.path(app.role)
+    try:
+        settings = read_settings(path.read_text())
+    except (ValueError, SyntaxError, UnicodeDecodeError) as e:
+        return [f"{path.name}: its settings block cannot be read ({e}); re-export the bundle"]
+    refiner = bundle.refiner
+    want = {"MODEL_FILE": file_name("om"), "NET_W, NET_H": (bundle.spec.width, bundle.spec.height),
+            "REFINER_FILE": refiner_file("om", refiner.spec.model) if refiner is not None else None}
+    if refiner is not None:
+        want["REF_W, REF_H"] = (refiner.spec.width, refiner.spec.height)
+    return [f"{bundle.manifest.artifacts[app.role]}: {name} is {settings.get(name)!r}, the manifest says {value!r}; "
+            f"re-export the bundle" for name, value in want.items() if settings.get(name) != value]
 
 
 def _prototxt(bundle) -> list[str]:

@@ -278,6 +278,52 @@ def atol_above_the_ceiling(b, tmp):
                 absent=[tmp / "x"])
 
 
+def _refined(tmp):
+    from edgematte import api
+
+    return api.export(to="om", size="64x64", refiner="mnet", refiner_size="64x64", refiner_width=0.25,
+                      out=tmp / "refined").out
+
+
+def refiner_record_removed(b, tmp):
+    """The app still loads refiner/ while the manifest no longer says it has a refiner."""
+    folder = _refined(tmp)
+    edit_manifest(folder, lambda m: m.pop("refiner"))
+    return Case(["verify", folder], ["REFINER_FILE is 'refiner/mnet.om', the manifest says None"], verify_fails=True)
+
+
+def refiner_swapped_for_modnet(b, tmp):
+    folder = _refined(tmp)
+    shutil.copyfile(folder / "modnet4.onnx", folder / "refiner" / "mnet.onnx")
+    reseal(folder)
+    return Case(["verify", folder], ["mnet.onnx: its inputs", "are not the M-Net graph the manifest describes"],
+                verify_fails=True)
+
+
+def csv_for_the_refiner_comparison(b, tmp):
+    return Case(["eval", "--refiner", "mnet", "--data", tmp, "--csv", tmp / "r.csv"],
+                ["the refiner comparison writes --json only; leave out --csv"], absent=[tmp / "r.csv"])
+
+
+def report_under_a_file(b, tmp):
+    (tmp / "notes.txt").write_text("mine")
+    return Case(["bench", "--size", "64x64", "--json", tmp / "notes.txt" / "b.json"],
+                ["is under", "notes.txt, which is a file, not a folder"], kept=[tmp / "notes.txt"])
+
+
+def eval_with_a_damaged_refiner(b, tmp):
+    folder = _refined(tmp)
+    (folder / "refiner" / "mnet.onnx").write_bytes(b"not a model")
+    return Case(["eval", "--refiner", "mnet", "--bundle", folder, "--data", tmp / "refined"],
+                ["mnet.onnx: cannot be loaded"])
+
+
+def eval_with_a_swapped_refiner(b, tmp):
+    folder = _refined(tmp)
+    shutil.copyfile(folder / "modnet4.onnx", folder / "refiner" / "mnet.onnx")
+    return Case(["eval", "--refiner", "mnet", "--bundle", folder, "--data", tmp / "refined"],
+                ["mnet.onnx: its inputs", "are not the M-Net graph"])
+
 ROWS: list[Callable] = [
     escape_path, escape_files_record, unlisted_skill_code, artifact_without_checksum, aipp_field_twice, onnx_garbage,
     golden_missing_a_case, prototxt_garbage, damaged_model_in_run, os_error_on_an_output, old_manifest,
@@ -287,7 +333,8 @@ ROWS: list[Callable] = [
     seconds_not_a_number, size_beyond_aipp, size_beyond_memory, size_beyond_the_kit_camera_path, corrupt_train_state,
     train_force_on_a_foreign_folder, malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint,
     atol_above_the_ceiling, weights_that_compute_nan, unknown_device_family, family_that_contradicts_the_bundle,
-    device_that_is_not_a_name,
+    device_that_is_not_a_name, refiner_record_removed, refiner_swapped_for_modnet, csv_for_the_refiner_comparison,
+    report_under_a_file, eval_with_a_damaged_refiner, eval_with_a_swapped_refiner,
 ]
 
 

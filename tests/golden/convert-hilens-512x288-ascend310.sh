@@ -15,9 +15,11 @@ command -v atc >/dev/null || { echo "atc is not on PATH: run this script where t
 if [ "${EDGEMATTE_SKIP_DEVICE_CHECK:-0}" != 1 ]; then
   info=""
   for root in "${ASCEND_TOOLKIT_HOME:-}" "${ASCEND_HOME_PATH:-}" "/usr/local/Ascend/ascend-toolkit/latest" "/usr/local/Ascend/cann" "${HOME}/Ascend/ascend-toolkit/latest" "${HOME}/Ascend/cann"; do
-    if [ -n "$root" ] && [ -f "$root/$(uname -m)-linux/ascend_toolkit_install.info" ]; then
-      info="$root/$(uname -m)-linux/ascend_toolkit_install.info"; break
-    fi
+    for arch in "$(uname -m)" arm64; do
+      if [ -n "$root" ] && [ -f "$root/$arch-linux/ascend_toolkit_install.info" ]; then
+        info="$root/$arch-linux/ascend_toolkit_install.info"; break 2
+      fi
+    done
   done
   if [ -z "$info" ]; then
     echo "Error: no CANN toolkit found (ascend_toolkit_install.info); source the toolkit set_env.sh first, or set EDGEMATTE_SKIP_DEVICE_CHECK=1" >&2; exit 3
@@ -31,13 +33,15 @@ if [ "${EDGEMATTE_SKIP_DEVICE_CHECK:-0}" != 1 ]; then
     echo "Error: CANN $cann no longer lists Ascend310 (the last that does is 8.2); use CANN 8.2 or earlier for Atlas 200 DK / 300 / 500, first-generation Ascend 310, or re-export for your board with edgematte export --to om --device (ascend310b4, ascend310b1, ascend310p3)" >&2; exit 3
   fi
   if command -v npu-smi >/dev/null; then
-    chip=$(npu-smi info 2>/dev/null | grep -owE '310([BP][0-9])?' | head -n 1 || true)
-    if [ -n "$chip" ] && [ "$chip" != "310" ]; then
-      case "$chip" in 310) family=ascend310;; 310B4) family=ascend310b4;; 310B1) family=ascend310b1;; 310P3) family=ascend310p3;; *) family="?";; esac
-      echo "Error: the NPU of this board is $chip, but the bundle is for Ascend310 (Atlas 200 DK / 300 / 500, first-generation Ascend 310); re-export with: edgematte export --to om --device $family (or set EDGEMATTE_SKIP_DEVICE_CHECK=1 to compile for the other board here)" >&2; exit 4
-    fi
+    chip=$(npu-smi info 2>/dev/null | grep -owE '310([BP][0-9])?|710' | head -n 1 || true)
+    case "$chip" in ""|310) ;; *)
+      case "$chip" in 310) family=ascend310;; 310B4) family=ascend310b4;; 310B1) family=ascend310b1;; 310P3|710) family=ascend310p3;; *) family="?";; esac
+      echo "Error: the NPU of this board is $chip, but the bundle is for Ascend310 (Atlas 200 DK / 300 / 500, first-generation Ascend 310); re-export with: edgematte export --to om --device $family (or set EDGEMATTE_SKIP_DEVICE_CHECK=1 to compile for the other board here)" >&2; exit 4;;
+    esac
   fi
   echo "CANN $cann ($info); compiling for Ascend310"
+  # Huawei's compatibility rule: an .om runs on a CANN runtime of the release that compiled it or newer
+  echo "The .om will need CANN $cann or newer on the board (npu-smi info and the board's CANN show it)"
 fi
 
 atc \

@@ -8,16 +8,18 @@ export TE_PARALLEL_COMPILER=${TE_PARALLEL_COMPILER:-1}
 export MAX_COMPILE_CORE_NUMBER=${MAX_COMPILE_CORE_NUMBER:-1}
 
 # Orange Pi AIpro 20T (CANN atc, ONNX opset 11): writes modnet4.om
-# Run it with CANN 7.0 or later, on the board or an x86/arm host.
+# Run it with CANN 6.2 or later, on the board or an x86/arm host.
 # The .om runs only on Ascend310B1 chips; the HiLens Kit loads only omg (DDK) models.
 command -v atc >/dev/null || { echo "atc is not on PATH: run this script where the toolchain is installed" >&2; exit 127; }
 # Check the toolchain for Orange Pi AIpro 20T (set EDGEMATTE_SKIP_DEVICE_CHECK=1 to skip on purpose).
 if [ "${EDGEMATTE_SKIP_DEVICE_CHECK:-0}" != 1 ]; then
   info=""
   for root in "${ASCEND_TOOLKIT_HOME:-}" "${ASCEND_HOME_PATH:-}" "/usr/local/Ascend/ascend-toolkit/latest" "/usr/local/Ascend/cann" "${HOME}/Ascend/ascend-toolkit/latest" "${HOME}/Ascend/cann"; do
-    if [ -n "$root" ] && [ -f "$root/$(uname -m)-linux/ascend_toolkit_install.info" ]; then
-      info="$root/$(uname -m)-linux/ascend_toolkit_install.info"; break
-    fi
+    for arch in "$(uname -m)" arm64; do
+      if [ -n "$root" ] && [ -f "$root/$arch-linux/ascend_toolkit_install.info" ]; then
+        info="$root/$arch-linux/ascend_toolkit_install.info"; break 2
+      fi
+    done
   done
   if [ -z "$info" ]; then
     echo "Error: no CANN toolkit found (ascend_toolkit_install.info); source the toolkit set_env.sh first, or set EDGEMATTE_SKIP_DEVICE_CHECK=1" >&2; exit 3
@@ -27,17 +29,19 @@ if [ "${EDGEMATTE_SKIP_DEVICE_CHECK:-0}" != 1 ]; then
   if [ -z "$key" ]; then
     echo "Error: cannot read the CANN version in $info (version=$cann); set EDGEMATTE_SKIP_DEVICE_CHECK=1 to compile anyway" >&2; exit 3
   fi
-  if [ "$key" -lt 7000 ]; then
-    echo "Error: CANN $cann is older than 7.0, the first whose atc lists Ascend310B1; install CANN 7.0 or later" >&2; exit 3
+  if [ "$key" -lt 6002 ]; then
+    echo "Error: CANN $cann is older than 6.2, the first whose atc lists Ascend310B1; install CANN 6.2 or later" >&2; exit 3
   fi
   if command -v npu-smi >/dev/null; then
-    chip=$(npu-smi info 2>/dev/null | grep -owE '310([BP][0-9])?' | head -n 1 || true)
-    if [ -n "$chip" ] && [ "$chip" != "310B1" ]; then
-      case "$chip" in 310) family=ascend310;; 310B4) family=ascend310b4;; 310B1) family=ascend310b1;; 310P3) family=ascend310p3;; *) family="?";; esac
-      echo "Error: the NPU of this board is $chip, but the bundle is for Ascend310B1 (Orange Pi AIpro 20T); re-export with: edgematte export --to om --device $family (or set EDGEMATTE_SKIP_DEVICE_CHECK=1 to compile for the other board here)" >&2; exit 4
-    fi
+    chip=$(npu-smi info 2>/dev/null | grep -owE '310([BP][0-9])?|710' | head -n 1 || true)
+    case "$chip" in ""|310B1) ;; *)
+      case "$chip" in 310) family=ascend310;; 310B4) family=ascend310b4;; 310B1) family=ascend310b1;; 310P3|710) family=ascend310p3;; *) family="?";; esac
+      echo "Error: the NPU of this board is $chip, but the bundle is for Ascend310B1 (Orange Pi AIpro 20T); re-export with: edgematte export --to om --device $family (or set EDGEMATTE_SKIP_DEVICE_CHECK=1 to compile for the other board here)" >&2; exit 4;;
+    esac
   fi
   echo "CANN $cann ($info); compiling for Ascend310B1"
+  # Huawei's compatibility rule: an .om runs on a CANN runtime of the release that compiled it or newer
+  echo "The .om will need CANN $cann or newer on the board (npu-smi info and the board's CANN show it)"
 fi
 
 atc \

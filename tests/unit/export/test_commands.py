@@ -90,9 +90,10 @@ def test_convert_script_without_the_toolchain_says_so(tmp_path, spec):
 
 
 # --- the CANN version and chip checks of the atc families' convert.sh ------------------------------------
-def _toolkit(root: Path, version: str) -> Path:
-    """A CANN toolkit install as the installation guide lays it out: <root>/<arch>-linux/ascend_toolkit_install.info."""
-    info = root / f"{os.uname().machine}-linux" / "ascend_toolkit_install.info"
+def _toolkit(root: Path, version: str, arch: str | None = None) -> Path:
+    """A CANN toolkit install as the installation guide lays it out: <root>/<arch>-linux/ascend_toolkit_install.info
+    (``arch``: this machine's, or e.g. "arm64" as older CANN releases named the ARM folder)."""
+    info = root / f"{arch or os.uname().machine}-linux" / "ascend_toolkit_install.info"
     info.parent.mkdir(parents=True)
     info.write_text(f"package_name=Ascend-cann-toolkit\nversion={version}\ninnerversion=V100R001\narch=x\n")
     return root
@@ -105,7 +106,8 @@ def _npu_smi(bindir: Path, chip: str) -> None:
     (bindir / "npu-smi").chmod(0o755)
 
 
-def _run_convert(tmp_path, spec, device: str, cann: str | None, chip: str | None, skip: bool = False):
+def _run_convert(tmp_path, spec, device: str, cann: str | None, chip: str | None, skip: bool = False,
+                 arch: str | None = None):
     family = DEVICES[device]
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -116,7 +118,7 @@ def _run_convert(tmp_path, spec, device: str, cann: str | None, chip: str | None
     script.write_text(convert_script([compiler_command(spec, family)], spec, family))
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
     if cann:
-        env["ASCEND_TOOLKIT_HOME"] = str(_toolkit(tmp_path / "toolkit", cann))
+        env["ASCEND_TOOLKIT_HOME"] = str(_toolkit(tmp_path / "toolkit", cann, arch))
     if skip:
         env["EDGEMATTE_SKIP_DEVICE_CHECK"] = "1"
     r = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
@@ -126,7 +128,7 @@ def _run_convert(tmp_path, spec, device: str, cann: str | None, chip: str | None
 
 @pytest.mark.parametrize("device,cann,chip", [("ascend310b4", "8.0.0", "310B4"), ("ascend310b1", "8.5.0", "310B1"),
                                               ("ascend310p3", "8.2.RC1", "310P3"), ("ascend310", "8.2.RC1", "310"),
-                                              ("ascend310b4", "7.0.RC1", None)])
+                                              ("ascend310b4", "6.2.RC1", None), ("ascend310p3", "8.0.0", "710")])
 def test_a_matching_cann_and_chip_compile_for_the_family(tmp_path, spec, device, cann, chip):
     r, ran, argv = _run_convert(tmp_path, spec, device, cann, chip)
     assert r.returncode == 0, r.stderr
@@ -136,7 +138,7 @@ def test_a_matching_cann_and_chip_compile_for_the_family(tmp_path, spec, device,
 
 @pytest.mark.parametrize("device,cann,chip,code,message", [
     ("ascend310", "8.3.RC1", None, 3, "CANN 8.3.RC1 no longer lists Ascend310 (the last that does is 8.2)"),
-    ("ascend310b4", "6.0.1", None, 3, "CANN 6.0.1 is older than 7.0, the first whose atc lists Ascend310B4"),
+    ("ascend310b4", "6.0.1", None, 3, "CANN 6.0.1 is older than 6.2, the first whose atc lists Ascend310B4"),
     ("ascend310b4", "8.0.0", "310B1", 4, "re-export with: edgematte export --to om --device ascend310b1"),
     ("ascend310p3", "8.0.0", "310B4", 4, "the NPU of this board is 310B4, but the bundle is for Ascend310P3"),
     ("ascend310b4", None, None, 3, "no CANN toolkit found"),
@@ -151,3 +153,9 @@ def test_a_cann_or_chip_mismatch_stops_before_atc_with_what_to_do(tmp_path, spec
 def test_the_checks_can_be_skipped_on_purpose(tmp_path, spec):
     r, ran, _ = _run_convert(tmp_path, spec, "ascend310b4", "8.0.0", "310B1", skip=True)
     assert r.returncode == 0 and ran
+
+
+def test_an_older_cann_under_arm64_linux_is_found_and_the_board_runtime_it_needs_is_said(tmp_path, spec):
+    r, ran, _ = _run_convert(tmp_path, spec, "ascend310", "5.0.4", "310", arch="arm64")
+    assert r.returncode == 0 and ran, r.stderr
+    assert "arm64-linux" in r.stdout and "The .om will need CANN 5.0.4 or newer on the board" in r.stdout
