@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,11 +43,13 @@ import numpy as np
 
 from edgematte import metrics
 from edgematte.data.images import read_alpha, read_rgb
+from edgematte.errors import OutputExistsError
 from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
 from edgematte.loop import PreviousAlpha
 from edgematte.hilens_skill import SkillDefaults
 from edgematte.train.augment import AugmentConfig
 
+STUDY_FILE = "study.json"  # the study's settings, written first: what makes a folder a study folder
 INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alpha
 INJECT_SHIFT = 0.2   # the wrong previous alpha: the true one moved by this fraction of the width
 RECOVERED = 0.1      # recovered: MAD within 10 % (and 1e-3 absolute) of the uninjected run's
@@ -104,9 +108,13 @@ def _data(out: Path, cfg: StudyConfig, log) -> tuple[Path, Path]:
 
     train, test = out / "data" / "train", out / "data" / "test"
     for root, clips, seed in ((train, cfg.train_clips, 100), (test, cfg.test_clips, 200)):
-        if not (root / "scenes").is_dir():
-            log(f"writing {clips} synthetic clips to {root}")
-            write_scene_dataset(root, clips, cfg.frames, cfg.width, cfg.height, seed)
+        if not (root / "scenes").is_dir():  # written under a scratch name, renamed when complete: an
+            log(f"writing {clips} synthetic clips to {root}")  # interrupted study writes it again
+            scratch = root.with_name(f".{root.name}.partial")
+            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(root, ignore_errors=True)
+            write_scene_dataset(scratch, clips, cfg.frames, cfg.width, cfg.height, seed)
+            os.replace(scratch, root)
     return train, test
 
 
@@ -244,10 +252,20 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
     from edgematte.spec import parse_size, resolve_spec
 
     cfg = config or (QUICK if quick else FULL)
+    out = Path(out)
+    record = out / STUDY_FILE
+    if out.exists() and any(out.iterdir()) and not record.exists():
+        raise OutputExistsError(f"{out} holds files but no study ({STUDY_FILE}); the study writes its data, runs and "
+                                f"results there: choose another --out")
+    if record.exists():  # a resumed study keeps the steps it was started with, unless raised
+        recorded = json.loads(record.read_text())
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("iterations"), int):
+            raise OutputExistsError(f"{record} is not an edgematte study record; choose another --out")
+        cfg = dataclasses.replace(cfg, iterations=recorded["iterations"])
     if iterations is not None:
         cfg = dataclasses.replace(cfg, iterations=iterations)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({**asdict(cfg), "quick": quick}, indent=1) + "\n")
     t0 = time.perf_counter()
     train_data, test_data = _data(out, cfg, log)
     clips = _clips(test_data)

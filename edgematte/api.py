@@ -214,6 +214,8 @@ def train(*, data: str | Path, out: str | Path, kind: str = "video", backgrounds
     from edgematte.train.trainer import TrainConfig
     from edgematte.train.trainer import train as run_training
 
+    if not (math.isfinite(lr) and lr > 0):
+        raise SpecError(f"--lr {lr:g} is not a learning rate: give a positive number, e.g. 1e-4")
     spec = resolve_spec(preset, size, model)
     cfg = TrainConfig(data=str(data), out=str(out), kind=kind, backgrounds=str(backgrounds) if backgrounds else None,
                       init=str(init) if init else None, align_corners=align_corners, iterations=iterations,

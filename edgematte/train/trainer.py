@@ -170,6 +170,10 @@ class MnetTask(ModnetTask):
         from edgematte.train.losses import mnet_losses
 
         _raw, fused = outputs
+        if not (batch["trimap"] == 0.5).any():
+            raise TrainError("no sample of this batch has an unknown band in its trimap (hard 0/1 mattes?): M-Net "
+                             "learns only in the band, so its loss would be 0; give mattes with soft edges (hair, "
+                             "motion blur) or train MODNet")
         return mnet_losses(fused.float(), batch["alpha"], batch["trimap"], batch["image"], batch["fg"], batch["bg"])
 
     def save(self, model, path: Path, step: int) -> None:
@@ -276,6 +280,7 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
         with torch.autocast(device.type, enabled=amp):
             outputs = net(batch["image"], batch[task.second])
         parts = task.losses(outputs, batch)
+        _check_finite(parts["loss"], step, start, cfg, world)
         optimizer.zero_grad(set_to_none=True)
         if scaler:
             scaler.scale(parts["loss"]).backward()
@@ -319,10 +324,35 @@ def _read_state(path: Path) -> dict:
     return state
 
 
+def _check_finite(loss, step: int, start: int, cfg: TrainConfig, world: int) -> None:
+    """Stop a run whose loss is no longer a number, before the step that would write NaN into the weights; the
+    last saved checkpoint and state stay as they were (every process agrees, so none waits for another)."""
+    finite = torch.isfinite(loss.detach()).float()
+    if world > 1:
+        torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+    if finite.item() < 1:
+        saved = max(start, (step // cfg.save_every) * cfg.save_every)  # the step of the files on disk
+        kept = (f"the checkpoint of step {saved} is kept; resume from it with a lower --lr" if saved
+                else "nothing was saved")
+        raise TrainError(f"the loss is not a number at step {step + 1} (diverged: --lr {cfg.lr:g} is likely too high "
+                         f"for this data); {kept}")
+
+
 def _truncate_metrics(path: Path, step: int) -> None:
-    if path.exists():
-        kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        path.write_text("".join(line + "\n" for line in kept))
+    """Drop the metrics logged after ``step`` (and a line cut by an interruption), rewriting the file atomically."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line an interruption cut short
+        if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
+            kept.append(line)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    os.replace(tmp, path)
 
 
 def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:

@@ -324,6 +324,12 @@ def eval_with_a_swapped_refiner(b, tmp):
     return Case(["eval", "--refiner", "mnet", "--bundle", folder, "--data", tmp / "refined"],
                 ["mnet.onnx: its inputs", "are not the M-Net graph"])
 
+def study_in_a_foreign_folder(b, tmp):
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "results.json").write_text("{}")
+    return Case(["ablation", "--out", tmp / "mine", "--quick"], ["holds files but no study (study.json)"],
+                kept=[tmp / "mine" / "results.json"])
+
 ROWS: list[Callable] = [
     escape_path, escape_files_record, unlisted_skill_code, artifact_without_checksum, aipp_field_twice, onnx_garbage,
     golden_missing_a_case, prototxt_garbage, damaged_model_in_run, os_error_on_an_output, old_manifest,
@@ -334,7 +340,7 @@ ROWS: list[Callable] = [
     train_force_on_a_foreign_folder, malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint,
     atol_above_the_ceiling, weights_that_compute_nan, unknown_device_family, family_that_contradicts_the_bundle,
     device_that_is_not_a_name, refiner_record_removed, refiner_swapped_for_modnet, csv_for_the_refiner_comparison,
-    report_under_a_file, eval_with_a_damaged_refiner, eval_with_a_swapped_refiner,
+    report_under_a_file, eval_with_a_damaged_refiner, eval_with_a_swapped_refiner, study_in_a_foreign_folder,
 ]
 
 

@@ -65,3 +65,10 @@ def test_temporal_study_resumes_without_training_again(study):
         checkpoint = _train(out, out / "data" / "train", variant, QUICK.seeds[-1], QUICK, lines.append)
         assert checkpoint.is_file()
     assert lines == []
+
+
+def test_the_study_folder_records_its_settings_and_resumes_with_them(study):
+    out, _ = study
+    recorded = json.loads((out / "study.json").read_text())
+    assert recorded["iterations"] == 2 and recorded["seeds"] == [0, 1] and recorded["quick"] is True
+    assert not list((out / "data").glob(".*.partial"))  # the data was renamed into place when complete

@@ -3,12 +3,13 @@ Kit, --resume reproduces the uninterrupted curve, torchrun with two processes ma
 the same global batch, and an --align-corners fine-tune exports through the Interp-only path."""
 
 import json
+import numpy as np
 import onnx
 
 import pytest
 
 from edgematte import api
-from clitools import run, run_torchrun
+from clitools import assert_user_error, run, run_torchrun
 from edgematte.data.synthetic import write_synthetic_dataset
 from edgematte.model.modnet_checkpoint import load_checkpoint
 
@@ -86,3 +87,31 @@ def test_resume_needs_a_run_to_resume(data, tmp_path):
 
     assert_user_error(run("train", "--data", data, "--out", tmp_path / "empty", *SMALL, "--iterations", "2",
                           "--resume"), "nothing to resume", "train_state.pt")
+
+
+def test_a_diverging_run_stops_with_one_line_and_keeps_its_last_checkpoint(data, tmp_path):
+    out = tmp_path / "diverged"
+    r = run("train", "--data", data, "--out", out, *SMALL, "--iterations", "6", "--lr", "1e30", "--save-every", "1")
+    assert_user_error(r, "the loss is not a number at step", "--lr 1e+30 is likely too high")
+    assert "Next:" not in r.stdout and "checkpoint of step" in r.stderr
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(losses(out))) and steps == list(range(1, len(steps) + 1))
+
+
+@pytest.mark.parametrize("lr", ["nan", "-1", "0"])
+def test_a_learning_rate_that_is_not_one_is_refused_before_any_work(data, tmp_path, lr):
+    assert_user_error(run("train", "--data", data, "--out", tmp_path / "o", *SMALL, "--iterations", "1", "--lr", lr),
+                      f"--lr {lr if lr != '-1' else '-1'} is not a learning rate")
+    assert not (tmp_path / "o").exists()
+
+
+def test_resume_survives_a_metrics_line_cut_by_an_interruption(data, tmp_path):
+    out = tmp_path / "cut"
+    assert run("train", "--data", data, "--out", out, *SMALL, "--iterations", "4", "--lr", "1e-3",
+               "--save-every", "2").exit_code == 0
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"step": 5, "loss": 0.')  # the process was stopped mid-write
+    r = run("train", "--data", data, "--out", out, *SMALL, "--iterations", "6", "--lr", "1e-3", "--save-every", "2",
+            "--resume")
+    assert r.exit_code == 0, r.output
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
