@@ -149,22 +149,40 @@ class EvalReport:
 
 
 # -- predictions on disk ---------------------------------------------------------------------------------
+# The trimap protocol's one encoding (DIM / Composition-1k): 8-bit grey, background 0, unknown 128, foreground 255
+TRIMAP_LEVELS = (0, 128, 255)
+
+
+def trimap_file(root: Path, rel: Path, name: str) -> Path:
+    """Where ``--trimap`` keeps a frame's trimap: ``<root>/<clip>/trimap/<name>``, or ``<root>/<clip>/<name>``."""
+    folder = root / rel / "trimap"
+    return (folder if folder.is_dir() else root / rel) / name
+
+
+def read_trimap(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A trimap in the protocol's encoding (:data:`TRIMAP_LEVELS`), checked: readable, the ground truth's size,
+    those three values only (127, or the device's 0 / 1 / 2 codes, would score a different band), and an unknown
+    band (an empty band scores a perfect 0 whatever the prediction)."""
+    if not path.exists():
+        raise EvalError(f"{path} is missing: --trimap needs one trimap per ground-truth frame, same names")
+    trimap = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if trimap is None:
+        raise EvalError(f"{path} is not an image OpenCV can read")
+    if trimap.shape != shape:
+        raise EvalError(f"{path} is {trimap.shape[1]}x{trimap.shape[0]} but the ground truth is {shape[1]}x{shape[0]}")
+    others = sorted(set(np.unique(trimap).tolist()) - set(TRIMAP_LEVELS))
+    if others:
+        raise EvalError(f"{path} holds values other than 0, 128 and 255 ({', '.join(map(str, others[:5]))}): give "
+                        f"trimaps as background 0, unknown 128, foreground 255")
+    if not (trimap == TRIMAP_LEVELS[1]).any():
+        raise EvalError(f"{path} has no unknown pixels (128): the protocol scores only the unknown band, so an empty "
+                        f"band would read as a perfect 0; give the trimap its band")
+    return trimap
+
+
 def _trimap_scores(trimap_root: Path, rel: Path, names: list[str], preds, gts) -> list[dict]:
-    folder = trimap_root / rel / "trimap"
-    if not folder.is_dir():
-        folder = trimap_root / rel
-    rows = []
-    for name, p, g in zip(names, preds, gts):
-        path = folder / name
-        if not path.exists():
-            raise EvalError(f"{path} is missing: --trimap needs one trimap per ground-truth frame, same names")
-        trimap = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if trimap is None:
-            raise EvalError(f"{path} is not an image OpenCV can read")
-        if trimap.shape != g.shape:
-            raise EvalError(f"{path} is {trimap.shape[1]}x{trimap.shape[0]} but the ground truth is {g.shape[1]}x{g.shape[0]}")
-        rows.append(metrics.trimap_protocol(p, g, trimap))
-    return rows
+    return [metrics.trimap_protocol(p, g, read_trimap(trimap_file(trimap_root, rel, name), g.shape))
+            for name, p, g in zip(names, preds, gts)]
 
 
 def evaluate_folders(pred_root: Path, gt_root: Path, log: Callable[[str], None] = lambda _: None,

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from edgematte import metrics
-from edgematte.evaluate import EvalError, find_clips, frame_files, read_alpha
+from edgematte.evaluate import EvalError, find_clips, frame_files, read_alpha, read_trimap, trimap_file
 from edgematte.data.images import read_rgb
 from edgematte.data.synthetic import is_synthetic
 from edgematte.loop import PreviousAlpha
@@ -41,7 +41,7 @@ def as_protocol_trimap(trimap: np.ndarray) -> np.ndarray:
 
 
 def from_protocol_trimap(trimap: np.ndarray) -> np.ndarray:
-    """0 / 128 / 255 (anything strictly between is unknown) -> 0 / 0.5 / 1."""
+    """0 / 128 / 255 (checked by :func:`edgematte.evaluate.read_trimap`) -> 0 / 0.5 / 1."""
     return np.where(trimap == 255, 1.0, np.where(trimap == 0, 0.0, 0.5)).astype(np.float32)
 
 
@@ -75,14 +75,8 @@ class RefinerReport:
 
 
 def _given_trimap(root: Path, rel: Path, name: str, shape) -> np.ndarray:
-    folder = root / rel / "trimap"
-    path = (folder if folder.is_dir() else root / rel) / name
-    trimap = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if trimap is None:
-        raise EvalError(f"{path} is missing or unreadable: --trimap needs one trimap per ground-truth frame, same names")
-    if trimap.shape != shape:
-        raise EvalError(f"{path} is {trimap.shape[1]}x{trimap.shape[0]} but the ground truth is {shape[1]}x{shape[0]}")
-    return from_protocol_trimap(trimap)
+    """A given trimap, read and checked as ``eval --trimap`` reads it (one encoding for both commands)."""
+    return from_protocol_trimap(read_trimap(trimap_file(root, rel, name), shape))
 
 
 def whole_frame(mnet: Callable, rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:

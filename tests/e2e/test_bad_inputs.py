@@ -330,6 +330,39 @@ def study_in_a_foreign_folder(b, tmp):
     return Case(["ablation", "--out", tmp / "mine", "--quick"], ["holds files but no study (study.json)"],
                 kept=[tmp / "mine" / "results.json"])
 
+def _trimap_set(tmp, value_of):
+    """A tiny set with predictions equal to the ground truth, and trimaps ``value_of(alpha)`` beside them."""
+    import cv2
+
+    from edgematte.data.synthetic import write_synthetic_dataset
+
+    data = write_synthetic_dataset(tmp / "data", clips=1, frames=2, width=64, height=64)
+    trimaps = tmp / "trimaps"
+    for gt in sorted(data.rglob("pha/*.png")):
+        alpha = cv2.imread(str(gt), cv2.IMREAD_GRAYSCALE)
+        target = trimaps / gt.relative_to(data).parent.parent / "trimap" / gt.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(target), value_of(alpha))
+    return data, trimaps
+
+
+def trimap_with_127_for_unknown(b, tmp):
+    data, trimaps = _trimap_set(tmp, lambda a: np.where(a == 255, 255, np.where(a == 0, 0, 127)).astype(np.uint8))
+    return Case(["eval", "--pred", data, "--gt", data, "--trimap", trimaps],
+                ["holds values other than 0, 128 and 255 (127)", "unknown 128"])
+
+
+def trimap_without_an_unknown_band(b, tmp):
+    data, trimaps = _trimap_set(tmp, lambda a: np.where(a >= 128, 255, 0).astype(np.uint8))  # a binary mask
+    return Case(["eval", "--pred", data, "--gt", data, "--trimap", trimaps],
+                ["has no unknown pixels (128)", "would read as a perfect 0"])
+
+
+def device_codes_as_a_given_trimap(b, tmp):
+    data, trimaps = _trimap_set(tmp, lambda a: np.where(a == 255, 2, np.where(a == 0, 0, 1)).astype(np.uint8))
+    return Case(["eval", "--refiner", "mnet", "--data", data, "--size", "64x64", "--refiner-size", "64x64",
+                 "--refiner-width", "0.25", "--trimap", trimaps], ["holds values other than 0, 128 and 255 (1, 2)"])
+
 ROWS: list[Callable] = [
     escape_path, escape_files_record, unlisted_skill_code, artifact_without_checksum, aipp_field_twice, onnx_garbage,
     golden_missing_a_case, prototxt_garbage, damaged_model_in_run, os_error_on_an_output, old_manifest,
@@ -341,6 +374,7 @@ ROWS: list[Callable] = [
     atol_above_the_ceiling, weights_that_compute_nan, unknown_device_family, family_that_contradicts_the_bundle,
     device_that_is_not_a_name, refiner_record_removed, refiner_swapped_for_modnet, csv_for_the_refiner_comparison,
     report_under_a_file, eval_with_a_damaged_refiner, eval_with_a_swapped_refiner, study_in_a_foreign_folder,
+    trimap_with_127_for_unknown, trimap_without_an_unknown_band, device_codes_as_a_given_trimap,
 ]
 
 
