@@ -97,12 +97,13 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
           warmup: int = 5, loop_frames: int | None = None, clip: str | Path | None = None, fp16: bool = False,
           int8_max_error: float | None = None, json_path: str | Path | None = None, plot_path: str | Path | None = None,
           force: bool = False, refiner: str | None = None, refiner_width: float | None = None,
-          device: str | None = None, log: Log = no_log) -> dict:
+          refiner_size: str | None = None, device: str | None = None, log: Log = no_log) -> dict:
     """Benchmark a bundle whose app's record says its loop is timed (the HiLens skill), or a fresh ``--to om``
     export of ``checkpoint``/the default at ``preset``: see :mod:`edgematte.bench.report` and docs/performance.md for the report.
     ``int8_max_error``: time the mixed-precision INT8 model planned for that alpha-error budget.
     ``json_path``/``plot_path``: also write the report there (not over an existing file without ``force``).
-    ``refiner``: the fresh export carries M-Net (``refiner_width``); a bundle's own refiner is timed anyway.
+    ``refiner``: the fresh export carries M-Net (``refiner_width``, ``refiner_size``); a bundle's own refiner is
+    timed anyway.
     ``device``: a device family (devices.py) whose chip the cost model (costmodel.py) predicts, per route.
     Nothing outside the bundle is read: the torch variants run ``checkpoint``, or the embedded default (the
     timing does not depend on the weights' values)."""
@@ -125,10 +126,11 @@ def bench(bundle: str | Path | None = None, *, checkpoint: str | Path | None = N
             route = find_route("om", device=family.name)
             log(f"exporting a --to {route.name} bundle to time")
             bundle = export(to=route.to, via=route.via, checkpoint=checkpoint, preset=preset, size=size,
-                            refiner=refiner, refiner_width=refiner_width, out=Path(tmp) / "bundle").out
-        elif refiner is not None or refiner_width is not None:
-            raise SpecError("--refiner and --refiner-width shape a fresh export; a BUNDLE's refiner (if it has one) "
-                            "is timed as it is")
+                            refiner=refiner, refiner_width=refiner_width, refiner_size=refiner_size,
+                            out=Path(tmp) / "bundle").out
+        elif refiner is not None or refiner_width is not None or refiner_size is not None:
+            raise SpecError("--refiner, --refiner-width and --refiner-size shape a fresh export; a BUNDLE's refiner "
+                            "(if it has one) is timed as it is")
         opened = Bundle.open(bundle)
         app = bundle_app(opened)
         if app is None or not app.benched:

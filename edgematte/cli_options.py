@@ -63,6 +63,8 @@ refiner_option = click.option(
     "--refiner", type=click.Choice(REFINERS),
     help="With --to om: put SHM's M-Net beside MODNet; the app refines the most uncertain crop of each matte with "
          f"it (its files under {REFINER_FOLDER}/, a second compiler command in {file_name('convert_script')}).")
+refiner_size_option = click.option("--refiner-size", metavar="WxH",
+                                   help="The refiner's crop, in camera pixels (default 320x320).")
 refiner_width_option = click.option(
     "--refiner-width", type=WIDTH_CHOICE, callback=_width,
     help="The embedded (untrained) refiner's width multiplier; a checkpoint's is read from the file.")
@@ -74,7 +76,7 @@ refiner_options = _options(
     refiner_option,
     click.option("--refiner-checkpoint", type=FILE, help="The refiner's M-Net checkpoint (default: the embedded, "
                                                          "untrained one)."),
-    click.option("--refiner-size", metavar="WxH", help="The refiner's crop, in camera pixels (default 320x320)."),
+    refiner_size_option,
     refiner_width_option)
 
 
@@ -139,4 +141,5 @@ bench_options = _options(
     int8_max_error_option,
     refiner_option,
     refiner_width_option,
+    refiner_size_option,
     force_option("existing --json/--plot files"))

@@ -241,6 +241,8 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     if resume and (not state_path.exists() or not ckpt_path.exists()):
         raise TrainError(f"nothing to resume in {out}: {STATE_FILE} or {CHECKPOINT_FILE} is missing")
     state = _read_state(state_path) if resume else None  # before any work: a bad state file fails at once
+    if state is not None:
+        _check_resumable(state, ckpt_path, cfg, spec)
     source = open_source(cfg.data, cfg.backgrounds, cfg.kind)
     builder = task.builder()
     torch.manual_seed(cfg.seed)
@@ -302,7 +304,7 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
             if on_step:
                 on_step(step + 1, values["loss"])
             if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.iterations:
-                _save(model, optimizer, scheduler, out, step + 1, losses, cfg, task)
+                _save(model, optimizer, scheduler, out, step + 1, losses, cfg, task, spec)
     if world > 1:
         torch.distributed.barrier()
     steps = cfg.iterations - start
@@ -363,10 +365,44 @@ def _record(out: Path, step: int, values: dict, optimizer, writer) -> None:
             writer.add_scalar(f"train/{k}", v, step)
 
 
-def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, task: ModnetTask) -> None:
+def _run_config(cfg: TrainConfig, spec: PipelineSpec) -> dict:
+    """What makes a run the run it is (``--resume`` must not change it): the settings, less the length and where
+    the files are."""
+    keep = {k: v for k, v in asdict(cfg).items() if k not in ("iterations", "save_every", "out", "data", "backgrounds")}
+    return {**keep, "augment": asdict(cfg.augment), "size": f"{spec.width}x{spec.height}"}
+
+
+def _check_resumable(state: dict, ckpt_path: Path, cfg: TrainConfig, spec: PipelineSpec) -> None:
+    """The state and the checkpoint are from one save, and the run resumes with the settings it was started with."""
+    from edgematte.checksum import sha256_of
+
+    recorded_sha = state.get("checkpoint_sha256")
+    if recorded_sha is not None and recorded_sha != sha256_of(ckpt_path):
+        raise TrainError(f"{ckpt_path.name} and {STATE_FILE} in {ckpt_path.parent} are from different saves (the last "
+                         f"save was interrupted), so --resume would pair one step's weights with another's optimizer; "
+                         f"start over with --force, or copy {ckpt_path.name} out and start from it with --init")
+    recorded = state.get("config")
+    if isinstance(recorded, str):
+        recorded = json.loads(recorded)
+        recorded.setdefault("size", None)
+    if not isinstance(recorded, dict):
+        return  # a state from before the settings were recorded
+    now = json.loads(json.dumps(_run_config(cfg, spec)))  # as recorded: tuples become lists
+    changed = [f"--{key.replace('_', '-')} {now[key]!r} (the run has {recorded[key]!r})" for key in now
+               if key in recorded and recorded[key] is not None and recorded[key] != now[key]]
+    if changed:
+        raise TrainError(f"--resume continues the run as it was started, but {'; '.join(changed)}: give the run's "
+                         f"settings, or start over with --force")
+
+
+def _save(model, optimizer, scheduler, out: Path, step: int, losses, cfg: TrainConfig, task: ModnetTask,
+          spec: PipelineSpec) -> None:
+    """The checkpoint, then the state that names it (its checksum): an interrupted save is found at --resume."""
+    from edgematte.checksum import sha256_of
+
     task.save(model, out / CHECKPOINT_FILE, step)
     state = {"step": step, "losses": losses, "optimizer": optimizer.state_dict(),
-             "config": json.dumps({**asdict(cfg), "augment": asdict(cfg.augment)})}
+             "config": json.dumps(_run_config(cfg, spec)), "checkpoint_sha256": sha256_of(out / CHECKPOINT_FILE)}
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
     tmp = out / (STATE_FILE + ".tmp")

@@ -115,3 +115,20 @@ def test_resume_survives_a_metrics_line_cut_by_an_interruption(data, tmp_path):
             "--resume")
     assert r.exit_code == 0, r.output
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_refuses_other_settings_and_an_interrupted_save(data, trained, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(trained, out)
+    assert_user_error(run("train", "--data", data, "--out", out, *SMALL, "--iterations", "30", "--lr", "1e-2",
+                          "--resume"), "--resume continues the run as it was started", "--lr 0.01 (the run has 0.001)")
+    assert_user_error(run("train", "--data", data, "--out", out, "--size", "96x64", "--batch-size", "2",
+                          "--iterations", "30", "--lr", "1e-3", "--resume"), "--size '96x64' (the run has '64x64')")
+    # a save stopped between the checkpoint and the state: the weights are another step's
+    other = tmp_path / "other"
+    assert run("train", "--data", data, "--out", other, *SMALL, "--iterations", "2", "--lr", "1e-3").exit_code == 0
+    shutil.copyfile(other / "checkpoint.ckpt", out / "checkpoint.ckpt")
+    assert_user_error(run("train", "--data", data, "--out", out, *SMALL, "--iterations", "30", "--lr", "1e-3",
+                          "--resume"), "are from different saves (the last save was interrupted)")

@@ -147,17 +147,19 @@ def test_a_bundle_with_the_refiner_reports_both_models(tmp_path):
     from edgematte import api
     from edgematte.bench.summary import summary_lines
 
-    report = api.bench(size="64x64", refiner="mnet", refiner_width=0.25, frames=3, warmup=0, loop_frames=6,
-                       device="hilens-kit")
+    report = api.bench(size="64x64", refiner="mnet", refiner_width=0.25, refiner_size="64x64", frames=3, warmup=0,
+                       loop_frames=6, device="hilens-kit")
     assert schema_problems(report) == []
     predicted = report["device_model"]["refiner"]  # M-Net through both routes of the Kit's chip
-    assert predicted["size"] == [320, 320] and [r["route"] for r in predicted["routes"]] == ["caffe (omg)", "onnx (atc)"]
-    assert any(line.startswith("the refiner (M-Net) at 320x320 on Ascend 310") for line in summary_lines(report))
+    assert predicted["size"] == [64, 64] and [r["route"] for r in predicted["routes"]] == ["caffe (omg)", "onnx (atc)"]
+    assert any(line.startswith("the refiner (M-Net) at 64x64 on Ascend 310") for line in summary_lines(report))
     refiner = report["refiner"]
-    assert refiner["network"] == "mnet" and refiner["width"] == 0.25 and refiner["size"] == [320, 320]
+    assert refiner["network"] == "mnet" and refiner["width"] == 0.25 and refiner["size"] == [64, 64]
     assert 0 < refiner["runs_per_frame"] <= 1 and refiner["infer_ms"]["p50"] > 0
     assert refiner["cpu_ms_per_frame"] == pytest.approx(refiner["infer_ms"]["p50"] * refiner["runs_per_frame"], rel=1e-3)
     assert {"refiner_aipp", "refiner_infer"} <= set(report["loop"]["stages"])
-    assert any(line.startswith("refiner mnet x0.25 at 320x320") for line in summary_lines(report))
+    assert any(line.startswith("refiner mnet x0.25 at 64x64") for line in summary_lines(report))
     with pytest.raises(Exception, match="shape a fresh export"):
         api.bench(tmp_path / "missing", refiner="mnet")
+    with pytest.raises(Exception, match="shape a fresh export"):
+        api.bench(tmp_path / "missing", refiner_size="64x64")
