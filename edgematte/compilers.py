@@ -73,7 +73,8 @@ def _omg_command(spec: "PipelineSpec", family, rel: Rel | None = None) -> ToolCo
 
 def _atc_command(spec: "PipelineSpec", family, rel: Rel | None = None) -> ToolCommand:
     # --insert_op_conf's aipp.cfg has a block per AIPP-fed input (aipp.aipp_configs): MODNet's image; M-Net's
-    # image and trimap
+    # image and trimap. --optypelist_for_implmode is marked for deprecation in CANN 9.1's atc docs: it still
+    # applies high precision to Sigmoid in every release the families admit.
     rel = _rel(spec, rel)
     argv = ("atc", f"--model={rel('onnx')}", "--framework=5", f"--output={_output_stem(rel)}",
             f"--soc_version={family.soc_version}", "--input_format=NCHW", f"--input_shape={input_shape_flag(spec)}",

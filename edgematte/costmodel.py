@@ -20,16 +20,17 @@ Constant) cost nothing. An op type that no AI Core kernel takes runs on the AI C
 
 Sources of the chip constants ([C] in a public document, [I] inferred, with the reasoning):
 
-- Ascend 310: 8 TFLOPS FP16, 16 TOPS INT8, two AI Cores (HiSilicon's launch page "Key Information About the
-  Huawei Ascend 310", 2018) [C]; 128-bit LPDDR4X (hiascend Atlas 200 DK product description
-  ``atlas200_DK_pdes_19_0007``) [C] at 3200 Mbps (the Atlas 200 DK's specification table) [C], so
+- Ascend 310: 8 TFLOPS FP16, 16 TOPS INT8 (HiSilicon's launch page "Key Information About the Huawei Ascend
+  310", 2018) [C]; two AI Cores and 128-bit LPDDR4X (Huawei's Atlas 200 DK product page, hiascend
+  ``atlas200_DK_pdes_19_0007``) [C]; 3200 Mbps only in a secondary copy of that page [I], so
   128 / 8 x 3.2e9 = 51.2 GB/s.
 - Ascend 310B4, Atlas 200I DK A2: one DaVinci V300 AI Core at 500 MHz, 4 TFLOPS FP16, 8 TOPS INT8, LPDDR4X
   3200 Mbps on a 64-bit bus (hiascend ``Atlas200IDKA2DeveloperKit/23.0.RC2/pd/pd_0004``) [C]: 25.6 GB/s.
 - Ascend 310B1, Orange Pi AIpro 20T: 20 TOPS INT8 (the board's name and listing) [C]; FP16 at half the INT8
   rate, as on every chip above [I]; the same 64-bit LPDDR4X at 3200 Mbps as the 310B4 [I].
-- Ascend 310P3, Atlas 300I Pro: 140 TOPS INT8, 70 TFLOPS FP16, LPDDR4X at 204.8 GB/s (Huawei's Atlas 300I Pro
-  page; the Atlas 300I Duo, two 310P chips, is listed at 280 TOPS and 408 GB/s) [C].
+- Ascend 310P3, Atlas 300I Pro: 140 TOPS INT8, 70 TFLOPS FP16, LPDDR4X at 204.8 GB/s [I]: these match press
+  coverage of the two-chip Atlas 300I Duo, and no source was found for 70 TFLOPS FP16 on one 310P3 (as
+  checked when issue 28 was filed); kept until a board measures it.
 - Vector unit: the DaVinci core's vector unit is 2048 bits wide (Liao et al., "DaVinci: A Scalable
   Architecture for Neural Network Computing", Hot Chips 31, 2019) [C], 128 FP16 lanes per cycle, while its
   cube does 16 x 16 x 16 = 4096 FP16 multiply-accumulates per cycle [C]; so the vector peak is the FP16 cube
