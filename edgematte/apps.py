@@ -78,6 +78,9 @@ class App:
     problems: Callable         # (source, family) -> why it would not run on the family's board image
     run: Callable              # (bundle, source, partial output, output, VideoInfo, **options) -> RunResult
     benched: bool              # bench times its loop on the stand-in (else bench says so in one line)
+    # its threads and the stages each runs per frame (bench/host.py's stage names; "infer": the NPU, which the
+    # thread waits for); the stages the device's own units do (camera, scaler, HDMI) are in none
+    pipeline: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __str__(self) -> str:
         return self.name
@@ -97,11 +100,13 @@ class App:
 APPS: dict[str, App] = {a.name: a for a in (
     App(HILENS_SKILL, "the HiLens skill", "skill", "hilens", frozenset({"rgba_dir"}),
         "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`",
-        _render_skill, _write_skill, _skill_problems, _run_skill, benched=True),
+        _render_skill, _write_skill, _skill_problems, _run_skill, benched=True,
+        pipeline=(("loop", ("feedback", "infer", "composite")),)),
     App(ACL_APP, "the AscendCL app", "app", "acl", frozenset({"preview"}),
         "the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` (add "
         "`--preview 8080` to watch it in a browser)",
-        _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False),
+        _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False,
+        pipeline=(("capture", ("decode",)), ("npu", ("resize", "feedback", "infer")), ("output", ("composite", "preview")))),
 )}
 
 

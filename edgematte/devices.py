@@ -37,6 +37,21 @@ YUV420SP, RGB888 = "YUV420SP_U8", "RGB888_U8"
 
 
 @dataclass(frozen=True)
+class BoardCpu:
+    """Where the app's own host work runs, as far as the sources say ([C] seen in a public document, [I] inferred).
+
+    ``slowdown`` turns a millisecond of one core of the machine ``bench`` runs on (an x86 server core) into the
+    board's: an order-of-magnitude **estimate** from the core's clock and class against a ~3 GHz x86 core with
+    256-bit SIMD (OpenCV's kernels use 128-bit NEON on ARM), not a benchmark. The app's own timing line on the
+    board (``ms/frame``) is what measures it."""
+
+    cores: int        # cores the app's threads can use
+    core: str         # what they are
+    slowdown: float   # this machine's CPU ms x slowdown = the board's (estimate, see above)
+    source: str       # where the facts come from
+
+
+@dataclass(frozen=True)
 class DeviceFamily:
     name: str             # the manifest's "device", and what --device takes
     title: str            # what users call the boards
@@ -53,6 +68,7 @@ class DeviceFamily:
     display_max: tuple[int, int] | None = None  # the largest frame its display output shows (width, height)
 
     old_names: tuple[str, ...] = ()  # what older drivers' npu-smi called the chip (310P: 710, before the rename)
+    board_cpu: BoardCpu | None = None  # where the app's host work runs (bench --device's loop prediction)
 
     @property
     def npu_name(self) -> str:
@@ -82,6 +98,20 @@ class DeviceFamily:
         return f"{low or 'any'} .. {high or 'latest'}"
 
 
+# The boards' CPUs (ascend-boards-2026.md, ascend-hilens-facts.md). Slowdowns: estimates (BoardCpu's docstring).
+_TAISHAN = BoardCpu(3, "TaiShanV200M at 1.0 GHz", 5.0,
+                    "Atlas 200I DK A2 basic specs: 4 TaiShanV200M cores at 1.0 GHz; npu-smi's default split leaves 3 "
+                    "control CPUs beside 1 AI CPU [C]; the 310B1 board taken to be the same [I]; slowdown [I]")
+_KIT_CPU = BoardCpu(2, "Hi3559A (Cortex-A73 class)", 4.0,
+                    "HiLens Kit: the host CPU is a Hi3559A [C]; its application cores taken as two Cortex-A73-class "
+                    "cores at about 1.6 GHz [I]; slowdown [I]")
+_A55 = BoardCpu(7, "Cortex-A55 class at about 1.6 GHz", 8.0,
+                "Atlas 200 DK: the Ascend 310's own ARM cores run the app (taken as 8 Cortex-A55-class cores, one "
+                "kept by the system) [I]; slowdown [I]; on an Atlas 300 card the app runs on the x86 host instead")
+_X86_HOST = BoardCpu(4, "the x86 server the card sits in", 1.0,
+                     "Atlas 300I Pro / Duo are PCIe cards: the app runs on the host server's cores [C]; 4 of them "
+                     "taken for the app and a server core taken as this machine's [I]")
+
 _CANN_OPSETS = (9, 13)  # CANN 5.0.4's documented window, also inside CANN 8.x's: every atc release takes it
 
 DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
@@ -89,20 +119,21 @@ DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
     # 64x64 to 1920x1080, and the skill feeds the network through it; Display(HDMI) is 1080p
     # (libhilens/display_hdmi.cpp). The Kit's camera gives NV21. The stand-in and the skill read these here.
     DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", OMG, "on an x86 Ubuntu DDK host",
-                 HILENS_SKILL, YUV420SP, (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080)),
+                 HILENS_SKILL, YUV420SP, (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080),
+                 board_cpu=_KIT_CPU),
     # The AscendCL app reads a USB/UVC camera, file or RTSP stream with OpenCV: packed BGR, resized on the host.
     DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", ATC,
                  "on an x86 or arm host", ACL_APP, RGB888, (3, 7),
-                 cann=(None, "8.2"), opset=_CANN_OPSETS),
+                 cann=(None, "8.2"), opset=_CANN_OPSETS, board_cpu=_A55),
     DeviceFamily("ascend310b4", "Atlas 200I DK A2, Orange Pi AIpro 8T", "Ascend310B4", ATC,
                  "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
-                 cann=("6.2", None), opset=_CANN_OPSETS),
+                 cann=("6.2", None), opset=_CANN_OPSETS, board_cpu=_TAISHAN),
     DeviceFamily("ascend310b1", "Orange Pi AIpro 20T", "Ascend310B1", ATC,
                  "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
-                 cann=("6.2", None), opset=_CANN_OPSETS),
+                 cann=("6.2", None), opset=_CANN_OPSETS, board_cpu=_TAISHAN),
     DeviceFamily("ascend310p3", "Atlas 300I Pro / Duo", "Ascend310P3", ATC,
                  "on the card's host", ACL_APP, RGB888, (3, 7),
-                 cann=("5.1", None), opset=_CANN_OPSETS, old_names=("710",)),
+                 cann=("5.1", None), opset=_CANN_OPSETS, old_names=("710",), board_cpu=_X86_HOST),
 )}
 DEFAULT_DEVICE = "hilens-kit"
 

@@ -49,6 +49,10 @@ def device_lines(r: dict, network: str = "MODNet") -> list[str]:
         for t in f["top"][:5]:
             lines.append(f"    {t['ms']:.3f} ms {t['bound']:<7} {t['type']:<13} {'x'.join(map(str, t['shape'])):<16} "
                          f"{t['name']}")
+    if "loop" in r:
+        from edgematte.bench.board import loop_lines
+
+        lines += loop_lines(r["loop"])
     if "refiner" in r:
         lines += device_lines(r["refiner"], "the refiner (M-Net)")
     return lines

@@ -154,8 +154,13 @@ def run_bench(bundle, weights, *, runtime: str = "onnxruntime", threads: int | N
         from edgematte.bench.device import device_report
         from edgematte.devices import DEVICES
 
-        log(f"predicting inference on {DEVICES[device].title} with the device cost model")
-        extra["device_model"] = device_report(onnx.load(str(onnx_path)), spec, DEVICES[device])
+        from edgematte.bench.board import family_route, predict_loop
+
+        family = DEVICES[device]
+        log(f"predicting inference on {family.title} with the device cost model")
+        extra["device_model"] = device_report(onnx.load(str(onnx_path)), spec, family)
+        npu_ms = next(r["fp16"]["infer_ms"] for r in extra["device_model"]["routes"] if r["route"] == family_route(family))
+        extra["device_model"]["loop"] = predict_loop(family, extra["host_cpu"], npu_ms)
         if refiner is not None:
             extra["device_model"]["refiner"] = device_report(onnx.load(str(refiner.path("onnx"))), refiner.spec,
                                                              DEVICES[device])

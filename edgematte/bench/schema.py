@@ -68,7 +68,14 @@ BENCH_SCHEMA = {
                                                        "top": {"type": "array"}}},
                                "int8": {"type": "object", "required": ["infer_ms", "fps"],
                                         "properties": {"infer_ms": _NUM, "fps": _NUM}}}}},
-                           "note": {"type": "string"}}},
+                           "note": {"type": "string"},
+                           "loop": {"type": "object", "required": ["app", "camera", "cpu", "note", "modes"],
+                                    "properties": {"modes": {"type": "object", "additionalProperties": {
+                                        "type": "object",
+                                        "required": ["fps", "latency_ms", "latency_frames", "host_ms", "npu_ms",
+                                                     "bottleneck", "threads"],
+                                        "properties": {"fps": _NUM, "latency_ms": _NUM, "host_ms": _NUM,
+                                                       "npu_ms": _NUM}}}}}}},
         "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],
                             "properties": {"portrait": _ERR, "seconds": _NUM}},  # only with --fp16
         "refiner": {  # only for a bundle with the M-Net refiner

@@ -159,6 +159,10 @@ def test_a_bundle_with_the_refiner_reports_both_models(tmp_path):
     assert refiner["cpu_ms_per_frame"] == pytest.approx(refiner["infer_ms"]["p50"] * refiner["runs_per_frame"], rel=1e-3)
     assert {"refiner_aipp", "refiner_infer"} <= set(report["loop"]["stages"])
     assert any(line.startswith("refiner mnet x0.25 at 64x64") for line in summary_lines(report))
+    loop = report["device_model"]["loop"]  # the Kit's skill, predicted from its own stages and the cost model
+    assert loop["app"] == "hilens_skill" and set(loop["modes"]) == {"composite", "alpha", "side-by-side"}
+    assert all(m["fps"] > 0 and m["bottleneck"] == "loop" for m in loop["modes"].values())
+    assert any(line.startswith("the hilens_skill loop at 1280x720, predicted") for line in summary_lines(report))
     with pytest.raises(Exception, match="shape a fresh export"):
         api.bench(tmp_path / "missing", refiner="mnet")
     with pytest.raises(Exception, match="shape a fresh export"):
