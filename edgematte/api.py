@@ -57,10 +57,13 @@ def info(path: str | Path) -> dict:
 
 def run(bundle: str | Path, *, input: str, output: str | Path, background: str = "blur", mode: str = "composite",
         max_frames: int | None = None, rgba_dir: str | Path | None = None, int8: bool = False, force: bool = False,
-        preview: int | None = None, on_frame: Callable[[], None] | None = None, log: Log | None = None):
+        preview: int | None = None, pace_npu: float | None = None, on_frame: Callable[[], None] | None = None,
+        log: Log | None = None):
     """Run the bundle's own app on a video file (or ``webcam:N``) against its device API's stand-in: the HiLens
     skill on ``hilens`` (what the Kit would show on HDMI: H.264 mp4, the input's fps and audio), or the
-    AscendCL app on ``acl`` (its composite video; ``preview``: also served as MJPEG on localhost:PORT)."""
+    AscendCL app on ``acl`` (its composite video; ``preview``: also served as MJPEG on localhost:PORT).
+    ``pace_npu``: each inference of the stand-in's model takes at least this many ms, as a board's NPU would (the
+    cost model's prediction, ``bench --device``), so the app's pipeline runs here at that board's pace."""
     from edgematte.apps import bundle_app
     from edgematte.run import RunError, run_bundle
 
@@ -69,7 +72,8 @@ def run(bundle: str | Path, *, input: str, output: str | Path, background: str =
     if app is None:
         raise RunError(f"{bundle} has no app to run: run needs a device bundle (edgematte export --to om [--device ...])")
     return run_bundle(opened, app, input, background=background, output=output, mode=mode, max_frames=max_frames,
-                      force=force, rgba_dir=rgba_dir, on_frame=on_frame, log=log, int8=int8, preview=preview)
+                      force=force, rgba_dir=rgba_dir, on_frame=on_frame, log=log, int8=int8, preview=preview,
+                      pace_npu_ms=pace_npu)
 
 
 def input_frames(input: str, max_frames: int | None = None) -> int:

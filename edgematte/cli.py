@@ -144,6 +144,9 @@ def info(path, as_json):
 @click.option("--int8", is_flag=True, help="Run the bundle's INT8 model (export --int8) instead of FP32.")
 @click.option("--preview", type=click.IntRange(1, 65535), metavar="PORT",
               help="AscendCL bundles: also serve the composite as MJPEG at http://127.0.0.1:PORT/ while it runs.")
+@click.option("--pace-npu", type=click.FloatRange(min=0, min_open=True), metavar="MS",
+              help="Each inference takes at least MS, as on a board's NPU (bench --device predicts it): the app's "
+                   "pipeline runs here at that board's pace.")
 @force_option("an existing output")
 @json_flag
 def run(bundle, as_json, **options):

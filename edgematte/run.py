@@ -126,7 +126,7 @@ def run_bundle(bundle: Bundle, app, source: str, *, background: str = "blur", ou
                mode: str = "composite", max_frames: int | None = None, force: bool = False,
                rgba_dir: str | Path | None = None, on_frame: Callable[[], None] | None = None,
                log: Callable[[str], None] | None = None, int8: bool = False,
-               preview: int | None = None) -> RunResult:
+               preview: int | None = None, pace_npu_ms: float | None = None) -> RunResult:
     """Run ``bundle``'s app (``app``: its record, :mod:`edgematte.apps`) once every input is checked."""
     bundle.require(app.role, "onnx", "aipp", why="run needs a device bundle: edgematte export --to om [--device ...]")
     app.refuse_run_options(bundle.folder, preview=preview, rgba_dir=rgba_dir)
@@ -156,13 +156,16 @@ def run_bundle(bundle: Bundle, app, source: str, *, background: str = "blur", ou
         if log:
             log(line)
 
+    if pace_npu_ms is not None and not (pace_npu_ms > 0):
+        raise RunError(f"--pace-npu {pace_npu_ms:g} is not a time: give the milliseconds an inference takes, e.g. 20")
     return app.run(bundle, src, tmp, output, info, background=background, mode=mode, max_frames=max_frames,
-                   preview=preview, rgba_dir=rgba_dir, on_frame=on_frame, record=record, lines=lines, int8=int8)
+                   preview=preview, rgba_dir=rgba_dir, on_frame=on_frame, record=record, lines=lines, int8=int8,
+                   pace_npu_ms=pace_npu_ms)
 
 
 def run_skill(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: VideoInfo, *, background: str,
               mode: str, max_frames: int | None, rgba_dir, on_frame, record, lines: list[str], int8: bool,
-              **_) -> RunResult:
+              pace_npu_ms: float | None = None, **_) -> RunResult:
     """The bundle's HiLens skill on the ``hilens`` stand-in, writing ``tmp`` (renamed to ``output`` when it
     holds frames)."""
     from edgematte.standin import run_skill, start
@@ -170,7 +173,7 @@ def run_skill(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: Vid
     hilens = start(bundle, source=src, output=tmp, skill_config={"background": background, "mode": mode},
                    max_frames=max_frames, audio_from=src if isinstance(src, str) else None, fps=info.fps,
                    rgba_dir=Path(rgba_dir) if rgba_dir else None, on_frame=on_frame, log=record, int8=int8,
-                   workspace=Path(os.environ.get("TMPDIR", "/tmp")) / "edgematte-workspace")
+                   workspace=Path(os.environ.get("TMPDIR", "/tmp")) / "edgematte-workspace", pace_npu_ms=pace_npu_ms)
     began = time.perf_counter()
     stopped = run_skill(hilens)
     seconds = time.perf_counter() - began
@@ -190,14 +193,14 @@ def run_skill(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: Vid
 
 def run_acl_app(bundle: Bundle, src: str | int, tmp: Path, output: Path, info: VideoInfo, *, background: str,
                 mode: str, max_frames: int | None, preview: int | None, on_frame, record, lines: list[str], int8: bool,
-                **_) -> RunResult:
+                pace_npu_ms: float | None = None, **_) -> RunResult:
     """The bundle's AscendCL app on the ``acl`` stand-in, writing ``tmp`` (renamed to ``output`` when it holds frames)."""
     from edgematte.standin import run_app, start_app
 
     argv = ["--input", str(src), "--output", str(tmp), "--mode", mode, "--background", background]
     argv += ["--max-frames", str(max_frames)] if max_frames else []
     argv += ["--preview", str(preview), "--preview-host", "127.0.0.1"] if preview is not None else []
-    acl = start_app(bundle, log=record, int8=int8, on_frame=on_frame)
+    acl = start_app(bundle, log=record, int8=int8, on_frame=on_frame, pace_npu_ms=pace_npu_ms)
     began = time.perf_counter()
     _, stopped = run_app(acl, argv)
     seconds = time.perf_counter() - began

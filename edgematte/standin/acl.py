@@ -66,6 +66,7 @@ class AclSession:
     on_frame: Callable[[], None] | None = None  # called after each execute (progress bars)
     soc_name: str | None = None         # what acl.get_soc_name reports (default: the bundle's family's chip)
     keep_alphas: bool = False           # keep every output alpha in ``alphas`` (tests compare them with the model)
+    pace_npu_ms: float | None = None    # each execute of the matting model takes at least this long (a board's NPU)
     # filled in while running
     executions: int = 0                 # of the matting model: one per frame
     refiner_executions: int = 0
@@ -312,7 +313,7 @@ class _Mdl:
             return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.load_from_file", "no context")
         s = session()
         try:
-            model = StandinNetwork.at(s.bundle, str(model_path), s.int8)
+            model = StandinNetwork.at(s.bundle, str(model_path), s.int8, pace_ms=s.pace_npu_ms)
         except Exception as e:  # StandinNetworkError for a damaged model; BundleError for a missing one
             from edgematte.errors import shorten
 

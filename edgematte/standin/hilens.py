@@ -77,6 +77,7 @@ class StandinSession:
     fps: float = 25.0
     int8: bool = False                     # Model runs the bundle's INT8 ONNX instead of its FP32 one
     runner: object = None                  # Model runs this (infer(feed) -> outputs) instead of the bundle's ONNX
+    pace_npu_ms: float | None = None       # each infer of the matting model takes at least this long (a board's NPU)
     rgba_dir: Path | None = None           # also write each frame as an RGBA PNG (frame + alpha)
     on_frame: Callable[[], None] | None = None  # called after each Display.show (progress bars)
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
@@ -318,7 +319,7 @@ class Model:
         if not os.path.dirname(path):
             raise CreateError(f"model path {path!r} must not be a bare file name (use get_model_dir() + name)")
         try:
-            network = StandinNetwork.at(s.bundle, path, s.int8, s.runner)
+            network = StandinNetwork.at(s.bundle, path, s.int8, s.runner, s.pace_npu_ms)
         except StandinNetworkError as e:
             raise CreateError(f"{e} (standing in for {path!r})") from None
         if network is None:

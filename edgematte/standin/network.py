@@ -9,6 +9,7 @@ takes a frame of the model input's size in AIPP's input format (the ``.om`` is c
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -19,9 +20,11 @@ class StandinNetworkError(Exception):
 
 class StandinNetwork:
     """``network``: a :class:`edgematte.bundle.Bundle` or its refiner section; ``int8``: run its INT8 ONNX;
-    ``runner``: run this (``infer(feed) -> outputs``) instead of the bundle's ONNX (bench's timed runtimes)."""
+    ``runner``: run this (``infer(feed) -> outputs``) instead of the bundle's ONNX (bench's timed runtimes);
+    ``pace_ms``: each inference takes at least this long, as on a board whose NPU takes it (the cost model's
+    prediction, say), so an app's pipeline runs on this machine at the board's pace."""
 
-    def __init__(self, network, int8: bool = False, runner=None):
+    def __init__(self, network, int8: bool = False, runner=None, pace_ms: float | None = None):
         from edgematte.aipp import AippEmulator, parse_aipp
         from edgematte.errors import shorten
         from edgematte.runtime.ort import OrtRunner
@@ -39,13 +42,14 @@ class StandinNetwork:
         else:
             self.inputs = list(self.spec.input_shapes.items())
             self.outputs = list(self.spec.output_shapes.items())
-        self.runner = runner
+        self.runner, self.pace_ms = runner, pace_ms
         self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(network.path("aipp").read_text())}
 
     @classmethod
-    def at(cls, bundle, path: str, int8: bool = False, runner=None) -> "StandinNetwork | None":
-        """The network of ``bundle`` whose ``.om`` is at ``path`` (the frame network or its refiner; INT8 and
-        ``runner`` apply to the frame network only), or None when ``path`` is neither."""
+    def at(cls, bundle, path: str, int8: bool = False, runner=None, pace_ms: float | None = None
+           ) -> "StandinNetwork | None":
+        """The network of ``bundle`` whose ``.om`` is at ``path`` (the frame network or its refiner; INT8,
+        ``runner`` and ``pace_ms`` apply to the frame network only), or None when ``path`` is neither."""
         from edgematte.bundle import file_name, refiner_file
 
         networks = {file_name("om"): bundle}
@@ -54,7 +58,7 @@ class StandinNetwork:
         for rel, network in networks.items():
             if os.path.realpath(str(path)) == os.path.realpath(str(bundle.folder / rel)):
                 main = network is bundle
-                return cls(network, int8 and main, runner if main else None)
+                return cls(network, int8 and main, runner if main else None, pace_ms if main else None)
         return None
 
     @staticmethod
@@ -81,8 +85,11 @@ class StandinNetwork:
     def infer(self, raws: list[np.ndarray]) -> list[np.ndarray]:
         """The inputs as raw bytes (1-D uint8 views, sizes :attr:`input_bytes`: the caller checks them, the way
         its device API does) -> the outputs as float32 arrays of their shapes."""
+        began = time.perf_counter()
         feed = {}
         for rank, ((name, shape), raw) in enumerate(zip(self.inputs, raws)):
             feed[name] = self.emulate_aipp(rank, raw) if rank in self.aipp else raw.view(np.float32).reshape(shape)
         outputs = self.runner.infer(feed)
+        if self.pace_ms is not None:
+            time.sleep(max(0.0, self.pace_ms / 1000 - (time.perf_counter() - began)))
         return [np.ascontiguousarray(outputs[name], np.float32) for name, _ in self.outputs]

@@ -247,3 +247,28 @@ def test_verify_refuses_an_atc_bundle_whose_onnx_went_back_to_half_pixel(app_bun
     result = api.verify(folder)
     assert not result.passed
     assert any("ResizeBilinearV2 does not implement exactly" in p for p in result.file_problems)
+
+
+def test_paced_at_a_boards_npu_time_the_pipelined_app_runs_at_the_simulators_rate(app_bundle, sample_clip, tmp_path):
+    """The stand-in's model takes 30 ms an inference, as a board's NPU might: the pipelined app then runs at the
+    rate bench --device's simulator predicts for this machine's host (slowdown 1), within 15 %; a sequential
+    loop would be slower by the decode, composite and write it no longer overlaps."""
+    import dataclasses
+    import os
+    import time
+
+    from edgematte.bench.board import predict_loop
+    from edgematte.bench.host import host_cpu
+    from edgematte.devices import DEVICES
+
+    pace, stamps = 30.0, []
+    acl = _start(app_bundle, pace_npu_ms=pace, on_frame=lambda: stamps.append(time.perf_counter()))
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.avi"), "--max-frames", "30"])
+    assert (code, stopped) == (0, None)
+    measured = (len(stamps) - 6) / (stamps[-1] - stamps[5])  # frames per second once the pipeline is full
+    family = DEVICES["ascend310b4"]
+    here = dataclasses.replace(family, board_cpu=dataclasses.replace(family.board_cpu, slowdown=1.0,
+                                                                        cores=os.cpu_count() or 1))
+    spec = Bundle.open(app_bundle.out).spec
+    predicted = predict_loop(here, host_cpu(spec, frames=5, warmup=1, sizes=((1280, 720),)), pace)
+    assert measured == pytest.approx(predicted["modes"]["composite"]["fps"], rel=0.15)
