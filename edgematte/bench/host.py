@@ -133,8 +133,8 @@ def host_cpu(spec, frames: int = 20, warmup: int = 3, sizes=SIZES, log=lambda _:
                                   _app_stages(module, frame, alpha, width, height, mode, preview, spec))
                         ms = _time(stages, frames, warmup)
                         key = f"{width}x{height} {mode}" + (" preview" if preview else "")
-                        rows[key] = {"stages": {k: round(v, 3) for k, v in ms.items()},
-                                     "total": round(sum(ms.values()), 3)}
+                        stage_ms = {k: round(v, 3) for k, v in ms.items()}
+                        rows[key] = {"stages": stage_ms, "total": round(sum(stage_ms.values()), 3)}
             report["apps"][app.name] = rows
     finally:
         cv2.setNumThreads(threads)

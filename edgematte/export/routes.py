@@ -57,11 +57,6 @@ class Route:
                             f"{'Caffe' if family.compiler.reads == 'caffe' else 'ONNX'}: use --to {serving[0].name}, not --to {self.name}")
         return family
 
-    @property
-    def stand_in(self) -> bool:
-        """The bundle runs in the CPU stand-in (``edgematte run``, ``eval --bundle``, bench's loop)."""
-        return self.onnx and self.default_family is not None
-
     def size_problems(self, spec: PipelineSpec, family: DeviceFamily | None = None) -> list[str]:
         """What in the spec this route's rules, and ``family``'s (default: the route's), reject, found before
         any work is done."""
