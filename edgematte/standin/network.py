@@ -25,7 +25,7 @@ class StandinNetwork:
     prediction, say), so an app's pipeline runs on this machine at the board's pace."""
 
     def __init__(self, network, int8: bool = False, runner=None, pace_ms: float | None = None):
-        from edgematte.aipp import AippEmulator, parse_aipp
+        from edgematte.aipp import BYTES_PER_PIXEL, AippEmulator, parse_aipp
         from edgematte.errors import shorten
         from edgematte.runtime.ort import OrtRunner
 
@@ -44,6 +44,10 @@ class StandinNetwork:
             self.outputs = list(self.spec.output_shapes.items())
         self.runner, self.pace_ms = runner, pace_ms
         self.aipp = {c.related_input_rank: AippEmulator(c) for c in parse_aipp(network.path("aipp").read_text())}
+        # bytes per input and output, as the .om's description gives them (read once: the apps ask every frame)
+        self.input_bytes = [int(shape[-1] * shape[-2] * BYTES_PER_PIXEL[self.aipp[i].cfg.input_format])
+                            if i in self.aipp else int(np.prod(shape)) * 4 for i, (_, shape) in enumerate(self.inputs)]
+        self.output_bytes = [int(np.prod(shape)) * 4 for _, shape in self.outputs]
 
     @classmethod
     def at(cls, bundle, path: str, int8: bool = False, runner=None, pace_ms: float | None = None
@@ -68,16 +72,6 @@ class StandinNetwork:
 
         return [file_name("om")] + ([refiner_file("om", bundle.refiner.spec.model)] if bundle.refiner else [])
 
-    @property
-    def input_bytes(self) -> list[int]:
-        from edgematte.aipp import BYTES_PER_PIXEL
-
-        return [int(shape[-1] * shape[-2] * BYTES_PER_PIXEL[self.aipp[i].cfg.input_format]) if i in self.aipp
-                else int(np.prod(shape)) * 4 for i, (_, shape) in enumerate(self.inputs)]
-
-    @property
-    def output_bytes(self) -> list[int]:
-        return [int(np.prod(shape)) * 4 for _, shape in self.outputs]
 
     def emulate_aipp(self, rank: int, raw: np.ndarray) -> np.ndarray:
         return self.aipp[rank](raw)
