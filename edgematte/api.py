@@ -173,7 +173,7 @@ def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bu
              size: str | None = None, trimap: str | Path | None = None, json_path: str | Path | None = None,
              csv_path: str | Path | None = None, plot_path: str | Path | None = None, force: bool = False,
              refiner: str | None = None, refiner_checkpoint: str | Path | None = None, refiner_size: str | None = None,
-             refiner_width: float | None = None, log: Log = no_log):
+             refiner_width: float | None = None, reset_rules: bool = False, log: Log = no_log):
     """Score predictions on disk (``pred`` vs ``gt``; with ``trimap`` also the trimap protocol), or run a model
     (``bundle`` through the stand-in, or ``checkpoint`` in PyTorch) over ``data`` beside the temporal
     baselines. Returns an EvalReport; ``json_path``/``csv_path``/``plot_path`` also write it (not over an
@@ -181,7 +181,10 @@ def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bu
 
     ``refiner="mnet"``: compare MODNet alone with MODNet + M-Net under the trimap protocol instead
     (:mod:`edgematte.evaluate_refiner`): the bundle's two networks, or ``checkpoint`` and ``refiner_checkpoint``
-    (default: the embedded M-Net at ``refiner_width``) in PyTorch, over ``data``; ``trimap``: given trimaps."""
+    (default: the embedded M-Net at ``refiner_width``) in PyTorch, over ``data``; ``trimap``: given trimaps.
+    ``reset_rules``: a model run feeds its alpha back through the apps' reset rules, as the deployed app does."""
+    if reset_rules and (refiner is not None or pred is not None):
+        raise SpecError("--reset-rules applies to a model's own run (--bundle or --checkpoint with --data)")
     if refiner is not None and (csv_path is not None or plot_path is not None):
         raise SpecError(f"the refiner comparison writes --json only; leave out "
                         f"{' and '.join(f for f, v in (('--csv', csv_path), ('--plot', plot_path)) if v is not None)}")
@@ -199,7 +202,7 @@ def evaluate(*, pred: str | Path | None = None, gt: str | Path | None = None, bu
             raise SpecError(f"{', '.join(given)} set the refiner's comparison: add --refiner mnet")
         from edgematte.evaluate import evaluate_any
 
-        report = evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log)
+        report = evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log, reset_rules)
     for name, path in outputs.items():
         with written_atomically(path) as tmp:
             report.save(tmp, name.split("_")[0])

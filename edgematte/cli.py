@@ -229,6 +229,8 @@ def bench(bundle, json_path, **options):
                    name="--refiner-checkpoint")
 @click.option("--refiner-size", metavar="WxH", help="With --refiner: M-Net's crop (default 320x320).")
 @refiner_width_option
+@click.option("--reset-rules", is_flag=True, help="With a model run: feed the alpha back through the apps' reset rules "
+              "(a scene cut or an empty matte drops it), as the deployed app does; without, the protocol's way.")
 @click.option("--json", "json_path", type=FILE, help="Write the full report.")
 @click.option("--csv", "csv_path", type=FILE, help="Write per-frame rows.")
 @click.option("--plot", "plot_path", type=FILE, help="Write a plot of per-frame MAD and dtSSD (PNG).")

@@ -22,7 +22,7 @@ from edgematte.data.images import IMAGE_EXTS
 from edgematte.data.images import read_alpha as _read_alpha
 from edgematte.data.images import read_rgb
 from edgematte.errors import EdgematteError
-from edgematte.loop import PreviousAlpha
+from edgematte.loop import MIN_COVERAGE, RESET_THRESHOLD, PreviousAlpha
 METRICS = ("MAD", "MSE", "Grad", "Conn", "dtSSD")
 TRIMAP_METRICS = ("SAD", "MSE", "Grad", "Conn")
 PROTOCOL = "video (whole frame): MAD x1e3, MSE x1e3, Grad/1e3, Conn/1e3, dtSSD x1e2 (frame 0 counts as 0)"
@@ -248,8 +248,11 @@ def moving_average(alphas: list[np.ndarray], weight: float = EMA_WEIGHT) -> list
 
 
 def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np.ndarray], size: tuple[int, int],
-                   log: Callable[[str], None] = lambda _: None) -> dict[str, MethodResult]:
-    """``infer(rgb uint8 at model size, previous alpha at model size) -> alpha at model size``."""
+                   log: Callable[[str], None] = lambda _: None, reset_rules: bool = False) -> dict[str, MethodResult]:
+    """``infer(rgb uint8 at model size, previous alpha at model size) -> alpha at model size``. ``reset_rules``:
+    the fed-back alpha goes through the apps' reset rules (:class:`edgematte.loop.PreviousAlpha`'s defaults: a
+    cut or an empty matte drops it), as a deployed app runs; without, the protocol feeds it back unconditionally."""
+    rules = (RESET_THRESHOLD, MIN_COVERAGE) if reset_rules else (None, None)
     width, height = size
     methods = {name: MethodResult(name, lat) for name, lat in (
         ("prev-alpha input", 0), ("no feedback (plain MODNet)", 0), ("no feedback + OFD", 1),
@@ -262,7 +265,7 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
         if com is None:
             raise EvalError(f"{com_dir} does not exist: a model run needs the input frames (com/) beside pha/")
         gts, fed_back, plain = [], [], []
-        previous, plain_modnet = PreviousAlpha(width, height, None, None), PreviousAlpha(width, height, feedback=False)
+        previous, plain_modnet = PreviousAlpha(width, height, *rules), PreviousAlpha(width, height, feedback=False)
         for g in gt_files:
             if g.stem not in com:
                 raise EvalError(f"{com_dir} has no frame {g.stem} for ground truth {g}")
@@ -271,7 +274,7 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
             if frame.shape[:2] != gt.shape:
                 raise EvalError(f"{com[g.stem]} and {g} differ in size")
             rgb = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-            fed_back.append(previous.keep(infer(rgb, previous.feed())))
+            fed_back.append(previous.keep(infer(rgb, previous.feed(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)))))
             plain.append(infer(rgb, plain_modnet.feed()))
             gts.append(gt)
 
@@ -286,7 +289,7 @@ def evaluate_model(data_root: Path, infer: Callable[[np.ndarray, np.ndarray], np
     return methods
 
 
-def evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
+def evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log, reset_rules: bool = False):
     """``edgematte eval``: predictions on disk against the ground truth, or a model (a bundle through the
     stand-in of its compiled model, or a checkpoint in PyTorch) run over ``data`` beside the baselines."""
     from edgematte.spec import resolve_spec
@@ -306,8 +309,10 @@ def evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log):
         spec = resolve_spec(preset, size)
         infer = torch_infer(spec.network.load(checkpoint, spec.seed, None, None).model, spec)
         source = f"checkpoint {checkpoint or 'embedded default (untrained)'} (PyTorch)"
-    methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log)
-    return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}")
+    methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log, reset_rules)
+    rules = f", the apps' reset rules on the fed-back alpha (cut > {RESET_THRESHOLD:g} luma, matte mean < " \
+            f"{MIN_COVERAGE:g})" if reset_rules else ""
+    return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}{rules}")
 
 
 

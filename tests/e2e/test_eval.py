@@ -134,3 +134,31 @@ def test_trimap_protocol_is_reported_apart(dataset, predictions, tmp_path):
 def test_a_bundle_the_stand_in_cannot_run_is_refused(dataset, exported_bundle):
     assert_user_error(run("eval", "--bundle", exported_bundle.out, "--data", dataset),
                       "has no aipp (exported with --to onnx)", "edgematte export --to om")
+
+
+def test_reset_rules_make_the_fed_back_alpha_drop_at_a_cut_as_the_apps_do(tmp_path):
+    """One clip that cuts from one scene to another half-way: with the apps' reset rules the fed-back run drops its
+    previous alpha at the cut and scores differently from the protocol's unconditional feedback; plain MODNet
+    (no feedback) is the same either way."""
+    import cv2
+
+    from edgematte import api
+
+    clip = tmp_path / "data" / "set" / "cut"
+    (clip / "com").mkdir(parents=True)
+    (clip / "pha").mkdir()
+    rng = np.random.default_rng(0)
+    scenes = [cv2.GaussianBlur(rng.integers(0, 80, (64, 64, 3), dtype=np.uint8), (0, 0), 3),
+              cv2.GaussianBlur(rng.integers(170, 255, (64, 64, 3), dtype=np.uint8), (0, 0), 3)]
+    matte = np.zeros((64, 64), np.uint8)
+    cv2.circle(matte, (32, 36), 18, 255, -1)
+    for t in range(6):
+        cv2.imwrite(str(clip / "com" / f"{t:04d}.png"), scenes[t // 3])
+        cv2.imwrite(str(clip / "pha" / f"{t:04d}.png"), matte)
+    runs = {rules: {m.name: m.overall["MAD"] for m in api.evaluate(data=tmp_path / "data", size="64x64",
+                                                                    reset_rules=rules).methods}
+            for rules in (False, True)}
+    assert runs[True]["prev-alpha input"] != runs[False]["prev-alpha input"]
+    assert runs[True]["no feedback (plain MODNet)"] == runs[False]["no feedback (plain MODNet)"]
+    assert_user_error(run("eval", "--pred", tmp_path / "data", "--gt", tmp_path / "data", "--reset-rules"),
+                      "--reset-rules applies to a model's own run")
