@@ -80,6 +80,11 @@ class PreviousAlpha(object):
         self.alpha = self.zeros
 
 
+def ms_line(ms, stages):
+    """``read 10.7, resize 0.8, ...``: the apps' timing line, ``ms`` per frame of each of ``stages``."""
+    return ", ".join("%s %.1f" % (stage, ms.get(stage, 0.0)) for stage in stages)
+
+
 class Stopwatch(object):
     """Wall time per named stage, summed over the frames since the last :meth:`line`. ``lap(stage)`` charges the
     time since the previous lap (or :meth:`start`) to ``stage``; ``skip()`` restarts the clock without charging
@@ -112,8 +117,7 @@ class Stopwatch(object):
 
     def line(self, reset=True):
         """``read 10.7, resize 0.8, ...``: ms per frame of each stage; ``reset`` starts the next window."""
-        ms = self.ms()
-        text = ", ".join("%s %.1f" % (stage, ms[stage]) for stage in self.stages)
+        text = ms_line(self.ms(), self.stages)
         if reset:
             self.totals = dict((stage, 0.0) for stage in self.stages)
             self.frames = 0

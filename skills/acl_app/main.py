@@ -540,7 +540,7 @@ class Reader(object):
         if not self.threaded:
             return self.frames.get() if not self.frames.empty() else self._read()
         frame = self.frames.get()
-        if self.error is not None:
+        if frame is None and self.error is not None:  # every frame read before the failure comes first
             raise self.error
         return frame
 
@@ -678,8 +678,7 @@ def stage_ms(reader, npu, presenter):
 
 
 def stage_line(reader, npu, presenter):
-    ms = stage_ms(reader, npu, presenter)
-    return ", ".join("%s %.1f" % (stage, ms[stage]) for stage in STAGES)
+    return ms_line(stage_ms(reader, npu, presenter), STAGES)
 
 
 def main(argv=None):

@@ -363,6 +363,12 @@ def device_codes_as_a_given_trimap(b, tmp):
     return Case(["eval", "--refiner", "mnet", "--data", data, "--size", "64x64", "--refiner-size", "64x64",
                  "--refiner-width", "0.25", "--trimap", trimaps], ["holds values other than 0, 128 and 255 (1, 2)"])
 
+def run_with_an_unknown_family(b, tmp):
+    folder = copy(b["om"], tmp)
+    edit_manifest(folder, lambda m: m.update(device="hilens-kid"))
+    return Case(["run", folder, "--input", b["clip"], "--output", tmp / "o.mp4"],
+                ["device 'hilens-kid' is not a device family this edgematte knows"], absent=[tmp / "o.mp4"])
+
 ROWS: list[Callable] = [
     escape_path, escape_files_record, unlisted_skill_code, artifact_without_checksum, aipp_field_twice, onnx_garbage,
     golden_missing_a_case, prototxt_garbage, damaged_model_in_run, os_error_on_an_output, old_manifest,
@@ -375,6 +381,7 @@ ROWS: list[Callable] = [
     device_that_is_not_a_name, refiner_record_removed, refiner_swapped_for_modnet, csv_for_the_refiner_comparison,
     report_under_a_file, eval_with_a_damaged_refiner, eval_with_a_swapped_refiner, study_in_a_foreign_folder,
     trimap_with_127_for_unknown, trimap_without_an_unknown_band, device_codes_as_a_given_trimap,
+    run_with_an_unknown_family,
 ]
 
 

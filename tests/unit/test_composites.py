@@ -114,3 +114,29 @@ def test_the_apps_capture_stage_drops_only_live_frames_and_keeps_their_order(app
         assert reader.dropped > 0 and len(seen) + reader.dropped == 61
     else:
         assert seen == list(range(61)) and reader.dropped == 0
+
+
+def test_a_failing_stage_reaches_the_npu_stage_as_its_own_error(apps):
+    """A full disk in the output thread, or a camera that breaks in the capture thread, is raised in the main
+    loop (which then releases everything), not lost with its thread."""
+    class Full:
+        preview = None
+
+        def __call__(self, picture):
+            raise OSError("No space left on device")
+
+    presenter = apps["acl_app"]["Presenter"](Full(), None, "alpha", True, dict)
+    presenter.put(np.zeros((4, 4, 3), np.uint8), np.zeros((2, 2), np.float32))
+    with pytest.raises(OSError, match="No space left"):
+        presenter.finish()
+
+    class Broken:
+        def read(self):
+            raise RuntimeError("camera unplugged")
+
+    reader = apps["acl_app"]["Reader"](Broken(), np.zeros((2, 2, 3), np.uint8), False, True)  # a file: no drops
+    assert reader.next() is not None  # the frame read before the thread started
+    with pytest.raises(RuntimeError, match="camera unplugged"):
+        while reader.next() is not None:
+            pass
+    reader.stop()
