@@ -45,9 +45,10 @@ from edgematte import metrics
 from edgematte.data.images import read_alpha, read_rgb
 from edgematte.errors import OutputExistsError
 from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
-from edgematte.loop import PreviousAlpha
+from edgematte.loop import PreviousAlpha, confident_share
 from edgematte.hilens_skill import SkillDefaults
 from edgematte.train.augment import AugmentConfig
+from edgematte.train.feedback import COHERENCE_WEIGHT, FeedbackConfig
 
 STUDY_FILE = "study.json"  # the study's settings, written first: what makes a folder a study folder
 INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alpha
@@ -56,7 +57,11 @@ RECOVERED = 0.1      # recovered: MAD within 10 % (and 1e-3 absolute) of the uni
 AFTER_EVENT = 5      # frames scored after an enter or leave event
 AROUND_EVENT = (-3, 8)  # the frames around an enter or leave event that the event plot shows
 METHODS_ON_PLAIN = ("a-plain + OFD", f"a-plain + EMA {EMA_WEIGHT:g}")
-RESET_VARIANT = "d-full"  # the recipe `train` ships, evaluated under the skill's reset rules
+RESET_VARIANTS = ("d-full", "e-own")  # the recipes evaluated under the apps' reset rules
+LEFT_RULES = {"mean": (0.002,), "confident": (0.001, 0.002, 0.005, 0.01, 0.02)}  # person-left tests and thresholds
+# The goals a previous-alpha method must meet against plain MODNet to be shipped (issue "Make the previous alpha
+# earn its place"): dtSSD in every seed, mean MAD, mean MAD after enter and after leave (ratios), frames to recover.
+GOALS = {"dtSSD every seed": 0.9, "MAD": 1.05, "MAD after enter": 1.1, "MAD after leave": 1.1, "frames to recover": 1.0}
 _SHIPPED = SkillDefaults()
 # (reset_threshold, min_coverage) pairs; None: that rule off. The skill's defaults are the second row.
 RESET_GRID = ((None, None), (_SHIPPED.reset_threshold, _SHIPPED.min_coverage), (None, _SHIPPED.min_coverage),
@@ -69,15 +74,22 @@ class Variant:
     name: str
     augment: AugmentConfig
     feedback: bool  # in use: the model's own previous alpha (False: zeros, plain MODNet)
+    clips: FeedbackConfig = FeedbackConfig()  # training on clips and on its own output (e-own)
 
 
 NO_AUGMENT = dict(prev_affine=0.0, lighting=0.0)
+# e-own: the full recipe on 2-frame clips, the second frame fed the model's own output with a probability rising to
+# 0.8 over the first 600 steps (half the study's run), and RVM's coherence term. 2 frames, so a step's 8 frames are 4 clips and
+# each forward still normalises a batch of 4 (3-frame clips would leave BatchNorm 2 or 3 samples).
+OWN = FeedbackConfig(frames=2, own=0.8, ramp=600, coherence=COHERENCE_WEIGHT)
 VARIANTS = (
     Variant("a-plain", AugmentConfig(prev_dropout=1.0, **NO_AUGMENT), feedback=False),
     Variant("b-naive", AugmentConfig(prev_dropout=0.0, **NO_AUGMENT), feedback=True),
     Variant("c-dropout", AugmentConfig(prev_dropout=0.3, **NO_AUGMENT), feedback=True),
     Variant("d-full", AugmentConfig(), feedback=True),
+    Variant("e-own", AugmentConfig(), feedback=True, clips=OWN),
 )
+PLAIN = "a-plain"
 
 
 @dataclass(frozen=True)
@@ -95,12 +107,16 @@ class StudyConfig:
     batch_size: int
     lr: float
     seeds: tuple[int, ...]
+    variants: tuple[str, ...]  # names in VARIANTS, trained in this order
+
+    def chosen(self) -> list[Variant]:
+        return [v for v in VARIANTS if v.name in self.variants]
 
 
-FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=1500,
-                   batch_size=8, lr=5e-4, seeds=(0, 1))
+FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=1200,
+                   batch_size=8, lr=5e-4, seeds=(0, 1, 2), variants=("a-plain", "d-full", "e-own"))
 QUICK = StudyConfig(train_clips=4, test_clips=4, frames=16, width=96, height=64, size="64x64", iterations=2,
-                    batch_size=2, lr=1e-3, seeds=(0, 1))
+                    batch_size=4, lr=1e-3, seeds=(0, 1), variants=tuple(v.name for v in VARIANTS))
 
 
 def _data(out: Path, cfg: StudyConfig, log) -> tuple[Path, Path]:
@@ -133,9 +149,10 @@ def _train(out: Path, data: Path, variant: Variant, seed: int, cfg: StudyConfig,
     if done >= cfg.iterations:
         return run / CHECKPOINT_FILE
     log(f"training {variant.name}, seed {seed} ({'from step ' + str(done) if done else 'from the start'})")
-    train_cfg = TrainConfig(data=str(data), out=str(run), iterations=cfg.iterations, batch_size=cfg.batch_size,
+    batch = max(1, cfg.batch_size // variant.clips.frames)  # clips per step: the same frames per step for all
+    train_cfg = TrainConfig(data=str(data), out=str(run), iterations=cfg.iterations, batch_size=batch,
                             lr=cfg.lr, seed=seed, save_every=max(1, cfg.iterations // 10), freeze_bn=False,
-                            augment=variant.augment)
+                            augment=variant.augment, feedback=variant.clips)
     train(train_cfg, resolve_spec(size=cfg.size), resume=done > 0, force=done == 0 and run.exists())
     return run / CHECKPOINT_FILE
 
@@ -151,11 +168,12 @@ def _clips(test: Path) -> list[dict]:
 
 
 def _rollout(infer, clip: dict, size: tuple[int, int], feedback: bool, inject: dict | None = None,
-             resets: tuple[float | None, float | None] = (None, None)) -> list:
+             resets: tuple[float | None, float | None] = (None, None), coverage: list | None = None) -> list:
     """The model over a clip, feeding back its own alpha (or zeros) through the apps' own loop core
     (:class:`edgematte.loop.PreviousAlpha`); ``inject``: {frame: previous alpha}; ``resets``: the apps'
     (reset_threshold, min_coverage) rules, None for a rule that is off (the luma the skill compares is the camera's
-    Y plane; here BT.601 luma of the RGB frame, as the AscendCL app's grey frame)."""
+    Y plane; here BT.601 luma of the RGB frame, as the AscendCL app's grey frame). ``coverage``: gets, per frame,
+    what the "person left" rule could test (:func:`_coverage_row`)."""
     w, h = size
     threshold, min_coverage = resets
     previous = PreviousAlpha(w, h, threshold, min_coverage, feedback)
@@ -167,10 +185,18 @@ def _rollout(infer, clip: dict, size: tuple[int, int], feedback: bool, inject: d
             prev = inject[t]
         alpha = infer(small, prev)
         previous.keep(alpha)
+        if coverage is not None:
+            coverage.append(_coverage_row(alpha, clip["alphas"][t]))
         gh, gw = clip["alphas"][t].shape
         full = cv2.resize(alpha.astype(np.float32), (gw, gh), interpolation=cv2.INTER_LINEAR).astype(np.float64)
         out.append(np.clip(np.round(full * 255), 0, 255) / 255)
     return out
+
+
+def _coverage_row(alpha: np.ndarray, truth: np.ndarray) -> dict:
+    """One frame's evidence for a "person left" rule: the matte's mean (the old rule's test), its share of pixels
+    above 0.5 (:func:`edgematte.loop.confident_share`, the new one's), and whether the frame is truly empty."""
+    return {"mean": float(np.mean(alpha)), "confident": confident_share(alpha), "empty": bool(truth.max() == 0)}
 
 
 def _scores(preds: list, gts: list) -> list[dict]:
@@ -185,14 +211,15 @@ def _evaluate(infer, feedback: bool, clips: list[dict], size: tuple[int, int],
     skill's reset ``resets`` rules applied to its loop (none by default)."""
     w, h = size
     def empty():
-        return {"frames": [], "recovery": [], "enter": [], "leave": [], "light": [], "curves": {"enter": [], "leave": []}}
+        return {"frames": [], "recovery": [], "enter": [], "leave": [], "light": [], "curves": {"enter": [], "leave": []},
+                "coverage": []}
 
     results = {"own": empty()}
     if not feedback:
         results.update({name: empty() for name in METHODS_ON_PLAIN})
     for clip in clips:
         ev, gts = clip["events"], clip["alphas"]
-        preds = _rollout(infer, clip, size, feedback, resets=resets)
+        preds = _rollout(infer, clip, size, feedback, resets=resets, coverage=results["own"]["coverage"])
         runs = {"own": preds}
         if not feedback:
             runs[METHODS_ON_PLAIN[0]] = one_frame_delay(preds)
@@ -275,7 +302,7 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
     raw: dict[str, dict] = {}
     reset_rows: dict[tuple, list[dict]] = {}
     for seed in cfg.seeds:  # seed-major: a study stopped half-way has every variant for its first seeds
-        for variant in VARIANTS:
+        for variant in cfg.chosen():
             ckpt = _train(out, train_data, variant, seed, cfg, log)
             runner = TorchRunner(load_checkpoint(ckpt).model, spec)
 
@@ -290,10 +317,10 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
                     method = variant.name if name == "own" else name
                     per_seed.setdefault(method, []).append({"seed": seed, **_summary(r)})
                     raw.setdefault(method, {})[seed] = r
-                if variant.name == RESET_VARIANT:
+                if variant.name in RESET_VARIANTS:
                     for rule in RESET_GRID:
                         r = results["own"] if rule == (None, None) else _evaluate(infer, True, clips, size, rule)["own"]
-                        reset_rows.setdefault(rule, []).append({"seed": seed, **_summary(r)})
+                        reset_rows.setdefault((variant.name, *rule), []).append({"seed": seed, **_summary(r)})
     table = {method: method_table(rows) for method, rows in per_seed.items()}
     report = {"study": "temporal ablation (docs/temporal.md)", "config": {**asdict(cfg), "quick": quick},
               "data": "synthetic scenes (edgematte.data.scenes): a drawn figure over photos, not people",
@@ -303,15 +330,56 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
                                   if any(r["recovery"] for r in seeds.values())},
               "event_curves": {m: {kind: _mean_curve([c for r in seeds.values() for c in r["curves"][kind]])
                                    for kind in ("enter", "leave")} for m, seeds in raw.items()},
-              "reset_rules": {"variant": RESET_VARIANT, "skill_defaults": [_SHIPPED.reset_threshold, _SHIPPED.min_coverage],
-                              "rows": [{"reset_threshold": t, "min_coverage": c, **method_table(rows)}
-                                       for (t, c), rows in reset_rows.items()]},
+              "reset_rules": {"variants": sorted({v for v, _, _ in reset_rows}),
+                              "skill_defaults": [_SHIPPED.reset_threshold, _SHIPPED.min_coverage],
+                              "rows": [{"variant": v, "reset_threshold": t, "min_coverage": c, **method_table(rows)}
+                                       for (v, t, c), rows in reset_rows.items()]},
+              "left_rule": {m: left_rule_rates([row for r in seeds.values() for row in r["coverage"]])
+                            for m, seeds in raw.items() if any(r["coverage"] for r in seeds.values())},
               "around_event": list(AROUND_EVENT),
               "event_frames": AFTER_EVENT, "inject_at": INJECT_AT}
+    report["goals"] = {m: goals_met(table, m) for m in table if m != PLAIN and m in cfg.variants and PLAIN in table}
+    report["shipped"] = shipped(report["goals"], table)
     (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     plot_recovery(report, out / "recovery.png")
     plot_events(report, out / "events.png")
     return report
+
+
+def left_rule_rates(rows: list[dict]) -> dict:
+    """How often each person-left test (:data:`LEFT_RULES`) fires, over a method's own-loop frames (reset rules off):
+    on truly empty frames (it should) and on frames with a person in view (it should not)."""
+    empty = [r for r in rows if r["empty"]]
+    person = [r for r in rows if not r["empty"]]
+    out = {}
+    for stat, thresholds in LEFT_RULES.items():
+        for t in thresholds:
+            fires = lambda frames: float(np.mean([f[stat] < t for f in frames])) if frames else None
+            out[f"{stat} < {t:g}"] = {"fires on empty frames": fires(empty), "fires with a person": fires(person)}
+    out["frames"] = {"empty": len(empty), "person": len(person)}
+    return out
+
+
+def goals_met(table: dict, method: str) -> dict:
+    """Each of :data:`GOALS` for ``method`` against plain MODNet: the measured ratio (or frames) and whether it is met."""
+    plain, row = table[PLAIN], table[method]
+    out = {}
+    worst = max(m / p for m, p in zip(row["dtSSD"]["per_seed"], plain["dtSSD"]["per_seed"]))
+    out["dtSSD every seed"] = {"value": worst, "goal": GOALS["dtSSD every seed"], "met": worst <= GOALS["dtSSD every seed"]}
+    for key in ("MAD", "MAD after enter", "MAD after leave"):
+        ratio = row[key]["mean"] / plain[key]["mean"] if row[key]["mean"] and plain[key]["mean"] else None
+        out[key] = {"value": ratio, "goal": GOALS[key], "met": ratio is not None and ratio <= GOALS[key]}
+    frames = row["frames to recover"]["mean"]  # None: a clip never recovered in some seed
+    out["frames to recover"] = {"value": frames, "goal": GOALS["frames to recover"],
+                                "met": frames is not None and frames <= GOALS["frames to recover"]}
+    return out
+
+
+def shipped(goals: dict, table: dict) -> str:
+    """The method the product ships: the previous-alpha method that meets every goal, the steadiest (lowest mean
+    dtSSD) if several do; else plain MODNet (the previous alpha fed as zeros): the safe choice."""
+    passing = [m for m, g in goals.items() if all(x["met"] for x in g.values())]
+    return min(passing, key=lambda m: table[m]["dtSSD"]["mean"]) if passing else PLAIN
 
 
 def _mean_curve(curves: list) -> list | None:
@@ -426,6 +494,11 @@ def _cells(row: dict) -> str:
     return "".join(f"{c:>18}" for c in cells)
 
 
+def _goal_cell(key: str, goal: dict) -> str:
+    value = "never" if goal["value"] is None else f"{goal['value']:.2f}"
+    return f"{key} {value} ({'met' if goal['met'] else 'not met'}, goal {goal['goal']:g})"
+
+
 def summary_lines(report: dict, out: Path) -> list[str]:
     """What ``edgematte ablation`` prints: each method's means, the shipped recipe under the skill's reset
     rules, then what was written."""
@@ -435,13 +508,17 @@ def summary_lines(report: dict, out: Path) -> list[str]:
     resets = report.get("reset_rules")
     if resets and resets["rows"]:
         default = resets["skill_defaults"]
-        lines += ["", f"{resets['variant']} under the skill's reset rules (luma change > threshold, or matte mean "
-                  f"< min coverage, drops the previous alpha; - = rule off; * = the skill's defaults):",
-                  f"{'threshold  coverage':<22}{header}"]
+        lines += ["", "Under the apps' reset rules (luma change > threshold, or fewer than min coverage of the matte's "
+                  "pixels above 0.5, drops the previous alpha; - = rule off; * = the apps' defaults):",
+                  f"{'variant  threshold  coverage':<30}{header}"]
         for row in resets["rows"]:
             rule = [row["reset_threshold"], row["min_coverage"]]
             name = "  ".join(f"{'-' if v is None else f'{v:g}':>9}" for v in rule) + (" *" if rule == default else "")
-            lines.append(f"{name:<22}{_cells(row)}")
+            lines.append(f"{row['variant']:<8}{name:<22}{_cells(row)}")
+    for method, goals in report.get("goals", {}).items():
+        lines.append(f"{method} against {PLAIN}: " + ", ".join(_goal_cell(k, g) for k, g in goals.items()))
+    if "shipped" in report:
+        lines.append(f"Shipped: {report['shipped']}")
     lines.append(f"Wrote {out / 'results.json'}, recovery.png and events.png ({report['seconds']} s)")
     return lines
 

@@ -110,6 +110,16 @@ train_options = _options(
     click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True),
     click.option("--freeze-bn", is_flag=True, help="Keep BatchNorm on its running statistics (small batches). Without "
                                                  "it, torchrun on GPU syncs BatchNorm; on CPU each process uses its own."),
+    click.option("--clip-frames", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="Train on clips of this many consecutive frames (--batch-size counts clips); 1: single frames."),
+    click.option("--own-feedback", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                  help="With --clip-frames 2 or more: the most probability that a frame's previous alpha is the model's "
+                       "own output for the frame before, as the apps feed it (rising from 0 over --own-ramp steps). "
+                       "docs/training.md."),
+    click.option("--own-ramp", type=click.IntRange(min=0), default=1000, show_default=True,
+                  help="Steps over which the --own-feedback probability rises from 0 (0: from the first step)."),
+    click.option("--coherence", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                  help="With --clip-frames 2 or more: weight of the temporal-coherence loss (RVM's uses 5)."),
     model_option("mnet trains on DIM-style composites (fg/ or fgr/ with --backgrounds), patches of --size "
                   "(default 320x320) centred on the unknown band."),
     mnet_width_option,

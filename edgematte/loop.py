@@ -16,7 +16,7 @@ import numpy as np
 
 # -- copied into the generated skill and app from here on (edgematte.templates.shared_source) --
 RESET_THRESHOLD = 30.0  # mean absolute luma change (0-255) between frames that drops the previous alpha (a cut)
-MIN_COVERAGE = 0.002    # a matte whose mean is below this: the person has left, the previous alpha is dropped
+MIN_COVERAGE = 0.002    # a matte with fewer of its pixels above 0.5 than this share: the person has left
 
 
 def scene_changed(previous_luma, luma, threshold):
@@ -24,6 +24,13 @@ def scene_changed(previous_luma, luma, threshold):
     if previous_luma is None or threshold is None:
         return False
     return float(np.abs(luma.astype(np.int16) - previous_luma.astype(np.int16)).mean()) > threshold
+
+
+def confident_share(alpha):
+    """The share of the matte's pixels above 0.5 (the person, confidently): what the "person left" rule tests. Not
+    the mean: a model's haze on an empty frame (a few per cent everywhere) keeps the mean above any threshold
+    that a person's hand would not also cross (docs/temporal.md, the person-left rule)."""
+    return float(np.count_nonzero(alpha > 0.5)) / alpha.size
 
 
 def alpha_bytes(alpha):
@@ -43,8 +50,8 @@ def blend(fg, bg, alpha, out=None):
 
 class PreviousAlpha(object):
     """The previous frame's alpha, as the network's second input (float32, network size), and the rules that drop
-    it to zeros: a scene cut (the luma changed by more than ``reset_threshold``), a person who left (the matte's
-    mean under ``min_coverage``), a failed inference. A rule set to None is off. ``feedback`` False feeds zeros
+    it to zeros: a scene cut (the luma changed by more than ``reset_threshold``), a person who left (fewer than
+    ``min_coverage`` of the matte's pixels above 0.5), a failed inference. A rule set to None is off. ``feedback`` False feeds zeros
     always (plain MODNet, for comparisons).
 
         previous = PreviousAlpha(NET_W, NET_H, settings["reset_threshold"], settings["min_coverage"])
@@ -71,7 +78,7 @@ class PreviousAlpha(object):
         """Remember this frame's alpha (network size, clipped to [0, 1]) for the next frame, unless the person
         has left; returns the clipped alpha."""
         alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32)
-        gone = self.min_coverage is not None and float(alpha.mean()) < self.min_coverage
+        gone = self.min_coverage is not None and confident_share(alpha) < self.min_coverage
         self.alpha = self.zeros if gone else alpha
         return alpha
 

@@ -62,11 +62,15 @@ def light_map(shape: tuple[int, int], rng: np.random.Generator, peak: float) -> 
     return (peak * rng.uniform(0.3, 1.0) * m).astype(np.float32)
 
 
-def add_lighting(rgb: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    if rng.random() >= cfg.lighting:
+def lighting(shape: tuple[int, int], rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray | None:
+    """A light map with probability ``cfg.lighting`` (else None): one per sample, every frame of a clip lit alike."""
+    return light_map(shape, rng, cfg.max_light) if rng.random() < cfg.lighting else None
+
+
+def add_lighting(rgb: np.ndarray, light: np.ndarray | None) -> np.ndarray:
+    if light is None:
         return rgb
-    lit = rgb.astype(np.float32) + light_map(rgb.shape[:2], rng, cfg.max_light)[..., None]
-    return np.clip(lit, 0, 255).astype(np.uint8)
+    return np.clip(rgb.astype(np.float32) + light[..., None], 0, 255).astype(np.uint8)
 
 
 def crop_and_flip(arrays: list[np.ndarray], size: tuple[int, int], rng: np.random.Generator,

@@ -22,7 +22,7 @@ import numpy as np
 
 from edgematte.data.images import IMAGE_EXTS, read_alpha, read_rgb
 from edgematte.errors import EdgematteError
-from edgematte.train.augment import AugmentConfig, add_lighting, crop_and_flip, previous_alpha
+from edgematte.train.augment import AugmentConfig, add_lighting, crop_and_flip, lighting, previous_alpha
 from edgematte.train.trimap import detail_trimap
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -97,6 +97,8 @@ class VideoMatteSource:
                             f"(or <clip>/com/ + <clip>/pha/)")
         self.backgrounds = backgrounds_in(Path(backgrounds)) if backgrounds else []
         self.items: list[Item] = []
+        self.spans: list[tuple[int, int]] = []  # per item: its clip's first item and frame count
+        self.shortest = None  # (frames, clip) of the shortest clip
         for clip in clips:
             pha = images_in(clip / "pha")
             source = "fgr" if (clip / "fgr").is_dir() and self.backgrounds else "com"
@@ -106,20 +108,38 @@ class VideoMatteSource:
             frames = images_in(clip / source)
             if len(frames) != len(pha):
                 raise DataError(f"{clip}: {source}/ has {len(frames)} frames but pha/ has {len(pha)}")
+            first = len(self.items)
             for t, (f, a) in enumerate(zip(frames, pha)):
                 prev = pha[t - 1] if t else None
                 self.items.append(Item(a, prev, foreground=f if source == "fgr" else None,
                                        composite=f if source == "com" else None))
+                self.spans.append((first, len(pha)))
+            if self.shortest is None or len(pha) < self.shortest[0]:
+                self.shortest = (len(pha), clip)
 
     def __len__(self) -> int:
         return len(self.items)
 
     def item(self, i: int, rng: np.random.Generator) -> Item:
-        item = self.items[i]
-        if item.foreground is not None:
-            bg = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
-            return Item(item.alpha, item.prev_alpha, item.foreground, background=bg)
-        return item
+        return self.clip(i, 1, rng)[0]
+
+    def require_frames(self, frames: int) -> None:
+        """Refuse clip training whose clips are longer than the shortest clip."""
+        if self.shortest[0] < frames:
+            raise DataError(f"{self.shortest[1]} has {self.shortest[0]} frames, fewer than --clip-frames {frames}; "
+                            f"give clips of {frames} or more frames, or a smaller --clip-frames")
+
+    def clip(self, i: int, frames: int, rng: np.random.Generator) -> list[Item]:
+        """``frames`` consecutive frames of item ``i``'s clip ending at item ``i`` (or, near the clip's start, the
+        first ``frames``), on one background."""
+        first, count = self.spans[i]
+        self.require_frames(frames)
+        end = max(i, first + frames - 1)
+        items = self.items[end - frames + 1:end + 1]
+        if items[0].foreground is None:
+            return items
+        bg = self.backgrounds[int(rng.integers(len(self.backgrounds)))]
+        return [Item(item.alpha, item.prev_alpha, item.foreground, background=bg) for item in items]
 
 
 class ImageMatteSource:
@@ -140,6 +160,13 @@ class ImageMatteSource:
     def item(self, i: int, rng: np.random.Generator) -> Item:
         return self.items[i]
 
+    def require_frames(self, frames: int) -> None:
+        """A still repeats: any clip length goes."""
+
+    def clip(self, i: int, frames: int, rng: np.random.Generator) -> list[Item]:
+        """A still image as a clip: the same frame ``frames`` times (the previous alpha is the alpha, moved)."""
+        return [self.items[i]] * frames
+
 
 class SampleBuilder:
     """Turns an :class:`Item` into a training sample at the spec's size, normalised as the spec says."""
@@ -148,26 +175,52 @@ class SampleBuilder:
         self.spec, self.size, self.augment = spec, (spec.width, spec.height), augment
 
     def __call__(self, item: Item, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        alpha = read_alpha(item.alpha)
-        h, w = alpha.shape
-        if item.composite is not None:
-            rgb = read_rgb(item.composite)
-        else:
-            fg = read_rgb(item.foreground)
-            bg = cover(read_background(item.background, rng), w, h)
-            if fg.shape[:2] != (h, w):
-                raise DataError(f"{item.foreground} is {fg.shape[1]}x{fg.shape[0]} but {item.alpha} is {w}x{h}")
-            a = alpha[..., None]
-            rgb = np.clip(a * fg + (1 - a) * bg + 0.5, 0, 255).astype(np.uint8)
-        if rgb.shape[:2] != (h, w):
-            raise DataError(f"{item.composite} and {item.alpha} differ in size")
-        prev = alpha.copy() if item.still else (read_alpha(item.prev_alpha) if item.prev_alpha else np.zeros_like(alpha))
-        rgb = add_lighting(rgb, rng, self.augment)
-        rgb, alpha, prev = crop_and_flip([rgb, alpha, prev], self.size, rng, self.augment)
-        prev = previous_alpha(prev, rng, self.augment)
-        trimap = detail_trimap(alpha, rng)
-        return {"image": self.spec.normalize_rgb(rgb)[0], "alpha": alpha[None].astype(np.float32),
-                "prev_alpha": prev[None].astype(np.float32), "trimap": trimap[None].astype(np.float32)}
+        sample = self.clip([item], rng)
+        return {k: v[0] for k, v in sample.items() if k != "own_draw"}
+
+    def clip(self, items: list[Item], rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Consecutive frames as one sample: each array gains a leading frame axis. One background, lighting,
+        crop and flip for every frame (so a frame's previous alpha lines up with it); each frame's ground-truth
+        previous alpha augmented on its own; ``own_draw``: one uniform number per frame, which the trainer compares
+        with the own-feedback probability (drawn here, so a resumed run draws the same)."""
+        background = None
+        rgbs, alphas, prevs = [], [], []
+        for item in items:
+            alpha = read_alpha(item.alpha)
+            h, w = alpha.shape
+            if alphas and alphas[0].shape != (h, w):
+                raise DataError(f"{item.alpha} is {w}x{h} but its clip's first frame {items[0].alpha} is "
+                                f"{alphas[0].shape[1]}x{alphas[0].shape[0]}")
+            if item.composite is not None:
+                rgb = read_rgb(item.composite)
+            else:
+                fg = read_rgb(item.foreground)
+                if fg.shape[:2] != (h, w):
+                    raise DataError(f"{item.foreground} is {fg.shape[1]}x{fg.shape[0]} but {item.alpha} is {w}x{h}")
+                if background is None:
+                    background = cover(read_background(item.background, rng), w, h)
+                a = alpha[..., None]
+                rgb = np.clip(a * fg + (1 - a) * background + 0.5, 0, 255).astype(np.uint8)
+            if rgb.shape[:2] != (h, w):
+                raise DataError(f"{item.composite} and {item.alpha} differ in size")
+            rgbs.append(rgb)
+            alphas.append(alpha)
+            prevs.append(alpha.copy() if item.still else (read_alpha(item.prev_alpha) if item.prev_alpha
+                                                         else np.zeros_like(alpha)))
+        light = lighting(rgbs[0].shape[:2], rng, self.augment)
+        rgbs = [add_lighting(rgb, light) for rgb in rgbs]
+        k = len(items)
+        cropped = crop_and_flip(rgbs + alphas + prevs, self.size, rng, self.augment)
+        rgbs, alphas, prevs = cropped[:k], cropped[k:2 * k], cropped[2 * k:]
+        frames = []
+        for rgb, alpha, prev in zip(rgbs, alphas, prevs):
+            prev = previous_alpha(prev, rng, self.augment)
+            trimap = detail_trimap(alpha, rng)
+            frames.append({"image": self.spec.normalize_rgb(rgb)[0], "alpha": alpha[None].astype(np.float32),
+                           "prev_alpha": prev[None].astype(np.float32), "trimap": trimap[None].astype(np.float32)})
+        sample = {key: np.stack([f[key] for f in frames]) for key in frames[0]}
+        sample["own_draw"] = rng.random(k).astype(np.float32)
+        return sample
 
 
 def open_source(data: str | Path, backgrounds: str | Path | None = None, kind: str = "video"):

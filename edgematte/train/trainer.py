@@ -25,6 +25,7 @@ import torch
 from edgematte.errors import EdgematteError, OutputExistsError, shorten
 from edgematte.spec import PipelineSpec
 from edgematte.train.augment import AugmentConfig
+from edgematte.train.feedback import FeedbackConfig
 
 CHECKPOINT_FILE = "checkpoint.ckpt"
 STATE_FILE = "train_state.pt"
@@ -52,6 +53,7 @@ class TrainConfig:
     save_every: int = 100
     freeze_bn: bool = False  # BatchNorm on its running statistics (small batches; makes N processes == one)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)  # clips and own feedback (train/feedback.py)
     model: str = "modnet4"   # spec.MODELS: the network to train
     width: float | None = None  # M-Net's width without --init (default full)
     trimaps_from: str | None = None  # M-Net: a MODNet checkpoint; train on the trimaps the device makes from it
@@ -82,14 +84,19 @@ class TrainResult:
 
 
 class _TrainForward(torch.nn.Module):
-    """Makes ``forward_train`` the module's forward, so DistributedDataParallel can wrap it."""
+    """Makes ``forward_train`` the module's forward, so DistributedDataParallel can wrap it; a batch of clips
+    (B×k×C×H×W, with ``own``) is unrolled frame by frame in one forward (:func:`feedback.unroll`)."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, image, second):
-        return self.model.forward_train(image, second)
+    def forward(self, image, second, own=None):
+        if own is None:
+            return self.model.forward_train(image, second)
+        from edgematte.train.feedback import unroll
+
+        return unroll(self.model, image, second, own)
 
 
 class ModnetTask:
@@ -126,6 +133,20 @@ class ModnetTask:
         semantic, detail, matte = outputs
         return modnet_losses(semantic.float(), detail.float(), matte.float(), batch["alpha"], batch["trimap"],
                              batch["image"])
+
+    def clip_losses(self, outputs: list, batch) -> dict:
+        """A clip's losses: each frame's :meth:`losses`, averaged over the frames, plus the temporal-coherence
+        term (``coherence``, already weighted) when the run asks for it."""
+        from edgematte.train.feedback import coherence_loss
+
+        frames = [self.losses(out, {k: v[:, t] for k, v in batch.items() if v.dim() > 2})
+                  for t, out in enumerate(outputs)]
+        parts = {k: sum(f[k] for f in frames) / len(frames) for k in frames[0]}
+        weight = self.cfg.feedback.coherence
+        if weight > 0:
+            parts["coherence"] = weight * coherence_loss([out[-1] for out in outputs], batch["alpha"])
+            parts["loss"] = parts["loss"] + parts["coherence"]
+        return parts
 
     def save(self, model, path: Path, step: int) -> None:
         from edgematte.model.modnet_checkpoint import save_checkpoint
@@ -184,10 +205,16 @@ class MnetTask(ModnetTask):
 
 def _task(cfg: TrainConfig, spec: PipelineSpec) -> ModnetTask:
     record = spec.network
+    fb = cfg.feedback
     try:
-        record.refuse_options(trimaps_from=cfg.trimaps_from, width=cfg.width, align_corners=cfg.align_corners)
+        record.refuse_options(trimaps_from=cfg.trimaps_from, width=cfg.width, align_corners=cfg.align_corners,
+                              clip_frames=fb.frames > 1 and fb.frames, own_feedback=fb.own > 0 and fb.own,
+                              coherence=fb.coherence > 0 and fb.coherence)
     except EdgematteError as e:
         raise TrainError(str(e)) from None
+    problems = fb.problems()
+    if problems:
+        raise TrainError("; ".join(problems))
     return record.training_task(cfg, spec)
 
 
@@ -205,11 +232,19 @@ def _batch(source, builder, cfg: TrainConfig, step: int, rank: int, world: int) 
     rng = np.random.default_rng([cfg.seed, step])
     indices = rng.choice(len(source), size=cfg.batch_size, replace=len(source) < cfg.batch_size)
     per = cfg.batch_size // world
+    frames = cfg.feedback.frames
     samples = []
     for i in range(rank * per, (rank + 1) * per):
         sample_rng = np.random.default_rng([cfg.seed, step, i])
-        samples.append(builder(source.item(int(indices[i]), sample_rng), sample_rng))
-    return {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in samples[0]}
+        if frames == 1:
+            samples.append(builder(source.item(int(indices[i]), sample_rng), sample_rng))
+        else:
+            samples.append(builder.clip(source.clip(int(indices[i]), frames, sample_rng), sample_rng))
+    batch = {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in samples[0]}
+    if frames > 1:  # which frames get the model's own previous output (the first never: nothing precedes it)
+        batch["own"] = batch.pop("own_draw") < cfg.feedback.own_probability(step)
+        batch["own"][:, 0] = False
+    return batch
 
 
 def _make_optimizer(cfg: TrainConfig, params):
@@ -244,6 +279,7 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     if state is not None:
         _check_resumable(state, ckpt_path, cfg, spec)
     source = open_source(cfg.data, cfg.backgrounds, cfg.kind)
+    source.require_frames(cfg.feedback.frames)
     builder = task.builder()
     torch.manual_seed(cfg.seed)
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
@@ -279,9 +315,10 @@ def train(cfg: TrainConfig, spec: PipelineSpec, resume: bool = False, force: boo
     t0 = time.perf_counter()
     for step in range(start, cfg.iterations):
         batch = {k: v.to(device) for k, v in _batch(source, builder, cfg, step, rank, world).items()}
+        clips = "own" in batch
         with torch.autocast(device.type, enabled=amp):
-            outputs = net(batch["image"], batch[task.second])
-        parts = task.losses(outputs, batch)
+            outputs = net(batch["image"], batch[task.second], batch["own"]) if clips else net(batch["image"], batch[task.second])
+        parts = task.clip_losses(outputs, batch) if clips else task.losses(outputs, batch)
         _check_finite(parts["loss"], step, start, cfg, world)
         optimizer.zero_grad(set_to_none=True)
         if scaler:
@@ -369,7 +406,10 @@ def _run_config(cfg: TrainConfig, spec: PipelineSpec) -> dict:
     """What makes a run the run it is (``--resume`` must not change it): the settings, less the length and where
     the files are."""
     keep = {k: v for k, v in asdict(cfg).items() if k not in ("iterations", "save_every", "out", "data", "backgrounds")}
-    return {**keep, "augment": asdict(cfg.augment), "size": f"{spec.width}x{spec.height}"}
+    fb = cfg.feedback  # by the options' names, so a changed one is named as the user typed it
+    keep.pop("feedback")
+    return {**keep, "augment": asdict(cfg.augment), "clip_frames": fb.frames, "own_feedback": fb.own,
+            "own_ramp": fb.ramp, "coherence": fb.coherence, "size": f"{spec.width}x{spec.height}"}
 
 
 def _check_resumable(state: dict, ckpt_path: Path, cfg: TrainConfig, spec: PipelineSpec) -> None:

@@ -11,8 +11,10 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
+
 from bundletools import edit_manifest, reseal
 from clitools import assert_user_error, run
+from edgematte.data.synthetic import write_synthetic_dataset
 
 
 @dataclass
@@ -213,6 +215,22 @@ def train_force_on_a_foreign_folder(b, tmp):
                 ["holds files but no edgematte run", "choose another --out"], kept=[tmp / "mine" / "thesis.tex"])
 
 
+def clips_longer_than_the_data(b, tmp):
+    data = write_synthetic_dataset(tmp / "d", clips=1, frames=4, width=80, height=64)
+    return Case(["train", "--data", data, "--out", tmp / "run", "--clip-frames", "6", "--size", "64x64"],
+                ["has 4 frames, fewer than --clip-frames 6", "smaller --clip-frames"], absent=[tmp / "run"])
+
+
+def own_feedback_on_single_frames(b, tmp):
+    return Case(["train", "--data", tmp, "--out", tmp / "run", "--own-feedback", "0.5", "--size", "64x64"],
+                ["--own-feedback 0.5 needs clips of 2 or more frames", "--clip-frames"], absent=[tmp / "run"])
+
+
+def clip_training_for_the_refiner(b, tmp):
+    return Case(["train", "--model", "mnet", "--data", tmp, "--out", tmp / "run", "--clip-frames", "3"],
+                ["--clip-frames applies to MODNet only", "--model modnet4"], absent=[tmp / "run"])
+
+
 def malformed_checkpoint_record(b, tmp):
     state = torch.load(b["ckpt"], weights_only=True)
     torch.save({"edgematte": {"in_channels": "four", "align_corners": False}, "state_dict": state},
@@ -376,7 +394,8 @@ ROWS: list[Callable] = [
     out_under_a_file, out_is_the_current_folder, output_is_the_input, output_is_not_a_regular_file,
     output_with_the_wrong_extension, report_over_an_existing_file, plot_with_the_wrong_extension, tiny_video,
     seconds_not_a_number, size_beyond_aipp, size_beyond_memory, size_beyond_the_kit_camera_path, corrupt_train_state,
-    train_force_on_a_foreign_folder, malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint,
+    train_force_on_a_foreign_folder, clips_longer_than_the_data, own_feedback_on_single_frames,
+    clip_training_for_the_refiner, malformed_checkpoint_record, non_finite_weights, code_in_a_checkpoint,
     atol_above_the_ceiling, weights_that_compute_nan, unknown_device_family, family_that_contradicts_the_bundle,
     device_that_is_not_a_name, refiner_record_removed, refiner_swapped_for_modnet, csv_for_the_refiner_comparison,
     report_under_a_file, eval_with_a_damaged_refiner, eval_with_a_swapped_refiner, study_in_a_foreign_folder,

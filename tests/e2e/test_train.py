@@ -56,6 +56,23 @@ def test_resume_continues_with_the_same_loss_curve(data, trained, tmp_path):
     assert losses(out) == pytest.approx(losses(trained), rel=1e-6)
 
 
+def test_own_feedback_clips_train_and_resume_exactly(data, tmp_path):
+    """Clips of 3 frames fed their own previous output, with RVM's coherence term: the metrics carry the term, and a
+    run stopped at step 4 and resumed reproduces the uninterrupted one (the coins are drawn from the sample's seed)."""
+    args = [*SMALL, "--clip-frames", "3", "--own-feedback", "0.8", "--own-ramp", "4", "--coherence", "5", "--lr",
+            "1e-3", "--save-every", "4"]
+    assert run("train", "--data", data, "--out", tmp_path / "full", *args, "--iterations", "8").exit_code == 0
+    assert run("train", "--data", data, "--out", tmp_path / "cut", *args, "--iterations", "4").exit_code == 0
+    r = run("train", "--data", data, "--out", tmp_path / "cut", *args, "--iterations", "8", "--resume")
+    assert r.exit_code == 0, r.output
+    assert losses(tmp_path / "cut") == pytest.approx(losses(tmp_path / "full"), rel=1e-6)
+    first = json.loads((tmp_path / "full" / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["coherence"] > 0
+    other = run("train", "--data", data, "--out", tmp_path / "cut", *SMALL, "--clip-frames", "2", "--own-feedback",
+                "0.8", "--own-ramp", "4", "--coherence", "5", "--lr", "1e-3", "--iterations", "12", "--resume")
+    assert_user_error(other, "--clip-frames 2 (the run has 3)")
+
+
 def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
     args = ["train", "--data", str(data), "--size", "64x64", "--batch-size", "4", "--iterations", "4",
             "--optimizer", "sgd", "--lr", "1e-2", "--freeze-bn"]

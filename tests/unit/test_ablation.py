@@ -47,13 +47,15 @@ def recording_model(alpha_mean: float):
 
 
 def test_a_matte_under_min_coverage_is_not_fed_back():
+    """The study's rollout runs the apps' person-left rule: a flat 0.4 haze has no pixel above 0.5 and is dropped,
+    a flat 0.6 is all above and is fed back."""
     frames = [np.full((8, 8, 3), 100, np.uint8)] * 3
-    infer, fed = recording_model(0.01)
+    infer, fed = recording_model(0.4)
     _rollout(infer, clip_of(frames), (8, 8), feedback=True, resets=(None, 0.02))
     assert fed == [0.0, 0.0, 0.0]
-    infer, fed = recording_model(0.03)
+    infer, fed = recording_model(0.6)
     _rollout(infer, clip_of(frames), (8, 8), feedback=True, resets=(None, 0.02))
-    assert fed == pytest.approx([0.0, 0.03, 0.03])
+    assert fed == pytest.approx([0.0, 0.6, 0.6])
 
 
 def test_a_luma_jump_over_the_threshold_drops_the_previous_alpha():

@@ -4,7 +4,7 @@ stopwatch."""
 import numpy as np
 import pytest
 
-from edgematte.loop import MIN_COVERAGE, RESET_THRESHOLD, PreviousAlpha, Stopwatch, scene_changed
+from edgematte.loop import MIN_COVERAGE, RESET_THRESHOLD, PreviousAlpha, Stopwatch, confident_share, scene_changed
 
 
 def test_the_first_frame_gets_zeros_and_each_alpha_is_fed_to_the_next():
@@ -36,13 +36,31 @@ def test_an_empty_matte_is_not_fed_back_and_rules_set_to_none_are_off():
     assert off.feed(np.full((2, 4), 255, np.uint8)).all() and off.resets == 0
 
 
+def test_the_person_left_rule_counts_confident_pixels_not_the_mean():
+    """A haze over an empty frame (0.3 everywhere: a mean far above MIN_COVERAGE) is dropped; a small confident
+    region (2 of 400 pixels above 0.5, half a per cent) is a person and is fed back."""
+    haze = np.full((20, 20), 0.3, np.float32)
+    assert confident_share(haze) == 0.0 and haze.mean() > 100 * MIN_COVERAGE
+    previous = PreviousAlpha(20, 20)
+    previous.keep(haze)
+    assert not previous.feed().any()
+    hand = np.zeros((20, 20), np.float32)
+    hand[0, :2] = 0.9
+    assert confident_share(hand) == 0.005
+    previous.keep(hand)
+    assert previous.feed()[0, :2].tolist() == pytest.approx([0.9, 0.9])
+    previous = PreviousAlpha(20, 20, min_coverage=0.01)
+    previous.keep(hand)
+    assert not previous.feed().any()
+
+
 def test_plain_modnet_gets_zeros_and_a_failed_inference_drops_the_alpha():
     plain = PreviousAlpha(4, 2, feedback=False)
     plain.keep(np.ones((2, 4), np.float32))
     assert not plain.feed().any()
     previous = PreviousAlpha(4, 2)
-    previous.keep(np.full((2, 4), 0.25, np.float32))
-    assert previous.feed()[0, 0] == 0.25
+    previous.keep(np.full((2, 4), 0.75, np.float32))
+    assert previous.feed()[0, 0] == 0.75
     previous.drop()
     assert not previous.feed().any()
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgematte.train.augment import AugmentConfig, add_lighting, light_map, previous_alpha, random_affine
+from edgematte.train.augment import AugmentConfig, add_lighting, light_map, lighting, previous_alpha, random_affine
 from edgematte.train.trimap import detail_trimap, random_trimap
 
 
@@ -40,9 +40,10 @@ def test_lighting_adds_a_bounded_non_negative_map():
         m = light_map((48, 64), np.random.default_rng(seed), cfg.max_light)
         assert m.min() >= 0 and 0 < m.max() <= cfg.max_light
     rgb = np.full((48, 64, 3), 200, np.uint8)
-    lit = add_lighting(rgb, np.random.default_rng(1), cfg)
+    lit = add_lighting(rgb, lighting(rgb.shape[:2], np.random.default_rng(1), cfg))
     assert (lit >= rgb).all() and lit.max() == 255 and (lit > rgb).any()
-    assert np.array_equal(add_lighting(rgb, np.random.default_rng(1), AugmentConfig(lighting=0.0)), rgb)
+    assert lighting(rgb.shape[:2], np.random.default_rng(1), AugmentConfig(lighting=0.0)) is None
+    assert np.array_equal(add_lighting(rgb, None), rgb)
 
 
 def test_random_trimap_values_and_band_width():
