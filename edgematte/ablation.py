@@ -2,14 +2,11 @@
 its failure modes? One command (``edgematte ablation``) generates the data, trains every variant for every
 seed (resumable), evaluates them on held-out clips and writes ``results.json`` and the plots.
 
-Variants, trained on the same data for the same steps (:data:`VARIANTS`):
-
-- ``a-plain``: MODNet, the previous alpha forced to zero (in training and in use);
-- ``b-naive``: the 4-channel model, the previous alpha zero only where no previous frame exists;
-- ``c-dropout``: + a blank previous alpha with probability 0.3;
-- ``d-full``: + the random affine of the previous alpha and the lighting augmentation (the full recipe);
-
-and two baselines on ``a-plain``'s output: MODNet's one-frame delay (OFD) and an exponential moving average.
+Variants, trained on the same data for the same steps and frames per step: the training recipes of
+:mod:`edgematte.train.recipes` that the config names (FULL: ``a-plain``, plain MODNet; ``d-full``, the
+ground-truth recipe with dropout, affine and lighting; ``e-own``, ``d-full`` on 2-frame clips fed the model's own
+output), and two baselines on ``a-plain``'s output: MODNet's one-frame delay (OFD) and an exponential moving
+average. ``b-naive`` and ``c-dropout`` were measured in the 1500-step study (docs/temporal.md).
 
 Measured on the held-out clips (:mod:`edgematte.data.scenes`): MAD×1e3, MSE×1e3, Grad/1e3 and dtSSD×1e2 over
 every frame, and three stress measurements:
@@ -21,10 +18,12 @@ every frame, and three stress measurements:
   frame gone;
 - **light**: MAD from the frame a backlight comes on.
 
-And the deployed loop: the shipped recipe (``d-full``) once more under the skill's two reset rules
-(:class:`edgematte.hilens_skill.SkillDefaults`: drop the previous alpha when the mean luma change exceeds
-``reset_threshold``, or when the matte's mean is under ``min_coverage``), over :data:`RESET_GRID`, the
-defaults among them, to show whether the defaults should change.
+And the deployed loop: the previous-alpha recipes (:data:`RESET_VARIANTS`) once more under the apps' two reset
+rules (:class:`edgematte.loop.PreviousAlpha`: drop the previous alpha when the mean luma change exceeds
+``reset_threshold``, or when fewer than ``min_coverage`` of the matte's pixels are above 0.5), over
+:data:`RESET_GRID`, the defaults among them; how often each person-left test would fire on empty frames and with a
+person in view (:func:`left_rule_rates`); each method against :data:`GOALS`, and the method shipped
+(:func:`shipped`), which ``train`` uses by default (``edgematte.train.recipes.SHIPPED``, held equal by a test).
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ from edgematte.errors import OutputExistsError
 from edgematte.evaluate import EMA_WEIGHT, moving_average, one_frame_delay
 from edgematte.loop import PreviousAlpha, confident_share
 from edgematte.hilens_skill import SkillDefaults
-from edgematte.train.augment import AugmentConfig
-from edgematte.train.feedback import COHERENCE_WEIGHT, FeedbackConfig
+from edgematte.train.recipes import RECIPES, Recipe
 
 STUDY_FILE = "study.json"  # the study's settings, written first: what makes a folder a study folder
 INJECT_AT = 6        # the frame of a steady clip that gets a wrong previous alpha
@@ -62,33 +60,15 @@ LEFT_RULES = {"mean": (0.002,), "confident": (0.001, 0.002, 0.005, 0.01, 0.02)} 
 # The goals a previous-alpha method must meet against plain MODNet to be shipped (issue "Make the previous alpha
 # earn its place"): dtSSD in every seed, mean MAD, mean MAD after enter and after leave (ratios), frames to recover.
 GOALS = {"dtSSD every seed": 0.9, "MAD": 1.05, "MAD after enter": 1.1, "MAD after leave": 1.1, "frames to recover": 1.0}
-_SHIPPED = SkillDefaults()
+_RULES = SkillDefaults()
 # (reset_threshold, min_coverage) pairs; None: that rule off. The skill's defaults are the second row.
-RESET_GRID = ((None, None), (_SHIPPED.reset_threshold, _SHIPPED.min_coverage), (None, _SHIPPED.min_coverage),
-              (_SHIPPED.reset_threshold, None), (15.0, _SHIPPED.min_coverage), (_SHIPPED.reset_threshold, 0.02),
-              (_SHIPPED.reset_threshold, 0.05))
+RESET_GRID = ((None, None), (_RULES.reset_threshold, _RULES.min_coverage), (None, _RULES.min_coverage),
+              (_RULES.reset_threshold, None), (15.0, _RULES.min_coverage), (_RULES.reset_threshold, 0.01),
+              (_RULES.reset_threshold, 0.02), (_RULES.reset_threshold, 0.05))
 
 
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    augment: AugmentConfig
-    feedback: bool  # in use: the model's own previous alpha (False: zeros, plain MODNet)
-    clips: FeedbackConfig = FeedbackConfig()  # training on clips and on its own output (e-own)
-
-
-NO_AUGMENT = dict(prev_affine=0.0, lighting=0.0)
-# e-own: the full recipe on 2-frame clips, the second frame fed the model's own output with a probability rising to
-# 0.8 over the first 600 steps (half the study's run), and RVM's coherence term. 2 frames, so a step's 8 frames are 4 clips and
-# each forward still normalises a batch of 4 (3-frame clips would leave BatchNorm 2 or 3 samples).
-OWN = FeedbackConfig(frames=2, own=0.8, ramp=600, coherence=COHERENCE_WEIGHT)
-VARIANTS = (
-    Variant("a-plain", AugmentConfig(prev_dropout=1.0, **NO_AUGMENT), feedback=False),
-    Variant("b-naive", AugmentConfig(prev_dropout=0.0, **NO_AUGMENT), feedback=True),
-    Variant("c-dropout", AugmentConfig(prev_dropout=0.3, **NO_AUGMENT), feedback=True),
-    Variant("d-full", AugmentConfig(), feedback=True),
-    Variant("e-own", AugmentConfig(), feedback=True, clips=OWN),
-)
+Variant = Recipe  # a study variant is a training recipe (edgematte.train.recipes)
+VARIANTS = RECIPES
 PLAIN = "a-plain"
 
 
@@ -108,6 +88,7 @@ class StudyConfig:
     lr: float
     seeds: tuple[int, ...]
     variants: tuple[str, ...]  # names in VARIANTS, trained in this order
+    reset_grid: tuple = RESET_GRID  # the (reset_threshold, min_coverage) rows the reset variants are run under
 
     def chosen(self) -> list[Variant]:
         return [v for v in VARIANTS if v.name in self.variants]
@@ -116,7 +97,7 @@ class StudyConfig:
 FULL = StudyConfig(train_clips=24, test_clips=8, frames=24, width=256, height=160, size="128x96", iterations=1200,
                    batch_size=8, lr=5e-4, seeds=(0, 1, 2), variants=("a-plain", "d-full", "e-own"))
 QUICK = StudyConfig(train_clips=4, test_clips=4, frames=16, width=96, height=64, size="64x64", iterations=2,
-                    batch_size=4, lr=1e-3, seeds=(0, 1), variants=tuple(v.name for v in VARIANTS))
+                    batch_size=4, lr=1e-3, seeds=(0, 1), variants=FULL.variants, reset_grid=RESET_GRID[:3])
 
 
 def _data(out: Path, cfg: StudyConfig, log) -> tuple[Path, Path]:
@@ -318,7 +299,7 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
                     per_seed.setdefault(method, []).append({"seed": seed, **_summary(r)})
                     raw.setdefault(method, {})[seed] = r
                 if variant.name in RESET_VARIANTS:
-                    for rule in RESET_GRID:
+                    for rule in cfg.reset_grid:
                         r = results["own"] if rule == (None, None) else _evaluate(infer, True, clips, size, rule)["own"]
                         reset_rows.setdefault((variant.name, *rule), []).append({"seed": seed, **_summary(r)})
     table = {method: method_table(rows) for method, rows in per_seed.items()}
@@ -331,7 +312,7 @@ def run_study(out: str | Path, quick: bool = False, config: StudyConfig | None =
               "event_curves": {m: {kind: _mean_curve([c for r in seeds.values() for c in r["curves"][kind]])
                                    for kind in ("enter", "leave")} for m, seeds in raw.items()},
               "reset_rules": {"variants": sorted({v for v, _, _ in reset_rows}),
-                              "skill_defaults": [_SHIPPED.reset_threshold, _SHIPPED.min_coverage],
+                              "app_defaults": [_RULES.reset_threshold, _RULES.min_coverage],
                               "rows": [{"variant": v, "reset_threshold": t, "min_coverage": c, **method_table(rows)}
                                        for (v, t, c), rows in reset_rows.items()]},
               "left_rule": {m: left_rule_rates([row for r in seeds.values() for row in r["coverage"]])
@@ -507,7 +488,7 @@ def summary_lines(report: dict, out: Path) -> list[str]:
     lines += [f"{method:<22}{_cells(row)}" for method, row in report["methods"].items()]
     resets = report.get("reset_rules")
     if resets and resets["rows"]:
-        default = resets["skill_defaults"]
+        default = resets["app_defaults"]
         lines += ["", "Under the apps' reset rules (luma change > threshold, or fewer than min coverage of the matte's "
                   "pixels above 0.5, drops the previous alpha; - = rule off; * = the apps' defaults):",
                   f"{'variant  threshold  coverage':<30}{header}"]

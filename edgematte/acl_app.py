@@ -26,18 +26,19 @@ APP_IMPORTS = {"acl", "numpy", "cv2"}  # besides the standard library
 
 
 def render_app(spec: PipelineSpec, device: DeviceFamily, refiner: PipelineSpec | None = None,
-               defaults: SkillDefaults = SkillDefaults()) -> str:
+               feedback: bool = True, defaults: SkillDefaults = SkillDefaults()) -> str:
+    """The app for ``device`` and ``spec`` (``feedback`` as :func:`edgematte.hilens_skill.render_main`'s)."""
     settings = {"GENERATED_BY": generated_by(spec), "TITLE": device.title, "SOC_VERSION": device.soc_version,
                 "PYTHON": ".".join(map(str, device.python)), "MODEL_FILE": file_name("om"),
-                "NET_W, NET_H": (spec.width, spec.height), **refiner_settings(refiner), "MODES": MODES,
+                "NET_W, NET_H": (spec.width, spec.height), "FEEDBACK": feedback, **refiner_settings(refiner), "MODES": MODES,
                 "DEFAULTS": {k: v for k, v in asdict(defaults).items() if k not in ("check_value", "background_file")}}
     return render_template(template_source(TEMPLATE_NAME), settings)
 
 
 def write_app(bundle: "BundleWriter", spec: PipelineSpec, device: DeviceFamily,
-              refiner: PipelineSpec | None = None) -> list[str]:
+              refiner: PipelineSpec | None = None, feedback: bool = True) -> list[str]:
     """Write ``app/main.py`` into ``bundle`` (with the refiner stage for ``refiner``); returns its role."""
-    bundle.path("app").write_text(render_app(spec, device, refiner))
+    bundle.path("app").write_text(render_app(spec, device, refiner, feedback))
     return ["app"]
 
 

@@ -214,28 +214,39 @@ def train(*, data: str | Path, out: str | Path, kind: str = "video", backgrounds
           size: str | None = None, iterations: int = 1000, batch_size: int = 8, lr: float = 1e-4,
           optimizer: str | None = None, seed: int = 0, save_every: int = 100, freeze_bn: bool = False,
           model: str = DEFAULT_NETWORK, width: float | None = None, trimaps_from: str | Path | None = None,
-          clip_frames: int = 1, own_feedback: float = 0.0, own_ramp: int = 1000, coherence: float = 0.0,
+          recipe: str | None = None, clip_frames: int | None = None, own_feedback: float | None = None,
+          own_ramp: int | None = None, coherence: float | None = None,
           resume: bool = False, force: bool = False, log: Log = no_log, on_step=None):
     """Fine-tune the 4-channel model, or train M-Net (``model="mnet"``: samples of ``size``, default its record's
-    size; ``trimaps_from``: a MODNet checkpoint whose alpha makes the trimaps, as on the device; ``clip_frames``,
-    ``own_feedback``, ``own_ramp``, ``coherence``: training on the model's own feedback, :mod:`edgematte.train.feedback`)
+    size; ``trimaps_from``: a MODNet checkpoint whose alpha makes the trimaps, as on the device; ``recipe``: how
+    the previous alpha is trained, default the one the temporal study ships (:mod:`edgematte.train.recipes`);
+    ``clip_frames``, ``own_feedback``, ``own_ramp``, ``coherence``: the recipe's clip training changed (None: the
+    recipe's, on the model's own feedback, :mod:`edgematte.train.feedback`)
     (see :mod:`edgematte.train.trainer`); returns a TrainResult. ``optimizer``: default adamw (MODNet), adam with
     weight decay 5e-4 (M-Net). ``on_step(step, loss)`` is called after each step (``step`` counts from 1, or
     from the resumed step)."""
+    from dataclasses import replace
+
+    from edgematte.train.feedback import OPTIONS as FEEDBACK_OPTIONS
     from edgematte.train.feedback import FeedbackConfig
+    from edgematte.train.recipes import BY_NAME, SHIPPED
     from edgematte.train.trainer import TrainConfig
     from edgematte.train.trainer import train as run_training
 
     if not (math.isfinite(lr) and lr > 0):
         raise SpecError(f"--lr {lr:g} is not a learning rate: give a positive number, e.g. 1e-4")
     spec = resolve_spec(preset, size, model)
+    given = {k: v for k, v in dict(frames=clip_frames, own=own_feedback, ramp=own_ramp, coherence=coherence).items()
+             if v is not None}
+    spec.network.refuse_options(recipe=recipe, **{FEEDBACK_OPTIONS[k]: v for k, v in given.items()})
+    chosen = BY_NAME[recipe or SHIPPED]
     cfg = TrainConfig(data=str(data), out=str(out), kind=kind, backgrounds=str(backgrounds) if backgrounds else None,
                       init=str(init) if init else None, align_corners=align_corners, iterations=iterations,
                       batch_size=batch_size, lr=lr, optimizer=optimizer or spec.network.default_optimizer,
                       seed=seed, save_every=save_every, freeze_bn=freeze_bn, model=model, width=width,
                       trimaps_from=str(trimaps_from) if trimaps_from else None,
-                      feedback=FeedbackConfig(frames=clip_frames, own=own_feedback, ramp=own_ramp,
-                                              coherence=coherence))
+                      augment=chosen.augment,
+                      feedback=replace(chosen.clips if spec.network.feedback else FeedbackConfig(), **given))
     return run_training(cfg, spec, resume=resume, force=force, log=log, on_step=on_step)
 
 

@@ -17,28 +17,28 @@ from edgematte.devices import ACL_APP, DEVICES, HILENS_SKILL, DeviceFamily, fami
 from edgematte.errors import BundleError, SpecError
 
 
-def _write_skill(bundle, spec, family, refiner):
+def _write_skill(bundle, spec, family, refiner, feedback=True):
     from edgematte.hilens_skill import write_skill
 
-    return write_skill(bundle, spec, family, refiner)
+    return write_skill(bundle, spec, family, refiner, feedback=feedback)
 
 
-def _render_skill(spec, family, refiner=None) -> str:
+def _render_skill(spec, family, refiner=None, feedback=True) -> str:
     from edgematte.hilens_skill import render_main
 
-    return render_main(spec, family, refiner=refiner)
+    return render_main(spec, family, refiner=refiner, feedback=feedback)
 
 
-def _write_acl_app(bundle, spec, family, refiner):
+def _write_acl_app(bundle, spec, family, refiner, feedback=True):
     from edgematte.acl_app import write_app
 
-    return write_app(bundle, spec, family, refiner)
+    return write_app(bundle, spec, family, refiner, feedback)
 
 
-def _render_acl_app(spec, family, refiner=None) -> str:
+def _render_acl_app(spec, family, refiner=None, feedback=True) -> str:
     from edgematte.acl_app import render_app
 
-    return render_app(spec, family, refiner)
+    return render_app(spec, family, refiner, feedback)
 
 
 def _skill_problems(source: str, family: DeviceFamily) -> list[str]:
@@ -73,8 +73,8 @@ class App:
     device_api: str            # the module it imports on the board, stood in for by standin/<device_api>.py
     run_options: frozenset[str]  # the `edgematte run` options only this app takes
     laptop_note: str           # the bundle README: how to run it on a laptop
-    render: Callable           # (spec, family, refiner spec or None) -> its file's source for that bundle
-    write: Callable            # (bundle writer, spec, family, refiner spec or None) -> the roles written
+    render: Callable           # (spec, family, refiner spec or None, feedback) -> its file's source for that bundle
+    write: Callable            # (bundle writer, spec, family, refiner spec or None, feedback) -> the roles written
     problems: Callable         # (source, family) -> why it would not run on the family's board image
     run: Callable              # (bundle, source, partial output, output, VideoInfo, **options) -> RunResult
     benched: bool              # bench times its loop on the stand-in (else bench says so in one line)

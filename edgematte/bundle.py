@@ -60,6 +60,13 @@ def export_flags(to: str, via: str | None = None, device: str | None = None) -> 
     return f"--to {to}" + (f" --via {via}" if via else "") + (f" --device {device}" if device else "")
 
 
+def fed_back(weights: dict) -> bool:
+    """Whether the apps feed the network its own previous alpha, from the manifest's ``weights`` record: False only
+    where its checkpoint says it was trained on zero previous alphas (``meta.feedback``); older records: True."""
+    meta = weights.get("meta") if isinstance(weights, dict) else None
+    return not (isinstance(meta, dict) and meta.get("feedback") is False)
+
+
 def file_name(role: str, model: str = MODEL_STEM) -> str:
     """The path of ``role`` inside a bundle of ``model`` (spec.model), whether or not a given bundle has it."""
     rel = LAYOUT[role]

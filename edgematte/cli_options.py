@@ -11,6 +11,7 @@ from edgematte.devices import DEFAULT_DEVICE, DEVICES
 from edgematte.export.routes import ROUTES
 from edgematte.networks import DEFAULT_NETWORK, NETWORKS, REFINERS
 from edgematte.spec import DEFAULT_PRESET, PRESETS
+from edgematte.train.recipes import BY_NAME, RECIPES, SHIPPED
 
 FILE, FOLDER = click.Path(path_type=Path, dir_okay=False), click.Path(path_type=Path, file_okay=False)
 
@@ -110,16 +111,21 @@ train_options = _options(
     click.option("--save-every", type=click.IntRange(min=1), default=100, show_default=True),
     click.option("--freeze-bn", is_flag=True, help="Keep BatchNorm on its running statistics (small batches). Without "
                                                  "it, torchrun on GPU syncs BatchNorm; on CPU each process uses its own."),
-    click.option("--clip-frames", type=click.IntRange(min=1), default=1, show_default=True,
-                  help="Train on clips of this many consecutive frames (--batch-size counts clips); 1: single frames."),
-    click.option("--own-feedback", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+    click.option("--recipe", type=click.Choice(list(BY_NAME)),
+                  help=f"How the previous alpha is trained (docs/temporal.md; default {SHIPPED}, what the temporal study "
+                       f"ships): " + "; ".join(f"{r.name}: {r.summary}" for r in RECIPES) + "."),
+    click.option("--clip-frames", type=click.IntRange(min=1),
+                  help="Train on clips of this many consecutive frames (--batch-size counts clips); 1: single frames. "
+                       "Default: the recipe's."),
+    click.option("--own-feedback", type=click.FloatRange(0, 1),
                   help="With --clip-frames 2 or more: the most probability that a frame's previous alpha is the model's "
                        "own output for the frame before, as the apps feed it (rising from 0 over --own-ramp steps). "
-                       "docs/training.md."),
-    click.option("--own-ramp", type=click.IntRange(min=0), default=1000, show_default=True,
-                  help="Steps over which the --own-feedback probability rises from 0 (0: from the first step)."),
-    click.option("--coherence", type=click.FloatRange(min=0), default=0.0, show_default=True,
-                  help="With --clip-frames 2 or more: weight of the temporal-coherence loss (RVM's uses 5)."),
+                       "Default: the recipe's. docs/training.md."),
+    click.option("--own-ramp", type=click.IntRange(min=0),
+                  help="Steps over which the --own-feedback probability rises from 0. Default: the recipe's."),
+    click.option("--coherence", type=click.FloatRange(min=0),
+                  help="With --clip-frames 2 or more: weight of the temporal-coherence loss (RVM's is 5). Default: the "
+                       "recipe's."),
     model_option("mnet trains on DIM-style composites (fg/ or fgr/ with --backgrounds), patches of --size "
                   "(default 320x320) centred on the unknown band."),
     mnet_width_option,

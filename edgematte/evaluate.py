@@ -310,8 +310,8 @@ def evaluate_any(pred, gt, bundle, checkpoint, data, preset, size, trimap, log, 
         infer = torch_infer(spec.network.load(checkpoint, spec.seed, None, None).model, spec)
         source = f"checkpoint {checkpoint or 'embedded default (untrained)'} (PyTorch)"
     methods = evaluate_model(Path(data), infer, (spec.width, spec.height), log, reset_rules)
-    rules = f", the apps' reset rules on the fed-back alpha (cut > {RESET_THRESHOLD:g} luma, matte mean < " \
-            f"{MIN_COVERAGE:g})" if reset_rules else ""
+    rules = f", the apps' reset rules on the fed-back alpha (cut > {RESET_THRESHOLD:g} luma, under " \
+            f"{MIN_COVERAGE:g} of the matte above 0.5)" if reset_rules else ""
     return EvalReport(list(methods.values()), f"{source} on {data}, model size {spec.width}x{spec.height}{rules}")
 
 

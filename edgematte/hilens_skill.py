@@ -36,7 +36,7 @@ class SkillDefaults:
     background_file: str = ""        # an image uploaded as a console file parameter; replaces background
     mode: str = "composite"          # one of MODES
     reset_threshold: float = RESET_THRESHOLD  # mean abs luma change (0-255) that drops the previous alpha
-    min_coverage: float = MIN_COVERAGE        # below this matte mean, the person has left
+    min_coverage: float = MIN_COVERAGE        # below this share of pixels above 0.5, the person has left
     log_every: int = 100             # frames between timing logs
 
 
@@ -52,7 +52,7 @@ CONFIG_ITEMS = (
     {"name": "reset_threshold", "type": "float", "range": [0, 255],
      "description": "mean luma change between frames (0-255) above which the previous alpha is dropped"},
     {"name": "min_coverage", "type": "float", "range": [0, 1],
-     "description": "below this foreground fraction the person has left and the previous alpha is dropped"},
+     "description": "below this share of the matte's pixels above 0.5 the person has left and the previous alpha is dropped"},
     {"name": "log_every", "type": "int", "range": [1, 1000000], "description": "frames between timing logs"},
 )
 
@@ -75,10 +75,11 @@ def generated_by(spec: PipelineSpec) -> str:
 
 
 def render_main(spec: PipelineSpec, family, defaults: SkillDefaults = SkillDefaults(),
-                refiner: PipelineSpec | None = None) -> str:
-    """The skill for ``family`` (its HDMI size) and ``spec``, with the refiner stage for ``refiner``."""
+                refiner: PipelineSpec | None = None, feedback: bool = True) -> str:
+    """The skill for ``family`` (its HDMI size) and ``spec``, with the refiner stage for ``refiner``; ``feedback``
+    False: the model was trained on zero previous alphas only (its checkpoint says so), so the skill feeds zeros."""
     settings = {"GENERATED_BY": generated_by(spec), "CHECK_VALUE": defaults.check_value,
-                "MODEL_FILE": file_name("om"), "NET_W, NET_H": (spec.width, spec.height),
+                "MODEL_FILE": file_name("om"), "NET_W, NET_H": (spec.width, spec.height), "FEEDBACK": feedback,
                 "DEFAULTS": {k: v for k, v in asdict(defaults).items() if k != "check_value"}, "MODES": MODES,
                 "RANGES": {item["name"]: item["range"] for item in CONFIG_ITEMS if "range" in item},
                 **refiner_settings(refiner), "HDMI_W, HDMI_H": family.display_max}
@@ -86,10 +87,10 @@ def render_main(spec: PipelineSpec, family, defaults: SkillDefaults = SkillDefau
 
 
 def write_skill(bundle: "BundleWriter", spec: PipelineSpec, family, refiner: PipelineSpec | None = None,
-                defaults: SkillDefaults = SkillDefaults()) -> list[str]:
+                defaults: SkillDefaults = SkillDefaults(), feedback: bool = True) -> list[str]:
     """Write the skill's main file (with the refiner stage for ``refiner``), its default runtime settings and
     the console's description of them into ``bundle``; returns their roles."""
-    bundle.path("skill").write_text(render_main(spec, family, defaults, refiner))
+    bundle.path("skill").write_text(render_main(spec, family, defaults, refiner, feedback))
     config = {k: v for k, v in asdict(defaults).items() if k != "check_value"}
     bundle.path("skill_config").write_text(json.dumps(config, indent=2) + "\n")
     bundle.path("skill_config_items").write_text(json.dumps(config_items(defaults), indent=2) + "\n")

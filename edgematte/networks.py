@@ -142,7 +142,7 @@ NETWORKS: dict[str, Network] = {n.name: n for n in (
             second_aipp=False, feedback=True, frame_network=True, instance_norm=True, float64_reference=False,
             flip_budget=0.0, default_size=None, default_optimizer="adamw",
             options=frozenset({"int8", "align_corners", "refiner", "init", "kind", "backgrounds", "freeze_bn",
-                               "clip_frames", "own_feedback", "coherence"}),
+                               "recipe", "clip_frames", "own_feedback", "own_ramp", "coherence"}),
             load=_load_modnet, random_second=_previous_alpha, portrait_feed=_first_frame_feed, task="edgematte.train.trainer:ModnetTask"),
     Network(MNET, "M-Net", "SHM's M-Net (RGB + trimap)", "SHM's M-Net, RGB + a trimap (refines the unknown band)",
             "trimap_input",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from edgematte.bundle import BundleSection, BundleWriter, file_name
+from edgematte.bundle import BundleSection, BundleWriter, fed_back, file_name
 from edgematte.devices import DeviceFamily
 from edgematte.export.routes import Route
 from edgematte.spec import PipelineSpec
@@ -152,7 +152,7 @@ def _write_device_files(ctx: ExportContext, refiner: ExportContext | None) -> li
         c.records["convert"] = {"tool": command.tool, "argv": list(command.argv), "note": command.note, "ran": ran}
     refiner_spec = refiner.spec if refiner is not None else None
     if spec.network.frame_network:  # a refiner alone has no app to run it
-        written += app_of(family).write(ctx.bundle, spec, family, refiner_spec)
+        written += app_of(family).write(ctx.bundle, spec, family, refiner_spec, fed_back(ctx.weights.describe()))
     ctx.bundle.path("readme").write_text(device_readme(spec, family, [*ctx.roles, *written, "golden"], commands,
                                                        refiner_spec))
     return [*written, "readme"]

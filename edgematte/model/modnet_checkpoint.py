@@ -42,6 +42,7 @@ class CheckpointMeta:
     preset: str | None = None
     format: str = FORMAT
     version: int = 1
+    feedback: bool = True  # trained on a previous alpha (False: on zeros only; the apps must feed it zeros)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def unpack_checkpoint(path: Path, obj, what: str) -> tuple[dict[str, torch.Tenso
 
 def _read_meta(path: Path, record) -> CheckpointMeta:
     """The edgematte record, checked field by field: a record that lies would build the wrong network."""
-    types = {"in_channels": int, "align_corners": bool, "preset": (str, type(None)), "format": str, "version": int}
+    types = {"in_channels": int, "align_corners": bool, "preset": (str, type(None)), "format": str, "version": int,
+             "feedback": bool}
     if not isinstance(record, dict) or set(record) - set(types):
         extra = sorted(set(record) - set(types)) if isinstance(record, dict) else type(record).__name__
         raise CheckpointError(f"{path} has an edgematte record this version cannot read ({extra}); "
@@ -231,10 +233,12 @@ def load_checkpoint(path: str | os.PathLike, align_corners: bool | None = None) 
                             file_in_channels=int(channels) if channels else None)
 
 
-def save_checkpoint(model: MODNet4, path: str | os.PathLike, preset: str | None = None) -> Path:
-    """Save a 4-channel checkpoint with its metadata record; written to a temporary file, then renamed."""
+def save_checkpoint(model: MODNet4, path: str | os.PathLike, preset: str | None = None, feedback: bool = True) -> Path:
+    """Save a 4-channel checkpoint with its metadata record (``feedback`` False: it was trained on zero previous
+    alphas only, and is to be fed zeros); written to a temporary file, then renamed."""
     path = Path(path)
-    meta = CheckpointMeta(in_channels=model.in_channels, align_corners=model.align_corners, preset=preset)
+    meta = CheckpointMeta(in_channels=model.in_channels, align_corners=model.align_corners, preset=preset,
+                          feedback=feedback)
     return save_atomically({"edgematte": dataclasses.asdict(meta), "state_dict": model.state_dict()}, path)
 
 

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
-
 COHERENCE_WEIGHT = 5.0  # RVM's weight on its alpha coherence term
+OPTIONS = {"frames": "clip_frames", "own": "own_feedback", "ramp": "own_ramp", "coherence": "coherence"}  # the flags
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,12 @@ class FeedbackConfig:
         return out
 
 
-def unroll(model, images: torch.Tensor, previous: torch.Tensor, own: torch.Tensor) -> list:
+def unroll(model, images, previous, own) -> list:
     """``model.forward_train`` over a batch of clips (``images`` B×k×3×H×W, ground-truth-recipe previous alphas
     ``previous`` B×k×1×H×W, ``own`` B×k booleans): frame t's second input is the model's own detached matte of
     frame t-1 where ``own[:, t]``, else ``previous[:, t]``. Returns each frame's outputs, in order."""
+    import torch
+
     outputs, last = [], None
     for t in range(images.shape[1]):
         fed = previous[:, t]
@@ -72,8 +72,11 @@ def unroll(model, images: torch.Tensor, previous: torch.Tensor, own: torch.Tenso
     return outputs
 
 
-def coherence_loss(mattes: list[torch.Tensor], alphas: torch.Tensor) -> torch.Tensor:
+def coherence_loss(mattes: list, alphas):
     """RVM's alpha coherence: MSE between the predicted and the true frame-to-frame change (``mattes``: one
     B×1×H×W per frame; ``alphas``: B×k×1×H×W), unweighted."""
+    import torch
+    import torch.nn.functional as F
+
     predicted = torch.stack([m.float() for m in mattes], dim=1)
     return F.mse_loss(predicted[:, 1:] - predicted[:, :-1], alphas[:, 1:] - alphas[:, :-1])

@@ -151,7 +151,8 @@ class ModnetTask:
     def save(self, model, path: Path, step: int) -> None:
         from edgematte.model.modnet_checkpoint import save_checkpoint
 
-        save_checkpoint(model, path, preset=self.spec.name)
+        # a model that only ever saw zeros as its previous alpha must be fed zeros (recipes.py, a-plain)
+        save_checkpoint(model, path, preset=self.spec.name, feedback=self.cfg.augment.prev_dropout < 1.0)
 
 
 class MnetTask(ModnetTask):

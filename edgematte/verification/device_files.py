@@ -114,7 +114,7 @@ def family_problems(bundle) -> list[str]:
 def _app_settings_problems(bundle, app) -> list[str]:
     """The app's settings block against the manifest: the model it loads, its size, and the refiner it loads
     (a manifest whose refiner record was removed while the app still loads ``refiner/`` fails here)."""
-    from edgematte.bundle import file_name, refiner_file
+    from edgematte.bundle import fed_back, file_name, refiner_file
     from edgematte.templates import read_settings
 
     path = bundle.path(app.role)
@@ -124,6 +124,7 @@ def _app_settings_problems(bundle, app) -> list[str]:
         return [f"{path.name}: its settings block cannot be read ({e}); re-export the bundle"]
     refiner = bundle.refiner
     want = {"MODEL_FILE": file_name("om"), "NET_W, NET_H": (bundle.spec.width, bundle.spec.height),
+            "FEEDBACK": fed_back(bundle.manifest.weights),
             "REFINER_FILE": refiner_file("om", refiner.spec.model) if refiner is not None else None}
     if refiner is not None:
         want["REF_W, REF_H"] = (refiner.spec.width, refiner.spec.height)

@@ -41,6 +41,7 @@ SOC_VERSION = "Ascend310B4"           # the chip convert.sh compiled for
 PYTHON = "3.9"                        # the Python of the board's image
 MODEL_FILE = "modnet4.om"             # convert.sh writes it into the bundle folder
 NET_W, NET_H = 512, 288               # the model's input size
+FEEDBACK = True                       # feed the model its previous alpha (False: zeros; a model trained on zeros)
 REFINER_FILE = None                   # the refiner's .om (M-Net), or None
 REF_W, REF_H = 0, 0                   # its input: a crop of the frame, BGR888 + trimap bytes
 MODES = ("composite", "alpha", "side-by-side")
@@ -415,7 +416,8 @@ def parse_args(argv):
     p.add_argument("--reset-threshold", type=float, default=DEFAULTS["reset_threshold"],
                    help="mean luma change (0-255) above which the previous alpha is dropped (scene cut)")
     p.add_argument("--min-coverage", type=float, default=DEFAULTS["min_coverage"],
-                   help="below this foreground fraction the person has left and the previous alpha is dropped")
+                   help="below this share of the matte's pixels above 0.5 the person has left and the previous "
+                        "alpha is dropped")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--log-every", type=int, default=DEFAULTS["log_every"], help="frames between timing lines")
     p.add_argument("--model", default=os.path.join(os.path.dirname(here), MODEL_FILE), help="the .om file")
@@ -612,7 +614,7 @@ class Presenter(object):
 
 def run(args):
     frames, runtime, cap, output, reader, presenter = 0, None, None, None, None, None
-    previous = PreviousAlpha(NET_W, NET_H, args.reset_threshold, args.min_coverage)
+    previous = PreviousAlpha(NET_W, NET_H, args.reset_threshold, args.min_coverage, FEEDBACK)
     refiner, watch = None, Stopwatch(("resize", "infer", "refine"))
     try:
         cap, what, frame, fps = first_frame(args)

@@ -13,7 +13,7 @@ cannot be used is logged and replaced by its default, DEFAULTS below):
   mode             "composite", "alpha" (the matte as grey), "side-by-side" (input | result)
   reset_threshold  mean absolute luma change (0-255) between consecutive frames above which the previous alpha
                    is dropped, e.g. at a scene cut
-  min_coverage     if the matte's mean is below this, the person has left and the previous alpha is dropped
+  min_coverage     if fewer of the matte's pixels than this share are above 0.5, the person has left: the previous alpha is dropped
   log_every        log per-stage timings every N frames
 
 With a refiner (REFINER_FILE, exported with --refiner mnet): each frame, the matte's uncertain band is found
@@ -40,6 +40,7 @@ GENERATED_BY = "edgematte (template)"  # the edgematte and preset that rendered 
 CHECK_VALUE = "edgematte"           # must equal the skill's check value (检验值) in the HiLens console
 MODEL_FILE = "modnet4.om"           # the .om attached to the skill
 NET_W, NET_H = 512, 288             # the model's input size
+FEEDBACK = True                     # feed the model its previous alpha (False: zeros; a model trained on zeros)
 DEFAULTS = {"background": "blur", "background_file": "", "mode": "composite", "reset_threshold": 30.0,
             "min_coverage": 0.002, "log_every": 100}
 MODES = ("composite", "alpha", "side-by-side")
@@ -261,7 +262,7 @@ def main():
     model = hilens.Model(hilens.get_model_dir() + MODEL_FILE)
     refine = RefinerStage(preprocessor, width, height) if REFINER_FILE else None
     show, background = Shows(), Background(str(settings["background_file"] or settings["background"]), width, height)
-    previous = PreviousAlpha(NET_W, NET_H, settings["reset_threshold"], settings["min_coverage"])
+    previous = PreviousAlpha(NET_W, NET_H, settings["reset_threshold"], settings["min_coverage"], FEEDBACK)
     watch, frames = Stopwatch(STAGES), 0
     say(hilens.info, "matting %dx%d camera with a %dx%d model, mode %s" % (width, height, NET_W, NET_H, mode))
     try:

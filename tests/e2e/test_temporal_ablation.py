@@ -1,6 +1,6 @@
-"""The temporal ablation's quick mode, end to end: synthetic scenes with their events, every variant trained for
-two seeds, evaluated with the stress measurements, results.json and the recovery plot written; a finished run
-is not trained again."""
+"""The temporal ablation's quick mode, end to end: synthetic scenes with their events, the study's variants trained
+for two seeds, evaluated with the stress measurements, the reset rules and the person-left evidence, the goals and
+the shipped method, results.json and the plots written; a finished run is not trained again."""
 
 import json
 
@@ -8,9 +8,10 @@ import cv2
 import pytest
 from clitools import run
 
-from edgematte.ablation import RESET_GRID, VARIANTS
+from edgematte.ablation import GOALS, LEFT_RULES, PLAIN, QUICK, RESET_VARIANTS
 
-METHODS = {"a-plain", "a-plain + OFD", "a-plain + EMA 0.5", "b-naive", "c-dropout", "d-full"}
+VARIANTS = QUICK.chosen()
+METHODS = {"a-plain", "a-plain + OFD", "a-plain + EMA 0.5", "d-full", "e-own"}
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +38,27 @@ def test_temporal_quick_study_reports_every_method_for_two_seeds(study):
     assert len(curves["enter"]) == len(curves["leave"]) == report["around_event"][1] - report["around_event"][0]
     assert "d-full" in r.stdout and "frames to recover" in r.stdout
     resets = report["reset_rules"]
-    assert resets["variant"] == "d-full" and len(resets["rows"]) == len(RESET_GRID)
+    assert resets["variants"] == list(RESET_VARIANTS) and len(resets["rows"]) == 2 * len(QUICK.reset_grid)
     assert all(len(row["dtSSD"]["per_seed"]) == 2 for row in resets["rows"])
-    rules_off = next(row for row in resets["rows"] if row["reset_threshold"] is None and row["min_coverage"] is None)
-    assert rules_off["MAD"] == report["methods"]["d-full"]["MAD"]  # no rules: the model's own loop
-    assert "under the skill's reset rules" in r.stdout
+    for variant in RESET_VARIANTS:
+        rules_off = next(row for row in resets["rows"] if row["variant"] == variant and row["reset_threshold"] is None
+                         and row["min_coverage"] is None)
+        assert rules_off["MAD"] == report["methods"][variant]["MAD"]  # no rules: the model's own loop
+    assert "Under the apps' reset rules" in r.stdout
+
+
+def test_the_study_names_the_shipped_method_from_its_goals(study):
+    out, r = study
+    report = json.loads((out / "results.json").read_text())
+    assert set(report["goals"]) == {"d-full", "e-own"}
+    for goals in report["goals"].values():
+        assert set(goals) == set(GOALS) and all(g["goal"] == GOALS[k] for k, g in goals.items())
+    passing = [m for m, g in report["goals"].items() if all(x["met"] for x in g.values())]
+    assert report["shipped"] in passing or (not passing and report["shipped"] == PLAIN)
+    assert f"Shipped: {report['shipped']}" in r.stdout
+    left = report["left_rule"]["e-own"]
+    assert left["frames"]["empty"] > 0 and left["frames"]["person"] > 0
+    assert set(left) == {"frames"} | {f"{stat} < {t:g}" for stat, ts in LEFT_RULES.items() for t in ts}
 
 
 def test_temporal_scenes_record_their_events(study):

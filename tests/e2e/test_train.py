@@ -73,6 +73,20 @@ def test_own_feedback_clips_train_and_resume_exactly(data, tmp_path):
     assert_user_error(other, "--clip-frames 2 (the run has 3)")
 
 
+def test_recipes_set_the_training_and_a_plain_model_says_it_takes_zeros(data, tmp_path):
+    """--recipe a-plain trains on zero previous alphas only; its checkpoint records it (the apps then feed zeros:
+    test_feedback_off.py). The alpha still enters as -1 (2a - 1), so its weights train like a bias and the model is
+    not indifferent to a non-zero alpha: feeding it one would be outside its training."""
+    r = run("train", "--data", data, "--out", tmp_path / "plain", *SMALL, "--iterations", "2", "--recipe", "a-plain")
+    assert r.exit_code == 0, r.output
+    assert load_checkpoint(tmp_path / "plain" / "checkpoint.ckpt").meta.feedback is False
+    r = run("train", "--data", data, "--out", tmp_path / "own", *SMALL, "--iterations", "2", "--recipe", "e-own",
+            "--own-ramp", "0")
+    assert r.exit_code == 0, r.output
+    assert load_checkpoint(tmp_path / "own" / "checkpoint.ckpt").meta.feedback is True
+    assert "coherence" in (tmp_path / "own" / "metrics.jsonl").read_text()  # e-own's clips and coherence term
+
+
 def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
     args = ["train", "--data", str(data), "--size", "64x64", "--batch-size", "4", "--iterations", "4",
             "--optimizer", "sgd", "--lr", "1e-2", "--freeze-bn"]

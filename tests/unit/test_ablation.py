@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgematte.ablation import FULL, RESET_GRID, SUMMARY_KEYS, _rollout, method_table, summary_lines
+from edgematte.ablation import (FULL, PLAIN, RESET_GRID, SUMMARY_KEYS, _rollout, goals_met, left_rule_rates,
+                                method_table, shipped, summary_lines)
 from edgematte.hilens_skill import SkillDefaults
 
 
@@ -30,6 +31,37 @@ def test_recovered_seeds_are_averaged():
     table = method_table([seed_row(0, 0.5, 0), seed_row(1, 1.0, 0)])
     assert table["frames to recover"]["mean"] == 0.75
     assert summary_lines({"methods": {"d-full": table}, "seconds": 1.0}, Path("out"))[1].endswith("0.750")
+
+
+def row_of(dtssd, mad=40.0, enter=40.0, leave=40.0, recover=0.5, never=0) -> dict:
+    """A method's table row over two seeds (``dtssd``: per seed)."""
+    rows = [{"seed": i, "MAD": mad, "MSE": 1.0, "Grad": 1.0, "dtSSD": d, "MAD after enter": enter,
+             "MAD after leave": leave, "MAD after light": 30.0, "frames to recover": None if never else recover,
+             "never recovered": never} for i, d in enumerate(dtssd)]
+    return method_table(rows)
+
+
+def test_a_method_ships_only_if_it_meets_every_goal_in_every_seed():
+    table = {PLAIN: row_of([10.0, 10.0]), "steady": row_of([8.0, 8.9]), "one-seed": row_of([7.0, 9.5]),
+             "ghost": row_of([7.0, 7.0], leave=45.0), "stuck": row_of([7.0, 7.0], never=1)}
+    goals = {m: goals_met(table, m) for m in table if m != PLAIN}
+    assert all(g["met"] for g in goals["steady"].values())
+    assert goals["one-seed"]["dtSSD every seed"] == {"value": 0.95, "goal": 0.9, "met": False}  # -15 % in one seed
+    assert goals["ghost"]["MAD after leave"]["met"] is False and goals["ghost"]["MAD after leave"]["value"] == 1.125
+    assert goals["stuck"]["frames to recover"] == {"value": None, "goal": 1.0, "met": False}  # never is never met
+    assert shipped(goals, table) == "steady"
+    del goals["steady"]
+    assert shipped(goals, table) == PLAIN  # nothing pays: the safe choice
+
+
+def test_the_left_rule_rates_count_firing_on_empty_frames_and_with_a_person():
+    rows = [{"mean": 0.03, "confident": 0.0, "empty": True}, {"mean": 0.03, "confident": 0.015, "empty": True},
+            {"mean": 0.2, "confident": 0.15, "empty": False}, {"mean": 0.01, "confident": 0.004, "empty": False}]
+    rates = left_rule_rates(rows)
+    assert rates["mean < 0.002"] == {"fires on empty frames": 0.0, "fires with a person": 0.0}  # the haze hides
+    assert rates["confident < 0.02"] == {"fires on empty frames": 1.0, "fires with a person": 0.5}
+    assert rates["confident < 0.002"] == {"fires on empty frames": 0.5, "fires with a person": 0.0}
+    assert rates["frames"] == {"empty": 2, "person": 2}
 
 
 def clip_of(frames: list[np.ndarray]) -> dict:

@@ -71,7 +71,7 @@ def test_rendering_writes_the_settings_and_pastes_the_loop_core_and_nothing_else
 
 def test_rendering_refuses_a_setting_the_template_lacks_or_misses():
     template = template_source(SKILL_TEMPLATE)
-    settings = {"GENERATED_BY": "x", "CHECK_VALUE": "x", "MODEL_FILE": "x", "NET_W, NET_H": (1, 1), "DEFAULTS": {},
+    settings = {"GENERATED_BY": "x", "CHECK_VALUE": "x", "MODEL_FILE": "x", "NET_W, NET_H": (1, 1), "FEEDBACK": True, "DEFAULTS": {},
                 "MODES": (), "RANGES": {}, "REFINER_FILE": None, "REF_W, REF_H": (0, 0), "HDMI_W, HDMI_H": (1, 1)}
     render_template(template, settings)
     with pytest.raises(ValueError, match="no value for the template's setting MODES"):
