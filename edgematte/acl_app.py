@@ -9,6 +9,8 @@ against the ``acl`` stand-in (:mod:`edgematte.standin.acl`).
 
 from __future__ import annotations
 
+import ast
+
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -40,6 +42,18 @@ def write_app(bundle: "BundleWriter", spec: PipelineSpec, device: DeviceFamily,
     """Write ``app/main.py`` into ``bundle`` (with the refiner stage for ``refiner``); returns its role."""
     bundle.path("app").write_text(render_app(spec, device, refiner, feedback))
     return ["app"]
+
+
+def pyacl_requirement() -> str:
+    """What the app needs of the board's CANN, read from the template's ``PYACL_CALLS`` / ``PYACL_FLOOR`` (their one
+    owner: the app checks them itself at start)."""
+    tree = ast.parse(template_source(TEMPLATE_NAME))
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+              if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+              and node.targets[0].id in ("PYACL_CALLS", "PYACL_FLOOR")}
+    return (f"It needs CANN {values['PYACL_FLOOR']} or later on the board: it calls "
+            f"{' and '.join(values['PYACL_CALLS'])}, in pyACL's reference from that release on (on an older one it "
+            f"stops at start and says so).")
 
 
 def app_problems(source: str, device: DeviceFamily) -> list[str]:

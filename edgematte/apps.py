@@ -53,6 +53,12 @@ def _acl_app_problems(source: str, family: DeviceFamily) -> list[str]:
     return app_problems(source, family)
 
 
+def _acl_app_needs() -> str:
+    from edgematte.acl_app import pyacl_requirement
+
+    return pyacl_requirement()
+
+
 def _run_skill(bundle, src, tmp, output, info, **options):
     from edgematte.run import run_skill
 
@@ -78,6 +84,7 @@ class App:
     problems: Callable         # (source, family) -> why it would not run on the family's board image
     run: Callable              # (bundle, source, partial output, output, VideoInfo, **options) -> RunResult
     benched: bool              # bench times its loop on the stand-in (else bench says so in one line)
+    board_note: Callable = lambda: ""  # () -> what it needs of the board beyond the family's CANN window (README)
     # its threads and the stages each runs per frame (bench/host.py's stage names; "infer": the NPU, which the
     # thread waits for); the stages the device's own units do (camera, scaler, HDMI) are in none
     pipeline: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -105,7 +112,7 @@ APPS: dict[str, App] = {a.name: a for a in (
     App(ACL_APP, "the AscendCL app", "app", "acl", frozenset({"preview"}),
         "the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` (add "
         "`--preview 8080` to watch it in a browser)",
-        _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False,
+        _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False, board_note=_acl_app_needs,
         pipeline=(("capture", ("decode",)), ("npu", ("resize", "feedback", "infer")), ("output", ("composite", "preview")))),
 )}
 

@@ -76,7 +76,8 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
         *(_model_io(refiner, f"the crop of the frame around the most uncertain part of the matte, "
                              f"{refiner.width}x{refiner.height}, in the same format as MODNet's input 0",
                     f"M-Net (`{file_name('om', refiner.model)}` in `{REFINER_FOLDER}/`)") if refiner is not None else []),
-        f"Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run {runner}.",
+        f"Re-check the files anywhere with `edgematte verify <this folder>` (no PyTorch needed), and run {runner}."
+        + (f" {app_of(device).board_note()}" if spec.network.frame_network and app_of(device).board_note() else ""),
         "",
     ])
 

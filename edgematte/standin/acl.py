@@ -67,6 +67,7 @@ class AclSession:
     soc_name: str | None = None         # what acl.get_soc_name reports (default: the bundle's family's chip)
     keep_alphas: bool = False           # keep every output alpha in ``alphas`` (tests compare them with the model)
     pace_npu_ms: float | None = None    # each execute of the matting model takes at least this long (a board's NPU)
+    before_bytes_api: bool = False      # play a pyACL older than CANN 6.0.1: acl.util without bytes_to_ptr/ptr_to_bytes
     # filled in while running
     executions: int = 0                 # of the matting model: one per frame
     refiner_executions: int = 0
@@ -78,9 +79,10 @@ _session: AclSession | None = None
 
 
 def configure(session: AclSession) -> AclSession:
-    global _session, _state
+    global _session, _state, util
     _session = session
     _state = _State()
+    util = _OldUtil() if session.before_bytes_api else _Util()
     return session
 
 
@@ -473,6 +475,11 @@ class _Util:
         if offset + size > len(block.data):
             raise RuntimeError(f"acl.util.ptr_to_bytes: {size} bytes run past the {len(block.data) - offset} there")
         return bytes(block.data[offset:offset + size])
+
+
+class _OldUtil:
+    """acl.util as CANN releases before 6.0.1 document it: numpy_to_ptr / ptr_to_numpy only (not stood in: the
+    app does not call them; it refuses to start without the bytes calls)."""
 
 
 rt, mdl, util = _Rt(), _Mdl(), _Util()

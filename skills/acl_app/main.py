@@ -78,6 +78,12 @@ def check(ret, call):
         raise AclError("%s failed with error code %s" % (call, ret))
 
 
+# acl.util.bytes_to_ptr / ptr_to_bytes: in the pyACL reference from CANN 6.0.1 on (hiascend.com canncommercial/601,
+# aclpythondevg_01_0051 and _0052); earlier releases documented numpy_to_ptr / ptr_to_numpy, deprecated since.
+PYACL_CALLS = ("acl.util.bytes_to_ptr", "acl.util.ptr_to_bytes")
+PYACL_FLOOR = "6.0.1"
+
+
 class AclRuntime(object):
     """AscendCL on one NPU: init, device, context, run mode, and the models loaded on them. Every resource is
     recorded as it is acquired and released in reverse order by release()."""
@@ -91,6 +97,10 @@ class AclRuntime(object):
             raise
 
     def _acquire(self, device_id):
+        missing = [name for name in PYACL_CALLS if not hasattr(acl.util, name.split(".")[-1])]
+        if missing:  # a CANN older than the app: say so before anything is acquired
+            raise AppError("this board's pyACL has no %s, which this app uses (documented from CANN %s): upgrade "
+                           "the board's CANN to %s or later" % (", ".join(missing), PYACL_FLOOR, PYACL_FLOOR))
         check(acl.init(), "acl.init")
         self.hold("acl.finalize", acl.finalize)
         soc = acl.get_soc_name()  # aclrtGetSocName: the chip this process runs on

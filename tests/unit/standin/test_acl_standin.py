@@ -113,6 +113,16 @@ def test_a_bundle_for_another_chip_stops_before_touching_the_npu(app_bundle, sam
     assert acl.held() == []
 
 
+def test_a_pyacl_older_than_the_apps_floor_is_named_before_anything_is_acquired(app_bundle, sample_clip, tmp_path):
+    """The app uses acl.util.bytes_to_ptr / ptr_to_bytes (documented from CANN 6.0.1); on an older pyACL it says so in
+    one line instead of an AttributeError half-way through the first frame."""
+    acl = _start(app_bundle, before_bytes_api=True)
+    code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
+    assert code == 2 and "pyACL has no acl.util.bytes_to_ptr, acl.util.ptr_to_bytes" in stopped
+    assert "upgrade the board's CANN to 6.0.1 or later" in stopped
+    assert acl.held() == [] and not (tmp_path / "o.mp4").exists()
+
+
 def test_a_model_whose_sizes_differ_from_the_apps_is_refused(app_bundle, sample_clip, tmp_path):
     import shutil
 
