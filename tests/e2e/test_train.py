@@ -87,9 +87,11 @@ def test_recipes_set_the_training_and_a_plain_model_says_it_takes_zeros(data, tm
     assert "coherence" in (tmp_path / "own" / "metrics.jsonl").read_text()  # e-own's clips and coherence term
 
 
-def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path):
+@pytest.mark.parametrize("clips", [[], ["--recipe", "e-own", "--own-ramp", "0"]], ids=["frames", "own-feedback-clips"])
+def test_two_processes_match_one_with_the_same_global_batch(data, tmp_path, clips):
+    """torchrun: each process takes its slice of the global batch (with clips: unrolls its clips in one forward)."""
     args = ["train", "--data", str(data), "--size", "64x64", "--batch-size", "4", "--iterations", "4",
-            "--optimizer", "sgd", "--lr", "1e-2", "--freeze-bn"]
+            "--optimizer", "sgd", "--lr", "1e-2", "--freeze-bn", *clips]
     assert run(*args, "--out", tmp_path / "one").exit_code == 0
     r = run_torchrun(*args, "--out", tmp_path / "two")
     assert r.returncode == 0, r.stderr[-2000:]
