@@ -63,8 +63,8 @@ GOALS = {"dtSSD every seed": 0.9, "MAD": 1.05, "MAD after enter": 1.1, "MAD afte
 _RULES = SkillDefaults()
 # (reset_threshold, min_coverage) pairs; None: that rule off. The skill's defaults are the second row.
 RESET_GRID = ((None, None), (_RULES.reset_threshold, _RULES.min_coverage), (None, _RULES.min_coverage),
-              (_RULES.reset_threshold, None), (15.0, _RULES.min_coverage), (_RULES.reset_threshold, 0.01),
-              (_RULES.reset_threshold, 0.02), (_RULES.reset_threshold, 0.05))
+              (_RULES.reset_threshold, None), (15.0, _RULES.min_coverage), (_RULES.reset_threshold, 0.002),
+              (_RULES.reset_threshold, 0.01), (_RULES.reset_threshold, 0.05))
 
 
 Variant = Recipe  # a study variant is a training recipe (edgematte.train.recipes)

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import platform
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -317,8 +318,16 @@ class BundleWriter:
 
     def __enter__(self) -> "BundleWriter":
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.workdir = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.partial-"))
-        return self
+        while True:  # named before it exists, so an interrupt that lands between making and naming it removes it
+            self.workdir = self.out.parent / f".{self.out.name}.partial-{secrets.token_hex(4)}"
+            try:
+                self.workdir.mkdir(mode=0o700)
+                return self
+            except FileExistsError:
+                continue
+            except BaseException:  # Ctrl-C or SIGTERM inside __enter__, where the with statement cannot clean up
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                raise
 
     def __exit__(self, *exc) -> None:
         if self.workdir is not None and self.workdir.exists():

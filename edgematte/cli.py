@@ -254,9 +254,9 @@ def evaluate(**options):
 @main.command()
 @train_options
 def train(**options):
-    """Fine-tune MODNet with the previous-alpha input (MODNet's losses; previous-alpha dropout and affine,
-    lighting, crop and flip augmentations), or train the M-Net refiner (--model mnet). Runs on CPU, one
-    GPU, or many through torchrun:
+    """Fine-tune MODNet (MODNet's losses; --recipe: how the previous-alpha input is trained, by default not at all,
+    plain MODNet, as the temporal study ships), or train the M-Net refiner (--model mnet). Runs on CPU, one GPU,
+    or many through torchrun:
 
     \b
       edgematte train --data clips --backgrounds bgs --init modnet_webcam_portrait_matting.ckpt --out runs/x
@@ -280,10 +280,11 @@ def train(**options):
 @click.option("--iterations", type=click.IntRange(min=1), help="Training steps per run instead of the study's "
               "(recorded in results.json; a study folder keeps the steps it was started with unless raised).")
 def ablation(out, quick, iterations):
-    """The temporal ablation (docs/temporal.md): plain MODNet, the 4-channel model trained naively, with
-    previous-alpha dropout, and with the full recipe (+ affine + lighting), plus OFD and EMA, on synthetic
-    scenes with noise, compression, a subject entering and leaving, and a backlight. Trains every variant for
-    two seeds (resumable; CUDA when present), then writes results.json and the plots."""
+    """The temporal ablation (docs/temporal.md): plain MODNet, the ground-truth previous-alpha recipe and training
+    on the model's own feedback (train --recipe a-plain, d-full, e-own), plus OFD and EMA, on synthetic scenes
+    with noise, compression, a subject entering and leaving, and a backlight. Trains every recipe for three seeds
+    (resumable; CUDA when present), checks each against its goals, names the method train ships, and writes
+    results.json and the plots."""
     from edgematte import api
     from edgematte.ablation import summary_lines
 

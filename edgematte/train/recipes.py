@@ -42,4 +42,4 @@ RECIPES = (
            summary="d-full on 2-frame clips fed the model's own output, with RVM's coherence term"),
 )
 BY_NAME = {r.name: r for r in RECIPES}
-SHIPPED = "d-full"
+SHIPPED = "a-plain"

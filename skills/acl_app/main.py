@@ -45,7 +45,7 @@ FEEDBACK = True                       # feed the model its previous alpha (False
 REFINER_FILE = None                   # the refiner's .om (M-Net), or None
 REF_W, REF_H = 0, 0                   # its input: a crop of the frame, BGR888 + trimap bytes
 MODES = ("composite", "alpha", "side-by-side")
-DEFAULTS = {"background": "blur", "mode": "composite", "reset_threshold": 30.0, "min_coverage": 0.002,
+DEFAULTS = {"background": "blur", "mode": "composite", "reset_threshold": 30.0, "min_coverage": 0.02,
             "log_every": 100}
 # -- end of settings --
 

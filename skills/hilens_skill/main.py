@@ -42,7 +42,7 @@ MODEL_FILE = "modnet4.om"           # the .om attached to the skill
 NET_W, NET_H = 512, 288             # the model's input size
 FEEDBACK = True                     # feed the model its previous alpha (False: zeros; a model trained on zeros)
 DEFAULTS = {"background": "blur", "background_file": "", "mode": "composite", "reset_threshold": 30.0,
-            "min_coverage": 0.002, "log_every": 100}
+            "min_coverage": 0.02, "log_every": 100}
 MODES = ("composite", "alpha", "side-by-side")
 RANGES = {"reset_threshold": [0, 255], "min_coverage": [0, 1], "log_every": [1, 1000000]}  # config_items.json
 REFINER_FILE = None                 # the refiner's .om (M-Net), or None

@@ -38,18 +38,18 @@ def test_an_empty_matte_is_not_fed_back_and_rules_set_to_none_are_off():
 
 def test_the_person_left_rule_counts_confident_pixels_not_the_mean():
     """A haze over an empty frame (0.3 everywhere: a mean far above MIN_COVERAGE) is dropped; a small confident
-    region (2 of 400 pixels above 0.5, half a per cent) is a person and is fed back."""
+    region (12 of 400 pixels above 0.5, 3 %) is a person and is fed back, unless the share asked for is higher."""
     haze = np.full((20, 20), 0.3, np.float32)
-    assert confident_share(haze) == 0.0 and haze.mean() > 100 * MIN_COVERAGE
+    assert confident_share(haze) == 0.0 and haze.mean() > 10 * MIN_COVERAGE
     previous = PreviousAlpha(20, 20)
     previous.keep(haze)
     assert not previous.feed().any()
     hand = np.zeros((20, 20), np.float32)
-    hand[0, :2] = 0.9
-    assert confident_share(hand) == 0.005
+    hand[0, :12] = 0.9
+    assert confident_share(hand) == 0.03
     previous.keep(hand)
-    assert previous.feed()[0, :2].tolist() == pytest.approx([0.9, 0.9])
-    previous = PreviousAlpha(20, 20, min_coverage=0.01)
+    assert previous.feed()[0, :12].tolist() == pytest.approx([0.9] * 12)
+    previous = PreviousAlpha(20, 20, min_coverage=0.05)
     previous.keep(hand)
     assert not previous.feed().any()
 
