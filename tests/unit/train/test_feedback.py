@@ -98,3 +98,16 @@ def test_a_clip_never_crosses_into_another_and_one_frame_is_the_single_sample(cl
 def test_clips_longer_than_the_data_are_refused_by_name(clips):
     with pytest.raises(DataError, match="has 5 frames, fewer than --clip-frames 6"):
         VideoMatteSource(clips).require_frames(6)
+
+
+def test_a_clip_whose_frames_differ_in_size_is_named(tmp_path):
+    """A frame of another size inside a clip would break the one crop for all: the message names both files."""
+    import cv2
+
+    source = VideoMatteSource(write_synthetic_dataset(tmp_path, clips=1, frames=4, width=80, height=64))
+    items = source.clip(2, 3, np.random.default_rng(0))
+    small = cv2.imread(str(items[1].alpha), cv2.IMREAD_GRAYSCALE)[:32, :40]
+    cv2.imwrite(str(items[1].alpha), small)
+    spec = get_preset("hilens-512x288").with_size(64, 32)
+    with pytest.raises(DataError, match=f"{items[1].alpha.name} is 40x32 but its clip's first frame"):
+        SampleBuilder(spec).clip(items, np.random.default_rng(0))
