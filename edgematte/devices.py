@@ -116,7 +116,7 @@ _CANN_OPSETS = (9, 13)  # CANN 5.0.4's documented window, also inside CANN 8.x's
 
 DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
     # HiLens Framework (github huaweicloud/HiLens-Lab): hilens.Preprocessor.resize outputs even sizes from
-    # 64x64 to 1920x1080, and the skill feeds the network through it; Display(HDMI) is 1080p
+    # 64x64 to 1920x1080 from sources in the same range, and the skill feeds the network through it; Display(HDMI) is 1080p
     # (libhilens/display_hdmi.cpp). The Kit's camera gives NV21. The stand-in and the skill read these here.
     DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", OMG, "on an x86 Ubuntu DDK host",
                  HILENS_SKILL, YUV420SP, (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080),

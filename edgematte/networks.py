@@ -17,9 +17,6 @@ from edgematte.errors import SpecError, lookup
 
 # M-Net's golden and random trimaps: background, unknown, foreground
 TRIMAP_LEVELS = (0.0, 0.5, 1.0)
-# The share of pixels a reader may differ from M-Net's float64 reference beyond atol: max-unpooling's near-tie
-# flips (docs/mnet.md)
-FLIP_BUDGET = 0.01
 DITHER = 8.0  # M-Net's golden portrait: uniform noise of this many 8-bit levels (verification/golden.py says why)
 
 
@@ -95,7 +92,7 @@ class Network:
     frame_network: bool         # the network a device app runs on every frame (False: a refiner)
     instance_norm: bool         # IBNorm's InstanceNorm: the Kit's global-pooling limit bounds its sizes
     float64_reference: bool     # the golden outputs come from PyTorch in float64 (FP32 near-ties differ)
-    flip_budget: float          # share of pixels a reader may differ beyond atol (near-tie flips)
+    unpooling: bool             # max-unpooling: its checks are flip-aware (verification/near_ties.py)
     default_size: str | None    # its size without --size (None: the preset's)
     default_optimizer: str      # train's optimizer without --optimizer
     options: frozenset[str]     # the optional export/train settings it takes (int8, align_corners, refiner, ...)
@@ -140,7 +137,7 @@ NETWORKS: dict[str, Network] = {n.name: n for n in (
             "float32 {shape}, the previous frame's alpha in [0, 1]; zeros for the first frame and after a scene cut.",
             "float32 {shape}, alpha in [0, 1]. Feed it back as the next frame's input 1.",
             second_aipp=False, feedback=True, frame_network=True, instance_norm=True, float64_reference=False,
-            flip_budget=0.0, default_size=None, default_optimizer="adamw",
+            unpooling=False, default_size=None, default_optimizer="adamw",
             options=frozenset({"int8", "align_corners", "refiner", "init", "kind", "backgrounds", "freeze_bn",
                                "recipe", "clip_frames", "own_feedback", "own_ramp", "coherence"}),
             load=_load_modnet, random_second=_previous_alpha, portrait_feed=_first_frame_feed, task="edgematte.train.trainer:ModnetTask"),
@@ -150,7 +147,7 @@ NETWORKS: dict[str, Network] = {n.name: n for n in (
             "it to 0 / 0.5 / 1.",
             "float32 {shape}, alpha in [0, 1]: the trimap's foreground, and M-Net's matte in its unknown band.",
             second_aipp=True, feedback=False, frame_network=False, instance_norm=False, float64_reference=True,
-            flip_budget=FLIP_BUDGET, default_size="320x320",  # the reproductions train on 320x320 patches
+            unpooling=True, default_size="320x320",  # the reproductions train on 320x320 patches
             default_optimizer="adam",
             options=frozenset({"width", "trimaps_from", "init", "kind", "backgrounds", "freeze_bn"}),
             load=_load_mnet, random_second=_random_trimap, portrait_feed=_trimap_feed, task="edgematte.train.trainer:MnetTask",

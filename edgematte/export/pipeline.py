@@ -154,9 +154,7 @@ def export_bundle(*, to: str = DEFAULT_TARGET, via: str | None = None, device: s
             writer.commit()
             return ExportResult(out, manifest, checks + refiner_checks)
         kept = writer.commit_failed()
-    failed = ", ".join(f"{c.reader}/{c.check} ({c.max_abs:.2e}" + (f" > {c.atol:.1e}" if c.atol != tolerance.atol else "")
-                       + (f", {100 * c.beyond:.2f} % of pixels" if c.allowed else "") + ")"
-                       for c in checks + refiner_checks if not c.passed)
+    failed = ", ".join(c.brief(tolerance.atol) for c in checks + refiner_checks if not c.passed)
     unstable = (f"; PyTorch's own FP32 result is {tolerance.noise:.1e} from float64 on the same inputs: the weights "
                 f"are numerically unstable (e.g. a BatchNorm variance near zero)"
                 if tolerance.noise is not None and tolerance.noise * NOISE_FACTOR > CEILING else "")
@@ -186,7 +184,7 @@ def _check_against_pytorch(ctx, roles: list[str], atol: float | None):
     """Golden inputs and PyTorch's outputs (saved with the network's files), the tolerance from PyTorch's
     own FP32 noise, and every reader of the files written; ``roles`` gains ``golden``."""
     from edgematte.runtime.pytorch import TorchRunner
-    from edgematte.verification.golden import has_rollout, make_golden
+    from edgematte.verification.golden import SINGLE_CASES, has_rollout, make_golden
     from edgematte.verification.readers import run_readers
     from edgematte.verification.tolerance import Tolerance, fp32_noise
 
@@ -194,6 +192,11 @@ def _check_against_pytorch(ctx, roles: list[str], atol: float | None):
     log("running PyTorch on the golden inputs" + (f" ({spec.rollout_frames}-frame rollout included)" if has_rollout(spec)
                                                     else " (in float64)" if spec.network.float64_reference else ""))
     golden = make_golden(TorchRunner(model, spec, float64=spec.network.float64_reference), spec)
+    if spec.network.unpooling:
+        from edgematte.verification import near_ties
+
+        log("finding the reference's max-unpooling winners and near-ties")
+        golden.arrays.update(near_ties.golden_arrays(model, golden, spec, SINGLE_CASES, NOISE_FACTOR))
     broken = [key for key, value in golden.arrays.items() if not np.isfinite(value).all()]
     if broken:
         raise CheckpointError(f"the weights compute NaN or infinity on the golden inputs ({', '.join(broken)}), "

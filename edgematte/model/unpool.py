@@ -43,8 +43,8 @@ STAGES = math.ceil(SMALLEST_FP32_EXPONENT / GAIN_EXPONENT)
 GAIN = float(2 ** GAIN_EXPONENT)
 
 # Row-major phases 00, 01, 10, 11: winner_k = ReLU(e_k - sum_{j<k} e_j) with e = s + 1.
-_TIE_WEIGHT = [[1, 0, 0, 0], [-1, 1, 0, 0], [-1, -1, 1, 0], [-1, -1, -1, 1]]
-_TIE_BIAS = [1 - k for k in range(4)]  # e_k - sum_{j<k} e_j = s_k - sum s_j + (1 - k)
+TIE_WEIGHT = [[1, 0, 0, 0], [-1, 1, 0, 0], [-1, -1, 1, 0], [-1, -1, -1, 1]]
+TIE_BIAS = [1 - k for k in range(4)]  # e_k - sum_{j<k} e_j = s_k - sum s_j + (1 - k)
 
 
 def exact_step(d: torch.Tensor, stages: int = STAGES, gain: float = GAIN) -> torch.Tensor:
@@ -57,8 +57,8 @@ def exact_step(d: torch.Tensor, stages: int = STAGES, gain: float = GAIN) -> tor
 
 def winner_mask(s: torch.Tensor) -> torch.Tensor:
     """From the step (N', 4, W', 1) of the four phases, 1 at the first maximum of each window, else 0."""
-    weight = torch.tensor(_TIE_WEIGHT, dtype=s.dtype).reshape(4, 4, 1, 1)
-    bias = torch.tensor(_TIE_BIAS, dtype=s.dtype)
+    weight = torch.tensor(TIE_WEIGHT, dtype=s.dtype).reshape(4, 4, 1, 1)
+    bias = torch.tensor(TIE_BIAS, dtype=s.dtype)
     return F.relu(F.conv2d(s, weight, bias))
 
 

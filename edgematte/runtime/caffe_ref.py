@@ -242,8 +242,10 @@ class CaffeRefRunner:
         made = [t for layer in self.layers for t in layer.get("top", [])]
         self.output_names = [t for t in dict.fromkeys(made) if t not in consumed]
 
-    def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def infer(self, feed: dict[str, np.ndarray], extra: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The net's output blobs for ``feed``; ``extra``: layers whose (first) top to return as well."""
         values = {name: self._round(feed[name]) for name in self.input_names}
+        probes = {}
         for layer in self.layers:
             name, kind = _one(layer, "name"), _one(layer, "type")
             try:
@@ -251,7 +253,9 @@ class CaffeRefRunner:
             except (KeyError, ValueError, IndexError) as e:
                 raise CaffeRunError(f"layer {name!r} ({kind}): {e}") from None
             values.update(zip(layer.get("top", []), (self._round(o) for o in outs)))
-        return {name: values[name] for name in self.output_names}
+            if name in extra:
+                probes[name] = values[layer["top"][0]]
+        return {**{name: values[name] for name in self.output_names}, **probes}
 
     def _round(self, value) -> np.ndarray:
         """``value`` as float32, through the runner's dtype (a no-op for float32)."""

@@ -26,6 +26,7 @@ import numpy as np
 from edgematte.runtime import RunnerError
 
 _LEN = struct.Struct("<Q")
+_EXTRA = "__extra__"  # the feed's key naming the layers to return beside the outputs
 
 
 def _send(stream, arrays: dict[str, np.ndarray]) -> None:
@@ -58,9 +59,10 @@ class OpenCvCaffeRunner:
         why = next((line for line in reversed(err) if line.strip()), "no message")
         return RunnerError(f"OpenCV DNN could not run the Caffe model: {why[-300:]}")
 
-    def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def infer(self, feed: dict[str, np.ndarray], extra: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The net's outputs for ``feed``; ``extra``: layers whose output to return as well."""
         try:
-            _send(self.proc.stdin, feed)
+            _send(self.proc.stdin, {**feed, _EXTRA: np.array(list(extra), dtype=str)})
             out = _receive(self.proc.stdout)
         except (BrokenPipeError, OSError):
             out = None
@@ -93,10 +95,11 @@ def _worker(prototxt: str, caffemodel: str) -> None:
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     outputs = list(net.getUnconnectedOutLayersNames())
     while (feed := _receive(stdin)) is not None:
+        wanted = outputs + [str(name) for name in feed.pop(_EXTRA, [])]
         try:
             for name, value in feed.items():
                 net.setInput(np.ascontiguousarray(value, np.float32), name)
-            result = dict(zip(outputs, net.forward(outputs)))
+            result = dict(zip(wanted, net.forward(wanted)))
         except cv2.error as e:
             result = {"__error__": np.array(str(e).strip().splitlines()[-1])}
         _send(stdout, result)

@@ -23,10 +23,28 @@ class OrtRunner:
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.path, self.options = str(path), options
+        self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self._probes: tuple[tuple[str, ...], object] | None = None
 
-    def infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outputs = self.session.run(self.output_names, {k: feed[k] for k in self.input_names})
-        return dict(zip(self.output_names, outputs))
+    def infer(self, feed: dict[str, np.ndarray], extra: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+        """The graph's outputs for ``feed``; ``extra``: inner tensors to return as well (verification)."""
+        session = self._probing(tuple(extra)) if extra else self.session
+        names = self.output_names + list(extra)
+        outputs = session.run(names, {k: feed[k] for k in self.input_names})
+        return dict(zip(names, outputs))
+
+    def _probing(self, extra: tuple[str, ...]):
+        """A session of a copy of the graph that also outputs ``extra`` (made once per set of names)."""
+        if self._probes is None or self._probes[0] != extra:
+            import onnx
+            import onnxruntime as ort
+
+            proto = onnx.load(self.path)
+            proto.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+                                      for name in extra)
+            self._probes = (extra, ort.InferenceSession(proto.SerializeToString(), self.options,
+                                                        providers=["CPUExecutionProvider"]))
+        return self._probes[1]

@@ -2,7 +2,8 @@
 
 It behaves as the device does where a skill can tell (facts: ascend-hilens-facts.md §5):
 ``VideoCapture.read`` returns NV21 (H·3/2, W) uint8 and raises RuntimeError when frames run out;
-``Preprocessor.resize/crop`` take NV21, need even sizes within the Kit's scaler range and raise ValueError;
+``Preprocessor.resize/crop`` take NV21, need even source and output sizes within the Kit's scaler range
+(the same table for both) and raise ValueError;
 ``Model.infer`` takes uint8/float32 arrays, runs the bundle's network (its ONNX with the AIPP emulator in
 front: :mod:`edgematte.standin.network`), and returns a list of flat float32 arrays, or the int 17 when an input's size is wrong;
 ``cvt_color`` knows only the four RGB/BGR -> NV12/NV21 codes; ``Display`` writes a video file.
@@ -273,10 +274,10 @@ def _check_nv21(src: np.ndarray) -> tuple[int, int]:
     return src.shape[1], src.shape[0] * 2 // 3
 
 
-def _check_size(w: int, h: int) -> None:
+def _check_size(w: int, h: int, what: str = "size") -> None:
     (min_w, min_h), (max_w, max_h) = RESIZE_MIN, RESIZE_MAX
     if w % 2 or h % 2 or not (min_w <= w <= max_w and min_h <= h <= max_h):
-        raise ValueError(f"Preprocessor: size {w}x{h} must be even, width in [{min_w}, {max_w}], "
+        raise ValueError(f"Preprocessor: {what} {w}x{h} must be even, width in [{min_w}, {max_w}], "
                          f"height in [{min_h}, {max_h}]")
 
 
@@ -293,6 +294,7 @@ class Preprocessor:
     @_timed("resize")
     def resize(self, src: np.ndarray, w: int, h: int, t: int = 0) -> np.ndarray:
         sw, sh = _check_nv21(src)
+        _check_size(sw, sh, "source size")  # the source has the same range as the output (the Kit's table)
         _check_size(w, h)
         y = cv2.resize(src[:sh], (w, h), interpolation=cv2.INTER_LINEAR)
         vu = cv2.resize(src[sh:].reshape(sh // 2, sw // 2, 2), (w // 2, h // 2), interpolation=cv2.INTER_LINEAR)
@@ -300,6 +302,7 @@ class Preprocessor:
 
     def crop(self, src: np.ndarray, x: int, y: int, w: int, h: int, t: int = 0) -> np.ndarray:
         sw, sh = _check_nv21(src)
+        _check_size(sw, sh, "source size")
         _check_size(w, h)
         if x % 2 or y % 2 or x + w > sw or y + h > sh:
             raise ValueError(f"Preprocessor: crop {w}x{h}+{x}+{y} must be even and inside {sw}x{sh}")

@@ -12,6 +12,8 @@ other, and each FP32 implementation rounds differently. Measured on random weigh
 FP32 run picked the other winner of such a near-tie than float64 and onnxruntime did, moving 108 pixels of
 the alpha by up to 0.018; moving the undithered portrait by 1e-6 moved the alpha by up to 0.3 (with 8 levels
 of dither: 4e-7). Against the float64 result the readers agreed to 8e-7 (docs/mnet.md).
+M-Net's file also holds, per case and pooling stage, the reference's winners and near-ties
+(:mod:`edgematte.verification.near_ties`), which make its checks flip-aware.
 The device side, which has no PyTorch, can verify against this file alone.
 """
 
@@ -94,6 +96,10 @@ class GoldenSet:
                 if got is None or got.shape != tuple(shape) or got.dtype != np.float32:
                     what = "missing" if got is None else f"{got.dtype} {got.shape}"
                     raise ValueError(f"{key} is {what}, expected float32 {tuple(shape)}")
+            if spec.network.unpooling:
+                from edgematte.verification.near_ties import check_golden
+
+                check_golden(golden.arrays, spec, SINGLE_CASES)
         return golden
 
 

@@ -14,6 +14,7 @@ from edgematte.runtime import RunnerError
 from edgematte.spec import PipelineSpec
 from edgematte.verification.compare import CheckResult, compare_runner
 from edgematte.verification.golden import GoldenSet
+from edgematte.verification.near_ties import caffe_tie_outputs, onnx_tie_outputs
 
 
 def _onnxruntime(files: dict[str, Path]):
@@ -34,17 +35,26 @@ def _opencv_dnn(files: dict[str, Path]):
     return OpenCvCaffeRunner(files["prototxt"], files["caffemodel"])
 
 
+def _onnx_ties(files: dict[str, Path]) -> list[str]:
+    return onnx_tie_outputs(files["onnx"])
+
+
+def _caffe_ties(files: dict[str, Path]) -> list[str]:
+    return caffe_tie_outputs(files["prototxt"], files["caffemodel"])
+
+
 @dataclass(frozen=True)
 class Reader:
     name: str
     roles: tuple[str, ...]  # the artifact roles it needs
     make_runner: Callable[[dict[str, Path]], object]  # role -> path of the bundle's files
+    tie_outputs: Callable[[dict[str, Path]], list[str]]  # the names its runner returns M-Net's winner masks by
 
 
 READERS: tuple[Reader, ...] = (
-    Reader("onnxruntime", ("onnx",), _onnxruntime),
-    Reader("caffe-numpy", ("prototxt", "caffemodel"), _caffe_numpy),
-    Reader("opencv-dnn", ("prototxt", "caffemodel"), _opencv_dnn),
+    Reader("onnxruntime", ("onnx",), _onnxruntime, _onnx_ties),
+    Reader("caffe-numpy", ("prototxt", "caffemodel"), _caffe_numpy, _caffe_ties),
+    Reader("opencv-dnn", ("prototxt", "caffemodel"), _opencv_dnn, _caffe_ties),
 )
 
 
@@ -59,7 +69,8 @@ def run_readers(files: dict[str, Path], spec: PipelineSpec, golden: GoldenSet, a
         runner = None
         try:
             runner = reader.make_runner(files)
-            results += compare_runner(runner, golden, spec, atol)
+            ties = tuple(reader.tie_outputs(files)) if spec.network.unpooling else ()
+            results += compare_runner(runner, golden, spec, atol, ties)
         except RunnerError as e:
             results.append(CheckResult("load", reader.name, float("inf"), float("inf"), atol, error=str(e)))
         finally:

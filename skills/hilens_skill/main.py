@@ -181,13 +181,19 @@ def alpha_nv21(alpha, width, height):
     return out
 
 
-def fit_hdmi(preprocessor, frame, width, height):
-    """The frame scaled down (aspect kept, even sizes) to fit HDMI, on the device's scaler."""
-    if width <= HDMI_W and height <= HDMI_H:
-        return frame
-    scale = min(float(HDMI_W) / width, float(HDMI_H) / height)
-    w, h = int(width * scale) // 2 * 2, int(height * scale) // 2 * 2
-    return preprocessor.resize(frame, w, h, 0)
+def hdmi_size(width, height, max_w=HDMI_W):
+    """The size (even, aspect kept) a width x height frame is scaled down to so that it fits max_w x HDMI_H."""
+    if width <= max_w and height <= HDMI_H:
+        return width, height
+    scale = min(float(max_w) / width, float(HDMI_H) / height)
+    return int(width * scale) // 2 * 2, int(height * scale) // 2 * 2
+
+
+def fit_hdmi(preprocessor, frame, width, height, max_w=HDMI_W):
+    """The frame scaled down to fit HDMI (or max_w of its width), on the device's scaler; the scaler takes
+    sources up to HDMI's size only, so a wider picture is fitted in parts before it is joined."""
+    w, h = hdmi_size(width, height, max_w)
+    return frame if (w, h) == (width, height) else preprocessor.resize(frame, w, h, 0)
 
 
 def composite(mode, frame, background, alpha, preprocessor, width, height):
@@ -195,12 +201,11 @@ def composite(mode, frame, background, alpha, preprocessor, width, height):
     the device's scaler. Each output pixel is written once, in 8 bits."""
     if mode == "alpha":
         return fit_hdmi(preprocessor, alpha_nv21(alpha, width, height), width, height)
-    if mode == "side-by-side":
-        out = np.empty((height * 3 // 2, 2 * width), np.uint8)
-        out[:, :width] = frame
-        blend_nv21(frame, background.frame(frame), alpha, width, height, out[:, width:])
-        return fit_hdmi(preprocessor, out, 2 * width, height)
     out = blend_nv21(frame, background.frame(frame), alpha, width, height, np.empty_like(frame))
+    if mode == "side-by-side":  # each half fitted to half of HDMI, then joined plane by plane (NV21 rows)
+        half = HDMI_W // 2
+        return np.hstack([fit_hdmi(preprocessor, frame, width, height, half),
+                          fit_hdmi(preprocessor, out, width, height, half)])
     return fit_hdmi(preprocessor, out, width, height)
 
 

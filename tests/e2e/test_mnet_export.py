@@ -118,3 +118,74 @@ def test_info_names_an_mnet_checkpoint(mnet_ckpt):
     info = json.loads(result.stdout)
     assert (info["network"], info["width"], info["epoch"]) == ("mnet", 0.5, 7)
     assert info["parameters_after_load"] == pytest.approx(6.43e6, rel=1e-3)
+
+
+FLIPPING = "128x128"  # at this size the seed-1 reproduction's readers decide a near-tie or two otherwise
+
+
+@pytest.fixture(scope="module")
+def flipping_ckpt(tmp_path_factory):
+    return save_training_format(randomize_mnet(RefMNet(0.5), seed=1), tmp_path_factory.mktemp("mnet") / "f.pth")
+
+
+@pytest.mark.parametrize("to", ["onnx", "caffe"])
+def test_a_reproduction_checkpoint_whose_readers_flip_near_ties_exports_and_verifies(tmp_path, flipping_ckpt, to):
+    result = api.export(to=to, model="mnet", checkpoint=flipping_ckpt, size=FLIPPING, out=tmp_path / "b")
+    assert result.passed and api.verify(tmp_path / "b").passed
+    assert sum(c.flips for c in result.checks) >= 1, [c.line() for c in result.checks]
+    for c in result.checks:  # each flip moves the alpha only within its reach; elsewhere the FP32 noise holds
+        assert c.wrong_winners == 0 and c.max_abs_outside <= c.atol
+        assert (c.beyond > 0) <= (c.flips > 0)
+
+
+def _reversed_tie_rule(monkeypatch):
+    """The last maximum of a window wins: w_k = ReLU(e_k - sum_{j>k} e_j)."""
+    from edgematte.model import unpool
+
+    monkeypatch.setattr(unpool, "TIE_WEIGHT", [[1, -1, -1, -1], [0, 1, -1, -1], [0, 0, 1, -1], [0, 0, 0, 1]])
+    monkeypatch.setattr(unpool, "TIE_BIAS", [k - 2 for k in range(4)])
+
+
+def _changed_in_export(layer: str, delta: float):
+    """Every export's graph gets one number of ``layer`` changed (the reference keeps the checkpoint's)."""
+    from edgematte.model.mnet import MNet
+
+    deployable = MNet.deployable
+
+    def wrong(self):
+        model = deployable(self)
+        with torch.no_grad():
+            if layer == "conv_0":
+                model.conv_0.bias[0] += delta
+            else:
+                getattr(model, layer)[0].weight[0, 0, 1, 1] += delta
+        return model
+    return wrong
+
+
+@pytest.mark.parametrize("to", ["onnx", "caffe"])
+@pytest.mark.parametrize("wrong, says", [
+    ("tie rule reversed", "pooling windows won by another position where rounding cannot decide it"),
+    ("encoder weight", "pooling windows won by another position where rounding cannot decide it"),
+    ("output bias", "outside the reach of"),
+])
+def test_a_wrong_export_is_refused(tmp_path, monkeypatch, flipping_ckpt, to, wrong, says):
+    from edgematte.errors import VerificationError
+    from edgematte.model.mnet import MNet
+
+    if wrong == "tie rule reversed":
+        _reversed_tie_rule(monkeypatch)
+    else:
+        layer, delta = ("conv_1_1", 0.01) if wrong == "encoder weight" else ("conv_0", 1e-3)
+        monkeypatch.setattr(MNet, "deployable", _changed_in_export(layer, delta))
+    with pytest.raises(VerificationError, match=says):
+        api.export(to=to, model="mnet", checkpoint=flipping_ckpt, size=FLIPPING, out=tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_golden_file_without_the_near_ties_is_refused(caffe_bundle, tmp_path):
+    golden = GoldenSet.load(caffe_bundle.out / "golden.npz")
+    old = GoldenSet({k: v for k, v in golden.arrays.items() if "winner" not in k and "near_tie" not in k})
+    old.save(tmp_path / "golden.npz")
+    with pytest.raises(ValueError, match="missing or malformed"):
+        GoldenSet.load(tmp_path / "golden.npz", caffe_bundle.manifest.spec)

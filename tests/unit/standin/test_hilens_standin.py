@@ -32,6 +32,11 @@ def test_preprocessor_resizes_and_crops_nv21_with_the_device_limits(hilens):
     for w, h in ((511, 288), (32, 288), (512, 1090)):
         with pytest.raises(ValueError, match="must be even"):
             pre.resize(frame, w, h, 0)
+    # the source has the output's range too: a 2560x720 side-by-side picture cannot be scaled in one call
+    wide = hilens.cvt_color(np.full((720, 2560, 3), 100, np.uint8), hilens.RGB2YUV_NV21)
+    for call in (lambda: pre.resize(wide, 1920, 540, 0), lambda: pre.crop(wide, 0, 0, 256, 128, 0)):
+        with pytest.raises(ValueError, match="source size 2560x720 must be even, width in \\[64, 1920\\]"):
+            call()
 
 
 def test_model_returns_flat_float32_outputs_or_17_on_a_size_mismatch(hilens, om_bundle):

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from edgematte.verification.compare import compare_runner
 from edgematte.verification.golden import GoldenSet, rollout_rgb
@@ -61,22 +62,75 @@ class _Flipped:
         return {self.spec.alpha_output: alpha}
 
 
-def test_mnet_checks_allow_a_few_near_tie_flips_and_no_more(tiny_spec):
+def _mnet_golden(spec, near_tie_at=None):
+    """An M-Net golden set from a stand-in reference (any deterministic alpha), its pooling windows all won by the
+    first position; ``near_tie_at``: (stage, channel, row, col) of the one near-tied window."""
+    from edgematte.verification import near_ties
     from edgematte.verification.golden import make_golden
-    from edgematte.networks import FLIP_BUDGET
 
-    spec = tiny_spec.for_model("mnet")
-
-    class _Echo:  # a stand-in reference: any deterministic alpha will do
+    class _Echo:
         def infer(self, feed):
             return {spec.alpha_output: (feed[spec.image_input][:, :1] * 0.25 + 0.5).astype(np.float32)}
 
     golden = make_golden(_Echo(), spec)
-    pixels = spec.width * spec.height
-    few = compare_runner(_Flipped(golden, spec, int(FLIP_BUDGET * pixels)), golden, spec, 1e-4)
-    assert all(c.passed for c in few) and "of pixels beyond atol" in few[0].line()
-    many = compare_runner(_Flipped(golden, spec, int(FLIP_BUDGET * pixels) + 2), golden, spec, 1e-4)
-    assert not any(c.passed for c in many)
+    golden.arrays[near_ties.RADII] = np.array([2, 2, 2, 2, 2], np.int64)
+    for case in ("random", "portrait"):
+        golden.arrays[f"{case}.trimap"][:] = 0.5  # all unknown: the alpha is M-Net's everywhere
+        for stage in range(1, 5):
+            shape = (2, spec.height >> stage, spec.width >> stage)
+            golden.arrays[near_ties.winner_key(case, stage)] = np.zeros(shape, np.uint8)
+            golden.arrays[near_ties.near_tie_key(case, stage)] = np.zeros(shape, bool)
+            if near_tie_at and near_tie_at[0] == stage:
+                golden.arrays[near_ties.near_tie_key(case, stage)][near_tie_at[1:]] = True
+    return golden
+
+
+class _MNetReader(_Flipped):
+    """The golden alpha with ``count`` pixels moved (from the top-left), and winner masks: the first position
+    everywhere but at ``won_elsewhere`` (stage, channel, row, col)."""
+
+    def __init__(self, golden, spec, count, won_elsewhere=None):
+        super().__init__(golden, spec, count)
+        self.won_elsewhere = won_elsewhere
+
+    def infer(self, feed, extra=()):
+        out = super().infer(feed)
+        for stage, name in zip(range(4, 0, -1), extra):
+            c, h, w = 2, self.spec.height >> stage, self.spec.width >> stage
+            mask = np.zeros((c, h, 4, w), np.float32)
+            mask[:, :, 0] = 1
+            if self.won_elsewhere and self.won_elsewhere[0] == stage:
+                _, ch, row, col = self.won_elsewhere
+                mask[ch, row, :, col] = (0, 0, 0, 1)
+            out[name] = mask.reshape(c * h, 4, w, 1)
+        return out
+
+
+TIES = ("t4", "t3", "t2", "t1")
+
+
+def test_mnet_alpha_may_jump_only_where_the_readers_near_tie_flips_reach(tiny_spec):
+    spec = tiny_spec.for_model("mnet")
+    golden = _mnet_golden(spec, near_tie_at=(1, 0, 0, 0))  # the top-left window of stage 1
+    flipped = compare_runner(_MNetReader(golden, spec, 5, won_elsewhere=(1, 0, 0, 0)), golden, spec, 1e-4, TIES)
+    assert all(c.passed and c.flips == 1 and c.wrong_winners == 0 for c in flipped), flipped[0].line()
+    assert "1 near-tie flips" in flipped[0].line() and flipped[0].max_abs == pytest.approx(0.3)
+    # the same jump without the reader's flip: nothing explains it
+    unexplained = compare_runner(_MNetReader(golden, spec, 5), golden, spec, 1e-4, TIES)
+    assert not any(c.passed for c in unexplained) and unexplained[0].max_abs_outside == pytest.approx(0.3)
+    # a pixel beyond the flip's reach (the top row's 64th pixel: 8 columns reach from a stage-1 window, radii 2+2)
+    far = compare_runner(_MNetReader(golden, spec, spec.width, won_elsewhere=(1, 0, 0, 0)), golden, spec, 1e-4, TIES)
+    assert not any(c.passed for c in far)
+
+
+def test_mnet_winner_decided_otherwise_where_rounding_cannot_is_refused(tiny_spec):
+    spec = tiny_spec.for_model("mnet")
+    golden = _mnet_golden(spec)
+    checks = compare_runner(_MNetReader(golden, spec, 0, won_elsewhere=(3, 1, 2, 2)), golden, spec, 1e-4, TIES)
+    assert not any(c.passed for c in checks) and all(c.wrong_winners == 1 and c.max_abs == 0 for c in checks)
+    assert "where rounding cannot decide it (a wrong export" in checks[0].line()
+    missing = compare_runner(_MNetReader(golden, spec, 0), golden, spec, 1e-4, TIES[:3])
+    assert not any(c.passed for c in missing) and "holds 3 unpooling winner masks, M-Net has 4" in missing[0].error
 
 
 def test_modnet_checks_allow_no_flip(exported_bundle, tiny_spec):
@@ -85,24 +139,18 @@ def test_modnet_checks_allow_no_flip(exported_bundle, tiny_spec):
     assert not any(c.passed for c in one)  # one pixel off is a failure: MODNet is continuous
 
 
-def test_a_non_finite_alpha_never_passes_even_within_the_flip_budget(tiny_spec):
-    from edgematte.verification.golden import make_golden
-
+def test_a_non_finite_alpha_never_passes_even_inside_a_flips_reach(tiny_spec):
     spec = tiny_spec.for_model("mnet")
+    golden = _mnet_golden(spec, near_tie_at=(1, 0, 0, 0))
 
-    class _Echo:
-        def infer(self, feed):
-            return {spec.alpha_output: (feed[spec.image_input][:, :1] * 0.25 + 0.5).astype(np.float32)}
-
-    class _NaN(_Echo):  # one pixel NaN: inside M-Net's flip budget by count, but not a number
+    class _NaN(_MNetReader):  # one pixel NaN, inside the reach of the reader's own flip
         name = "nan-reader"
 
-        def infer(self, feed):
-            alpha = super().infer(feed)[spec.alpha_output].copy()
-            alpha.reshape(-1)[0] = np.nan
-            return {spec.alpha_output: alpha}
+        def infer(self, feed, extra=()):
+            out = super().infer(feed, extra)
+            out[spec.alpha_output].reshape(-1)[0] = np.nan
+            return out
 
-    golden = make_golden(_Echo(), spec)
-    checks = compare_runner(_NaN(), golden, spec, 1e-4)
+    checks = compare_runner(_NaN(golden, spec, 0, won_elsewhere=(1, 0, 0, 0)), golden, spec, 1e-4, TIES)
     assert checks and not any(c.passed for c in checks)
     assert all(c.beyond > 0 for c in checks)  # the NaN counts as a pixel beyond atol
