@@ -165,8 +165,8 @@ def aipp_header(spec: PipelineSpec, device=None) -> str:
     if device is not None and device.input_format == RGB888:
         source = (f"BGR888 {spec.width}x{spec.height} (the OpenCV frame resized by the app) -> RGB (R/B swap)")
     else:
-        source = (f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame resized by hilens.Preprocessor) "
-                  f"-> RGB ({spec.color_matrix})")
+        source = (f"{spec.camera_format} {spec.width}x{spec.height} (the camera frame, resized by the device's scaler: "
+                  f"hilens.Preprocessor on the Kit, DVPP's VPC on the CANN boards) -> RGB ({spec.color_matrix})")
     second = (f"Input {spec.trimap_input!r} (rank 1): uint8 0 / 1 / 2 (background / unknown / foreground), "
               f"{YUV400} x {TRIMAP_LEVEL:g} -> 0 / 0.5 / 1." if spec.network.second_aipp else
               f"Input {spec.alpha_input!r} (rank 1) has no AIPP: it stays float32 NCHW.")

@@ -113,7 +113,8 @@ APPS: dict[str, App] = {a.name: a for a in (
         "the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` (add "
         "`--preview 8080` to watch it in a browser)",
         _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False, board_note=_acl_app_needs,
-        pipeline=(("capture", ("decode",)), ("npu", ("resize", "feedback", "infer")), ("output", ("composite", "preview")))),
+        pipeline=(("capture", ("decode", "convert")), ("npu", ("upload", "vpc", "feedback", "infer")),
+                  ("output", ("composite", "preview", "jpege")))),
 )}
 
 

@@ -31,8 +31,9 @@ from edgematte.compilers import ATC, OMG, Compiler
 
 # The app a family's bundle carries (its record: edgematte.apps): the HiLens skill, or the AscendCL app
 HILENS_SKILL, ACL_APP = "hilens_skill", "acl_app"
-# The AIPP input formats of the frames an app feeds (aipp.py writes and emulates both): the Kit's camera
-# YUV420SP (NV21), and the packed B,G,R frames OpenCV reads from a USB camera, a file or a stream.
+# The AIPP input formats of the frames an app feeds (aipp.py writes and emulates both): YUV420SP (NV21), which
+# the Kit's camera gives and the AscendCL app makes of OpenCV's frames for DVPP (edgematte/pictures.py); and packed
+# RGB888, which no app feeds now (an AIPP config of a user's may still use it).
 YUV420SP, RGB888 = "YUV420SP_U8", "RGB888_U8"
 
 
@@ -49,6 +50,15 @@ class BoardCpu:
     core: str         # what they are
     slowdown: float   # this machine's CPU ms x slowdown = the board's (estimate, see above)
     source: str       # where the facts come from
+
+
+@dataclass(frozen=True)
+class MediaUnit:
+    """The chip's DVPP as the AscendCL app uses it (VPC scales each camera frame, JPEGE encodes the preview): the
+    time of one 1080p picture, scaled by pixels for others."""
+
+    ms_1080p: float   # one 1920x1080 picture through JPEGE; VPC's resize taken as no slower
+    source: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class DeviceFamily:
 
     old_names: tuple[str, ...] = ()  # what older drivers' npu-smi called the chip (310P: 710, before the rename)
     board_cpu: BoardCpu | None = None  # where the app's host work runs (bench --device's loop prediction)
+    media: MediaUnit | None = None     # the DVPP its app uses (None: the app uses none)
 
     @property
     def npu_name(self) -> str:
@@ -112,6 +123,11 @@ _X86_HOST = BoardCpu(4, "the x86 server the card sits in", 1.0,
                      "Atlas 300I Pro / Duo are PCIe cards: the app runs on the host server's cores [C]; 4 of them "
                      "taken for the app and a server core taken as this machine's [I]")
 
+_DVPP_310B = MediaUnit(1000 / 256, "Atlas 200I DK A2 basic specs: JPEG encode of 1080p at 256 fps [C]; VPC's "
+                                   "resize taken as no slower (no public VPC throughput found) [I]")
+_DVPP_TAKEN = MediaUnit(_DVPP_310B.ms_1080p, "taken as the 310B4's published JPEGE rate (no figure found for "
+                                             "this chip) [I]")
+
 _CANN_OPSETS = (9, 13)  # CANN 5.0.4's documented window, also inside CANN 8.x's: every atc release takes it
 
 DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
@@ -121,19 +137,21 @@ DEVICES: dict[str, DeviceFamily] = {d.name: d for d in (
     DeviceFamily("hilens-kit", "HiLens Kit", "Ascend310", OMG, "on an x86 Ubuntu DDK host",
                  HILENS_SKILL, YUV420SP, (3, 7), resize_range=((64, 64), (1920, 1080)), display_max=(1920, 1080),
                  board_cpu=_KIT_CPU),
-    # The AscendCL app reads a USB/UVC camera, file or RTSP stream with OpenCV: packed BGR, resized on the host.
+    # The AscendCL app reads a USB/UVC camera, file or RTSP stream with OpenCV, converts each frame to NV21 once,
+    # and DVPP's VPC scales it onto the network's input (standin/dvpp.py holds each chip's DVPP rules).
     DeviceFamily("ascend310", "Atlas 200 DK / 300 / 500, first-generation Ascend 310", "Ascend310", ATC,
-                 "on an x86 or arm host", ACL_APP, RGB888, (3, 7),
-                 cann=(None, "8.2"), opset=_CANN_OPSETS, board_cpu=_A55),
+                 "on an x86 or arm host", ACL_APP, YUV420SP, (3, 7),
+                 cann=(None, "8.2"), opset=_CANN_OPSETS, board_cpu=_A55, media=_DVPP_TAKEN),
     DeviceFamily("ascend310b4", "Atlas 200I DK A2, Orange Pi AIpro 8T", "Ascend310B4", ATC,
-                 "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
-                 cann=("6.2", None), opset=_CANN_OPSETS, board_cpu=_TAISHAN),
+                 "on the board or an x86/arm host", ACL_APP, YUV420SP, (3, 9),
+                 cann=("6.2", None), opset=_CANN_OPSETS, board_cpu=_TAISHAN, media=_DVPP_310B),
     DeviceFamily("ascend310b1", "Orange Pi AIpro 20T", "Ascend310B1", ATC,
-                 "on the board or an x86/arm host", ACL_APP, RGB888, (3, 9),
-                 cann=("6.2", None), opset=_CANN_OPSETS, board_cpu=_TAISHAN),
+                 "on the board or an x86/arm host", ACL_APP, YUV420SP, (3, 9),
+                 cann=("6.2", None), opset=_CANN_OPSETS, board_cpu=_TAISHAN, media=_DVPP_TAKEN),
     DeviceFamily("ascend310p3", "Atlas 300I Pro / Duo", "Ascend310P3", ATC,
-                 "on the card's host", ACL_APP, RGB888, (3, 7),
-                 cann=("5.1", None), opset=_CANN_OPSETS, old_names=("710",), board_cpu=_X86_HOST),
+                 "on the card's host", ACL_APP, YUV420SP, (3, 7),
+                 cann=("5.1", None), opset=_CANN_OPSETS, old_names=("710",), board_cpu=_X86_HOST,
+                 media=_DVPP_TAKEN),
 )}
 DEFAULT_DEVICE = "hilens-kit"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 SETTINGS_BEGIN = "# -- settings: edgematte writes the values of this block for each bundle --"
 SETTINGS_END = "# -- end of settings --"
-CORE_BEGIN = "# -- the loop core: edgematte's loop.py and refine.py, copied in when rendered --"
+CORE_BEGIN = "# -- the loop core: edgematte's loop.py, pictures.py and refine.py, copied in when rendered --"
 CORE_END = "# -- end of the loop core --"
 SHARED_MARKER = "# -- copied into the generated skill and app from here on"  # in loop.py and refine.py
 MAIN_FILE = "main.py"  # each template folder holds one
@@ -38,12 +38,12 @@ def template_source(name: str) -> str:
 
 
 def shared_source() -> str:
-    """The loop core's code (edgematte/loop.py, then edgematte/refine.py, each after its marker) for the generated
+    """The loop core's code (edgematte/loop.py, pictures.py, then refine.py, each after its marker) for the generated
     apps, which cannot import edgematte: one source for the device, the stand-in, the study, eval and training."""
-    from edgematte import loop, refine
+    from edgematte import loop, pictures, refine
 
     parts = []
-    for module in (loop, refine):
+    for module in (loop, pictures, refine):
         text = Path(module.__file__).read_text()
         parts.append(text[text.index(SHARED_MARKER):].split("\n", 1)[1].strip() + "\n")
     return "\n\n".join(parts)

@@ -81,7 +81,7 @@ def sample_clip(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app_bundle(tmp_path_factory, tiny_spec):
-    """One ``--to om --device ascend310b4`` export (ONNX for atc + RGB888 AIPP + the AscendCL app), tiny, read-only."""
+    """One ``--to om --device ascend310b4`` export (ONNX for atc + NV21 AIPP + the AscendCL app), tiny, read-only."""
     from edgematte import api
 
     out = tmp_path_factory.mktemp("bundle") / "aipro"

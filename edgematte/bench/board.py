@@ -2,9 +2,11 @@
 
 Inputs: each host stage's CPU time measured here (:mod:`edgematte.bench.host`, 720p camera frames) times the
 family's ``slowdown`` (an estimate: :class:`edgematte.devices.BoardCpu`), the network's time on the chip from the
-cost model (:mod:`edgematte.costmodel`), and the app record's pipeline (which thread runs which stages). The
-frame period is the slowest thread's time, or the host work spread over the board's cores when they are the
-limit; the latency is a frame's trip through every thread. A prediction until a board runs the app, whose
+cost model (:mod:`edgematte.costmodel`), DVPP's time for the pictures it scales (``vpc``: the camera frame) and
+encodes (``jpege``: the preview's picture) from the family's media record (:class:`edgematte.devices.MediaUnit`),
+and the app record's pipeline (which thread runs or waits for which stages). The frame period is the slowest
+thread's time, the host work spread over the board's cores, or DVPP's work, whichever is the limit; the latency
+is a frame's trip through every thread. A prediction until a board runs the app, whose
 timing line (``ms/frame``) measures the same stages.
 """
 
@@ -20,24 +22,44 @@ def predict_loop(family, host_cpu: dict, npu_ms: float, camera: str = "1280x720"
     from edgematte.apps import app_of
 
     app, cpu = app_of(family), family.board_cpu
+    width, height = (int(v) for v in camera.split("x"))
     modes = {}
     for key, row in host_cpu["apps"][app.name].items():
         if not key.startswith(camera + " "):
             continue
+        mode = key[len(camera) + 1:]
         stages = {name: ms * cpu.slowdown for name, ms in row["stages"].items()}
-        stages["infer"] = npu_ms
+        device = {"infer": npu_ms, **_dvpp_ms(family, width, height, mode)}
+        stages.update(device)
         threads = {name: sum(stages.get(stage, 0.0) for stage in members) for name, members in app.pipeline}
-        host = sum(ms for name, ms in stages.items() if name != "infer")
-        slowest = max(threads, key=threads.get)
-        period = max(threads[slowest], host / cpu.cores)
+        host = sum(ms for name, ms in stages.items() if name not in device)
+        dvpp = sum(ms for name, ms in device.items() if name != "infer")
+        limits = {**threads, f"the CPU ({cpu.cores} cores)": host / cpu.cores, "DVPP": dvpp}
+        slowest = max(limits, key=limits.get)
+        period = limits[slowest]
         latency = sum(threads.values())
-        modes[key[len(camera) + 1:]] = {
+        modes[mode] = {
             "fps": round(1000.0 / period, 1), "latency_ms": round(latency, 1),
             "latency_frames": round(latency / period, 2), "host_ms": round(host, 2), "npu_ms": round(npu_ms, 2),
-            "bottleneck": slowest if threads[slowest] >= host / cpu.cores else f"the CPU ({cpu.cores} cores)",
+            "dvpp_ms": round(dvpp, 2), "bottleneck": slowest,
             "threads": {name: round(ms, 2) for name, ms in threads.items()}}
     return {"app": app.name, "camera": camera, "cpu": {"cores": cpu.cores, "core": cpu.core, "slowdown": cpu.slowdown,
                                                        "source": cpu.source}, "note": NOTE, "modes": modes}
+
+
+FULL_HD = 1920 * 1080
+
+
+def _dvpp_ms(family, width: int, height: int, mode: str) -> dict:
+    """DVPP's time per frame for the app of ``family`` in ``mode``: VPC scales the camera frame, JPEGE encodes the
+    preview's picture (twice the frame side by side); none without a media record."""
+    if family.media is None:
+        return {}
+    per_pixel = family.media.ms_1080p / FULL_HD
+    stages = {"vpc": per_pixel * width * height}
+    if mode.endswith("preview"):
+        stages["jpege"] = per_pixel * width * height * (2 if mode.startswith("side-by-side") else 1)
+    return stages
 
 
 def loop_lines(loop: dict) -> list[str]:

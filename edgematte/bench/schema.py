@@ -73,9 +73,9 @@ BENCH_SCHEMA = {
                                     "properties": {"modes": {"type": "object", "additionalProperties": {
                                         "type": "object",
                                         "required": ["fps", "latency_ms", "latency_frames", "host_ms", "npu_ms",
-                                                     "bottleneck", "threads"],
+                                                     "dvpp_ms", "bottleneck", "threads"],
                                         "properties": {"fps": _NUM, "latency_ms": _NUM, "host_ms": _NUM,
-                                                       "npu_ms": _NUM}}}}}}},
+                                                       "npu_ms": _NUM, "dvpp_ms": _NUM}}}}}}},
         "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],
                             "properties": {"portrait": _ERR, "seconds": _NUM}},  # only with --fp16
         "refiner": {  # only for a bundle with the M-Net refiner

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -34,6 +35,7 @@ ACL_ERROR_UNINITIALIZE = 100001
 ACL_ERROR_REPEAT_INITIALIZE = 100002
 ACL_ERROR_INVALID_FILE = 100003
 ACL_ERROR_INVALID_MODEL_ID = 100011
+ACL_ERROR_RT_CONTEXT_NULL = 107002  # aclError's table: "the context is null" (no current context in the thread)
 ACL_DEVICE, ACL_HOST = 0, 1
 ACL_MEMCPY_HOST_TO_HOST, ACL_MEMCPY_HOST_TO_DEVICE, ACL_MEMCPY_DEVICE_TO_HOST, ACL_MEMCPY_DEVICE_TO_DEVICE = range(4)
 _KIND_NAMES = {0: "HOST_TO_HOST", 1: "HOST_TO_DEVICE", 2: "DEVICE_TO_HOST", 3: "DEVICE_TO_DEVICE"}
@@ -49,7 +51,8 @@ class InterruptAt(KeyboardInterrupt):
 
 @dataclass
 class _Block:
-    where: str                 # "device", "host" (malloc_host) or "bytes" (a bytes_to_ptr object: read-only)
+    where: str                 # "device", "dvpp" (device memory from acl.media.dvpp_malloc), "host" (malloc_host)
+    #                            or "bytes" (a bytes_to_ptr object: read-only)
     data: object               # bytearray, or the bytes object
     freed: bool = False
 
@@ -103,6 +106,12 @@ class _State:
         self.buffers: dict[int, tuple[int, int]] = {}
         self.blocks: dict[int, _Block] = {}
         self.bytes_pointers: OrderedDict[int, int] = OrderedDict()
+        self.current: dict[int, int] = {}             # thread id -> its current context (aclrtSetCurrentContext)
+        self.streams: dict[int, list] = {}            # stream -> the tasks waiting for synchronize_stream
+        self.channels: dict[int, bool] = {}           # DVPP channel description -> created (dvpp_create_channel)
+        self.pics: dict[int, object] = {}             # DVPP picture descriptions (dvpp.PicDesc)
+        self.resize_configs: dict[int, int] = {}      # -> interpolation
+        self.jpege_configs: dict[int, int] = {}       # -> level
         self._handles = itertools.count(0x1000, 0x10)
         self._device_next, self._host_next = 0x1_0000_0000, 0x7F00_0000_0000
 
@@ -110,7 +119,7 @@ class _State:
         return next(self._handles)
 
     def allocate(self, where: str, size: int, data=None) -> int:
-        if where == "device":
+        if where in ("device", "dvpp"):
             pointer, self._device_next = self._device_next, self._device_next + (size + 63) // 64 * 64 + 64
         else:
             pointer, self._host_next = self._host_next, self._host_next + (size + 63) // 64 * 64 + 64
@@ -119,6 +128,14 @@ class _State:
 
     def blocks_live(self) -> list[int]:
         return [p for p, b in self.blocks.items() if not b.freed and b.where != "bytes"]
+
+    def region(self, pointer: int, size: int, where: tuple[str, ...]):
+        """(block, offset) when ``size`` bytes at ``pointer`` lie inside one live block of a kind in ``where``,
+        else (None, 0)."""
+        block, offset = self.find(pointer)
+        if block is None or block.where not in where or offset + size > len(block.data):
+            return None, 0
+        return block, offset
 
     def find(self, pointer: int):
         """(block, offset) of the live block holding ``pointer``, or (None, 0)."""
@@ -140,12 +157,23 @@ def _initialised(call: str) -> int:
     return ACL_SUCCESS if _state.initialised else _refuse(ACL_ERROR_UNINITIALIZE, call, "acl.init was not called")
 
 
+def _in_context(call: str) -> int:
+    """ACL_SUCCESS when the calling thread has a current context (it created one, or called acl.rt.set_context)."""
+    if _state.current.get(threading.get_ident()) in _state.contexts:
+        return ACL_SUCCESS
+    return _refuse(ACL_ERROR_RT_CONTEXT_NULL, call, "this thread has no current context: call acl.rt.set_context "
+                                                    "(aclrtSetCurrentContext) in each thread that uses AscendCL")
+
+
 def held() -> list[str]:
     """What has been acquired and not released (empty after a clean exit)."""
     s = _state
     left = [f"{len(s.blocks_live())} memory block(s)"] if s.blocks_live() else []
     for what, items in (("data buffer(s)", s.buffers), ("dataset(s)", s.datasets), ("model description(s)", s.descs),
-                        ("model(s)", s.models), ("context(s)", s.contexts), ("device(s)", s.devices)):
+                        ("model(s)", s.models), ("DVPP picture description(s)", s.pics),
+                        ("DVPP channel(s)", s.channels), ("DVPP resize config(s)", s.resize_configs),
+                        ("DVPP JPEGE config(s)", s.jpege_configs), ("stream(s)", s.streams),
+                        ("context(s)", s.contexts), ("device(s)", s.devices)):
         if items:
             left.append(f"{len(items)} {what}")
     if s.initialised:
@@ -184,7 +212,7 @@ def get_soc_name() -> str:
 def create_data_buffer(data: int, size: int) -> int:
     """acl.create_data_buffer(data, size) -> buffer (aclCreateDataBuffer; 0 on failure)."""
     block, offset = _state.find(data)
-    if block is None or block.where != "device" or offset + size > len(block.data) or size <= 0:
+    if block is None or block.where not in ("device", "dvpp") or offset + size > len(block.data) or size <= 0:
         _refuse(0, "acl.create_data_buffer", f"{size} bytes at {data:#x} are not inside device memory from acl.rt.malloc")
         return 0
     buffer = _state.handle()
@@ -227,6 +255,7 @@ class _Rt:
             return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.create_context", f"device {device_id} was not set")
         context = _state.handle()
         _state.contexts[context] = device_id
+        _state.current[threading.get_ident()] = context  # aclrtCreateContext makes it the thread's current one
         return context, ACL_SUCCESS
 
     @staticmethod
@@ -234,6 +263,48 @@ class _Rt:
         """acl.rt.destroy_context(context) -> ret (aclrtDestroyContext)."""
         if _state.contexts.pop(context, None) is None:
             return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.destroy_context", f"unknown context {context:#x}")
+        for thread in [t for t, c in _state.current.items() if c == context]:
+            del _state.current[thread]
+        return ACL_SUCCESS
+
+    @staticmethod
+    def set_context(context: int) -> int:
+        """acl.rt.set_context(context) -> ret (aclrtSetCurrentContext): a thread other than the one that created
+        the context must call it before its first AscendCL call."""
+        if context not in _state.contexts:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.set_context", f"unknown context {context!r}")
+        _state.current[threading.get_ident()] = context
+        return ACL_SUCCESS
+
+    @staticmethod
+    def create_stream():
+        """acl.rt.create_stream() -> (stream, ret) (aclrtCreateStream)."""
+        if (ret := _in_context("acl.rt.create_stream")) != ACL_SUCCESS:
+            return 0, ret
+        stream = _state.handle()
+        _state.streams[stream] = []
+        return stream, ACL_SUCCESS
+
+    @staticmethod
+    def destroy_stream(stream: int) -> int:
+        """acl.rt.destroy_stream(stream) -> ret (aclrtDestroyStream)."""
+        if _state.streams.pop(stream, None) is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.destroy_stream", f"unknown stream {stream!r}")
+        return ACL_SUCCESS
+
+    @staticmethod
+    def synchronize_stream(stream: int) -> int:
+        """acl.rt.synchronize_stream(stream) -> ret (aclrtSynchronizeStream): the stream's tasks run now; until
+        then their outputs hold what was there before (as on the device)."""
+        if (ret := _in_context("acl.rt.synchronize_stream")) != ACL_SUCCESS:
+            return ret
+        tasks = _state.streams.get(stream)
+        if tasks is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.synchronize_stream", f"unknown stream {stream!r}")
+        failed = [problem for problem in (task() for task in tasks) if problem]
+        tasks.clear()
+        if failed:  # a task that fails on the device reports at the synchronisation
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.synchronize_stream", "; ".join(failed))
         return ACL_SUCCESS
 
     @staticmethod
@@ -294,7 +365,7 @@ class _Rt:
             return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{count} bytes do not fit the regions "
                                                           f"(dst has {len(target.data) - t_off}, src {len(source.data) - s_off})")
         want = _KINDS[kind]
-        have = ("host" if source.where in ("host", "bytes") else "device", target.where)
+        have = ("host" if source.where in ("host", "bytes") else "device", "host" if target.where == "host" else "device")
         if have != want:
             return _refuse(ACL_ERROR_INVALID_PARAM, call, f"kind {_KIND_NAMES[kind]} copies {want[0]} -> {want[1]}, "
                                                           f"but src is {have[0]} and dst is {have[1]} memory")
@@ -451,6 +522,255 @@ class _Mdl:
         return ACL_SUCCESS
 
 
+# -- acl.media (DVPP: VPC resize and JPEGE; rules and work in edgematte.standin.dvpp) ------------------------
+class _Media:
+    """The DVPP calls the app makes (pyACL's acl.media, acldvpp*): memory, channel, picture descriptions, VPC
+    resize and JPEG encode. Work is queued on the stream and runs at acl.rt.synchronize_stream, as on the device:
+    an output read before the stream is synchronised holds what was there before."""
+
+    @staticmethod
+    def dvpp_malloc(size: int):
+        """acl.media.dvpp_malloc(size) -> (dev_ptr, ret) (acldvppMalloc: device memory DVPP can read and write)."""
+        if (ret := _in_context("acl.media.dvpp_malloc")) != ACL_SUCCESS:
+            return 0, ret
+        if not isinstance(size, int) or size <= 0:
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, "acl.media.dvpp_malloc", f"size {size!r}")
+        return _state.allocate("dvpp", size), ACL_SUCCESS
+
+    @staticmethod
+    def dvpp_free(dev_ptr: int) -> int:
+        """acl.media.dvpp_free(dev_ptr) -> ret (acldvppFree)."""
+        return _Rt._free(dev_ptr, "dvpp", "acl.media.dvpp_free")
+
+    @staticmethod
+    def _create(table: dict, value, call: str) -> int:
+        handle = _state.handle()
+        table[handle] = value
+        return handle
+
+    @staticmethod
+    def _destroy(table: dict, handle: int, call: str) -> int:
+        if table.pop(handle, None) is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"unknown handle {handle!r} (destroyed twice?)")
+        return ACL_SUCCESS
+
+    def dvpp_create_channel_desc(self) -> int:
+        """acl.media.dvpp_create_channel_desc() -> channel_desc (acldvppCreateChannelDesc)."""
+        return self._create(_state.channels, False, "acl.media.dvpp_create_channel_desc")
+
+    def dvpp_destroy_channel_desc(self, channel_desc: int) -> int:
+        """acl.media.dvpp_destroy_channel_desc(channel_desc) -> ret: its channel must be destroyed first."""
+        if _state.channels.get(channel_desc):
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.media.dvpp_destroy_channel_desc",
+                           "its channel is still open (acl.media.dvpp_destroy_channel first)")
+        return self._destroy(_state.channels, channel_desc, "acl.media.dvpp_destroy_channel_desc")
+
+    @staticmethod
+    def dvpp_create_channel(channel_desc: int) -> int:
+        """acl.media.dvpp_create_channel(channel_desc) -> ret (acldvppCreateChannel)."""
+        if (ret := _in_context("acl.media.dvpp_create_channel")) != ACL_SUCCESS:
+            return ret
+        if _state.channels.get(channel_desc) is not False:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.media.dvpp_create_channel",
+                           "unknown channel description, or its channel is open already")
+        _state.channels[channel_desc] = True
+        return ACL_SUCCESS
+
+    @staticmethod
+    def dvpp_destroy_channel(channel_desc: int) -> int:
+        """acl.media.dvpp_destroy_channel(channel_desc) -> ret (acldvppDestroyChannel)."""
+        if not _state.channels.get(channel_desc):
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.media.dvpp_destroy_channel", "no open channel there")
+        _state.channels[channel_desc] = False
+        return ACL_SUCCESS
+
+    def dvpp_create_pic_desc(self) -> int:
+        """acl.media.dvpp_create_pic_desc() -> pic_desc (acldvppCreatePicDesc)."""
+        from edgematte.standin.dvpp import PicDesc
+
+        return self._create(_state.pics, PicDesc(), "acl.media.dvpp_create_pic_desc")
+
+    def dvpp_destroy_pic_desc(self, pic_desc: int) -> int:
+        """acl.media.dvpp_destroy_pic_desc(pic_desc) -> ret (its buffer stays allocated)."""
+        return self._destroy(_state.pics, pic_desc, "acl.media.dvpp_destroy_pic_desc")
+
+    @staticmethod
+    def _set(pic_desc: int, field: str, value) -> int:
+        pic = _state.pics.get(pic_desc)
+        call = f"acl.media.dvpp_set_pic_desc_{field}"
+        if pic is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown picture description")
+        if not isinstance(value, int) or value < 0:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{value!r} is not a non-negative int")
+        setattr(pic, field, value)
+        return ACL_SUCCESS
+
+    def dvpp_set_pic_desc_data(self, pic_desc: int, dev_ptr: int) -> int:
+        return self._set(pic_desc, "data", dev_ptr)
+
+    def dvpp_set_pic_desc_size(self, pic_desc: int, size: int) -> int:
+        return self._set(pic_desc, "size", size)
+
+    def dvpp_set_pic_desc_format(self, pic_desc: int, pixel_format: int) -> int:
+        return self._set(pic_desc, "format", pixel_format)
+
+    def dvpp_set_pic_desc_width(self, pic_desc: int, width: int) -> int:
+        return self._set(pic_desc, "width", width)
+
+    def dvpp_set_pic_desc_height(self, pic_desc: int, height: int) -> int:
+        return self._set(pic_desc, "height", height)
+
+    def dvpp_set_pic_desc_width_stride(self, pic_desc: int, width_stride: int) -> int:
+        return self._set(pic_desc, "width_stride", width_stride)
+
+    def dvpp_set_pic_desc_height_stride(self, pic_desc: int, height_stride: int) -> int:
+        return self._set(pic_desc, "height_stride", height_stride)
+
+    def dvpp_create_resize_config(self) -> int:
+        """acl.media.dvpp_create_resize_config() -> resize_config (interpolation 0, the chip's default)."""
+        return self._create(_state.resize_configs, 0, "acl.media.dvpp_create_resize_config")
+
+    @staticmethod
+    def dvpp_set_resize_config_interpolation(resize_config: int, interpolation: int) -> int:
+        """acl.media.dvpp_set_resize_config_interpolation(resize_config, interpolation) -> ret."""
+        if resize_config not in _state.resize_configs or interpolation not in range(5):
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.media.dvpp_set_resize_config_interpolation",
+                           f"unknown config, or interpolation {interpolation!r} outside 0-4")
+        _state.resize_configs[resize_config] = interpolation
+        return ACL_SUCCESS
+
+    def dvpp_destroy_resize_config(self, resize_config: int) -> int:
+        return self._destroy(_state.resize_configs, resize_config, "acl.media.dvpp_destroy_resize_config")
+
+    def dvpp_create_jpege_config(self) -> int:
+        """acl.media.dvpp_create_jpege_config() -> jpege_config (level 100 until set)."""
+        return self._create(_state.jpege_configs, 100, "acl.media.dvpp_create_jpege_config")
+
+    @staticmethod
+    def dvpp_set_jpege_config_level(jpege_config: int, level: int) -> int:
+        """acl.media.dvpp_set_jpege_config_level(jpege_config, level) -> ret (level: the quality, 0-100)."""
+        from edgematte.standin.dvpp import JPEGE_LEVELS
+
+        if jpege_config not in _state.jpege_configs or not JPEGE_LEVELS[0] <= level <= JPEGE_LEVELS[1]:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.media.dvpp_set_jpege_config_level",
+                           f"unknown config, or level {level!r} outside {JPEGE_LEVELS[0]}-{JPEGE_LEVELS[1]}")
+        _state.jpege_configs[jpege_config] = level
+        return ACL_SUCCESS
+
+    def dvpp_destroy_jpege_config(self, jpege_config: int) -> int:
+        return self._destroy(_state.jpege_configs, jpege_config, "acl.media.dvpp_destroy_jpege_config")
+
+    @staticmethod
+    def _picture(pic_desc: int, use: str, call: str):
+        """(PicDesc, block, offset) of a picture DVPP may use, or (None, error code) after logging why not."""
+        from edgematte.standin.dvpp import picture_problem, rules_for
+
+        pic = _state.pics.get(pic_desc)
+        if pic is None:
+            return None, _refuse(ACL_ERROR_INVALID_PARAM, call, f"unknown {use} picture description")
+        rules = rules_for(get_soc_name())
+        problem = picture_problem(pic, rules, use)
+        if problem:
+            return None, _refuse(ACL_ERROR_INVALID_PARAM, call, f"{problem} ({rules.source})")
+        kinds = ("dvpp", "device") if use.startswith("vpc") and rules.vpc_takes_rt_malloc else ("dvpp",)
+        block, offset = _state.region(pic.data, pic.size, kinds)
+        if block is None:
+            return None, _refuse(ACL_ERROR_INVALID_PARAM, call, f"the {use}'s {pic.size} bytes at {pic.data:#x} are "
+                                                                f"not inside memory from {' or '.join(kinds)} malloc "
+                                                                f"({'acl.media.dvpp_malloc' if kinds == ('dvpp',) else 'acl.media.dvpp_malloc or acl.rt.malloc'} on {rules.chips})")
+        return (pic, block, offset), ACL_SUCCESS
+
+    def _ready(self, call: str, channel_desc: int, stream: int) -> int:
+        if (ret := _in_context(call)) != ACL_SUCCESS:
+            return ret
+        if not _state.channels.get(channel_desc):
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "the channel is not open (acl.media.dvpp_create_channel)")
+        if stream not in _state.streams:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"unknown stream {stream!r}")
+        return ACL_SUCCESS
+
+    def dvpp_vpc_resize_async(self, channel_desc: int, input_pic_desc: int, output_pic_desc: int,
+                              resize_config: int, stream: int) -> int:
+        """acl.media.dvpp_vpc_resize_async(channel_desc, input_desc, output_desc, resize_config, stream) -> ret
+        (acldvppVpcResizeAsync): queued; done at acl.rt.synchronize_stream."""
+        from edgematte.standin.dvpp import INTERPOLATIONS, read_nv, vpc_resize, write_nv
+
+        call = "acl.media.dvpp_vpc_resize_async"
+        if (ret := self._ready(call, channel_desc, stream)) != ACL_SUCCESS:
+            return ret
+        interpolation = _state.resize_configs.get(resize_config)
+        if interpolation not in INTERPOLATIONS:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"resize config {resize_config!r}: interpolation "
+                                                          f"{interpolation!r}; the stand-in emulates 1 (OpenCV-like "
+                                                          f"bilinear) and 2 (nearest) only: set one")
+        source, ret = self._picture(input_pic_desc, "vpc input", call)
+        if source is None:
+            return ret
+        target, ret = self._picture(output_pic_desc, "vpc output", call)
+        if target is None:
+            return ret
+        (src, block, offset), (dst, out_block, out_offset) = source, target
+
+        def task():
+            picture = read_nv(bytes(block.data[offset:offset + src.size]), src)
+            if src.format != dst.format:  # NV12 <-> NV21: the chroma pairs swap
+                h = picture.shape[0] * 2 // 3
+                picture = picture.copy()
+                picture[h:] = picture[h:].reshape(h // 2, -1, 2)[..., ::-1].reshape(h // 2, -1)
+            raw = write_nv(vpc_resize(picture, dst.width, dst.height, interpolation), dst)
+            out_block.data[out_offset:out_offset + len(raw)] = raw
+            return None
+        _state.streams[stream].append(task)
+        return ACL_SUCCESS
+
+    def dvpp_jpeg_predict_enc_size(self, input_pic_desc: int, jpege_config: int):
+        """acl.media.dvpp_jpeg_predict_enc_size(input_desc, jpege_config) -> (size, ret)."""
+        from edgematte.standin.dvpp import predicted_jpeg_size
+
+        call = "acl.media.dvpp_jpeg_predict_enc_size"
+        if jpege_config not in _state.jpege_configs:
+            return 0, _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown JPEGE config")
+        source, ret = self._picture(input_pic_desc, "jpege input", call)
+        return (predicted_jpeg_size(source[0]), ACL_SUCCESS) if source else (0, ret)
+
+    def dvpp_jpeg_encode_async(self, channel_desc: int, input_pic_desc: int, data: int, size_ptr: int,
+                               jpege_config: int, stream: int) -> int:
+        """acl.media.dvpp_jpeg_encode_async(channel_desc, input_desc, data, size_ptr, jpege_config, stream) -> ret
+        (acldvppJpegEncodeAsync): ``size_ptr`` points at a uint32 on the host holding the output buffer's size;
+        after acl.rt.synchronize_stream it holds the JPEG's size."""
+        from edgematte.standin.dvpp import jpeg_encode, read_nv
+
+        call = "acl.media.dvpp_jpeg_encode_async"
+        if (ret := self._ready(call, channel_desc, stream)) != ACL_SUCCESS:
+            return ret
+        level = _state.jpege_configs.get(jpege_config)
+        if level is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown JPEGE config")
+        source, ret = self._picture(input_pic_desc, "jpege input", call)
+        if source is None:
+            return ret
+        size_block, size_offset = _state.region(size_ptr, 4, ("host",))
+        if size_block is None:  # pyACL's example passes a bytes object and reads it after the call; Python's
+            # bytes are immutable, so the stand-in asks for host memory the app reads back
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "size_ptr is not 4 bytes of acl.rt.malloc_host memory")
+        capacity = int(np.frombuffer(bytes(size_block.data[size_offset:size_offset + 4]), np.uint32)[0])
+        out_block, out_offset = _state.region(data, capacity, ("dvpp",))
+        if out_block is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"the output's {capacity} bytes at {data:#x} are not inside "
+                                                          f"acl.media.dvpp_malloc memory")
+        pic, block, offset = source
+
+        def task():
+            jpeg = jpeg_encode(read_nv(bytes(block.data[offset:offset + pic.size]), pic), pic.format, level)
+            if len(jpeg) > capacity:
+                return f"{call}: the JPEG has {len(jpeg)} bytes, the output buffer {capacity}"
+            out_block.data[out_offset:out_offset + len(jpeg)] = jpeg
+            size_block.data[size_offset:size_offset + 4] = np.array([len(jpeg)], np.uint32).tobytes()
+            return None
+        _state.streams[stream].append(task)
+        return ACL_SUCCESS
+
+
 # -- acl.util ---------------------------------------------------------------------------------------------
 class _Util:
     @staticmethod
@@ -469,7 +789,7 @@ class _Util:
     def ptr_to_bytes(ptr: int, size: int) -> bytes:
         """acl.util.ptr_to_bytes(ptr, size) -> bytes: a copy of ``size`` bytes of host memory."""
         block, offset = _state.find(ptr)
-        if block is None or block.where == "device":
+        if block is None or block.where in ("device", "dvpp"):
             raise RuntimeError(f"acl.util.ptr_to_bytes({ptr:#x}): not host memory; reading a device pointer on the "
                                f"host crashes the process (copy it with acl.rt.memcpy DEVICE_TO_HOST first)")
         if offset + size > len(block.data):
@@ -482,4 +802,4 @@ class _OldUtil:
     app does not call them; it refuses to start without the bytes calls)."""
 
 
-rt, mdl, util = _Rt(), _Mdl(), _Util()
+rt, mdl, util, media = _Rt(), _Mdl(), _Util(), _Media()

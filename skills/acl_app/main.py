@@ -49,20 +49,27 @@ DEFAULTS = {"background": "blur", "mode": "composite", "reset_threshold": 30.0, 
             "log_every": 100}
 # -- end of settings --
 
-# -- the loop core: edgematte's loop.py and refine.py, copied in when rendered --
+# -- the loop core: edgematte's loop.py, pictures.py and refine.py, copied in when rendered --
 from edgematte.loop import *  # noqa: E402,F401,F403
+from edgematte.pictures import *  # noqa: E402,F401,F403
 from edgematte.refine import *  # noqa: E402,F401,F403
 # -- end of the loop core --
 
-IMAGE_BYTES = NET_W * NET_H * 3       # input 0: packed BGR888 uint8; AIPP swaps R/B and normalises on the chip
+IMAGE_BYTES = NET_W * NET_H * 3 // 2  # input 0: NV21, written there by DVPP's VPC; AIPP makes it RGB on the chip
 ALPHA_BYTES = NET_W * NET_H * 4       # input 1 (the previous alpha) and the output: float32
-STAGES = ("read", "resize", "infer", "refine", "composite", "show")
+STAGES = ("read", "convert", "vpc", "feedback", "infer", "refine", "composite", "show", "preview")
 
 # pyACL constants (CANN AscendCL API reference: aclrtMallocPolicy, aclrtMemcpyKind, aclrtRunMode, aclError)
 ACL_SUCCESS = 0
 ACL_MEM_MALLOC_HUGE_FIRST = 0
-ACL_MEMCPY_HOST_TO_DEVICE, ACL_MEMCPY_DEVICE_TO_HOST, ACL_MEMCPY_DEVICE_TO_DEVICE = 1, 2, 3
+ACL_MEMCPY_HOST_TO_HOST, ACL_MEMCPY_HOST_TO_DEVICE, ACL_MEMCPY_DEVICE_TO_HOST, ACL_MEMCPY_DEVICE_TO_DEVICE = 0, 1, 2, 3
 ACL_HOST = 1  # acl.rt.get_run_mode(): the app runs on a host CPU beside the NPU (0, ACL_DEVICE: on the board's own CPU)
+# DVPP (acldvpp, pyACL's acl.media): NV21 pictures with a width stride rounded up to 16 and a height stride rounded up
+# to 2 in acl.media.dvpp_malloc memory suit VPC and JPEGE on the 310, 310B and 310P alike (the CANN DVPP chapters)
+PIXEL_FORMAT_YVU_SEMIPLANAR_420 = 2   # acldvppPixelFormat: NV21
+VPC_BILINEAR = 1                      # acldvppSetResizeConfigInterpolation: bilinear, computed as OpenCV does
+WIDTH_STRIDE, HEIGHT_STRIDE = 16, 2
+JPEG_LEVEL = 80                       # the preview's JPEG quality (acldvppSetJpegeConfigLevel)
 
 
 class AppError(Exception):
@@ -112,6 +119,7 @@ class AclRuntime(object):
         context, ret = acl.rt.create_context(device_id)
         check(ret, "acl.rt.create_context")
         self.hold("acl.rt.destroy_context", acl.rt.destroy_context, context)
+        self.context = context  # another thread calls acl.rt.set_context(context) before its first AscendCL call
         run_mode, ret = acl.rt.get_run_mode()
         check(ret, "acl.rt.get_run_mode")
         on_host = run_mode == ACL_HOST
@@ -121,10 +129,30 @@ class AclRuntime(object):
     def hold(self, name, function, *args):
         self._held.append((name, function, args))
 
-    def load(self, path, input_bytes, output_bytes):
+    def dvpp_malloc(self, size):
+        pointer, ret = acl.media.dvpp_malloc(size)
+        check(ret, "acl.media.dvpp_malloc(%d)" % size)
+        self.hold("acl.media.dvpp_free", acl.media.dvpp_free, pointer)
+        return pointer
+
+    def malloc_host(self, size):
+        pointer, ret = acl.rt.malloc_host(size)
+        check(ret, "acl.rt.malloc_host(%d)" % size)
+        self.hold("acl.rt.free_host", acl.rt.free_host, pointer)
+        return pointer
+
+    def created(self, create, destroy, *args):
+        """A DVPP object from ``create`` (0 on failure), destroyed with the runtime."""
+        handle = create(*args)
+        if not handle:
+            raise AclError("%s returned nothing" % create.__name__)
+        self.hold(destroy.__name__, destroy, handle)
+        return handle
+
+    def load(self, path, input_bytes, output_bytes, dvpp_input=False):
         """The .om at ``path``, checked to take inputs of ``input_bytes`` and give outputs of ``output_bytes``;
         released with the runtime."""
-        return AclNet(self, path, input_bytes, output_bytes)
+        return AclNet(self, path, input_bytes, output_bytes, dvpp_input)
 
     def release(self):
         """Release everything in reverse order, going on past a failure; returns the calls that failed."""
@@ -140,7 +168,8 @@ class AclRuntime(object):
 class AclNet(object):
     """One loaded model with its input and output datasets of device buffers."""
 
-    def __init__(self, runtime, path, input_bytes, output_bytes):
+    def __init__(self, runtime, path, input_bytes, output_bytes, dvpp_input=False):
+        """``dvpp_input``: input 0 lives in DVPP memory (DVPP's VPC writes it; run() is then given None for it)."""
         self.runtime, self.output_bytes = runtime, output_bytes
         self.model_id, ret = acl.mdl.load_from_file(path)
         check(ret, "acl.mdl.load_from_file(%s)" % path)
@@ -156,22 +185,23 @@ class AclNet(object):
             raise AppError("%s does not match this app (inputs of %s bytes, outputs of %s; expected %s and %s): run "
                            "this bundle's convert.sh again, or use the app of the bundle the model came from"
                            % (path, inputs, outputs, list(input_bytes), [output_bytes]))
-        self.inputs, self.input_ptrs = self._dataset(input_bytes)
+        self.inputs, self.input_ptrs = self._dataset(input_bytes, dvpp_input)
         self.outputs, self.output_ptrs = self._dataset((output_bytes,))
-        self.host_out, ret = acl.rt.malloc_host(output_bytes)
-        check(ret, "acl.rt.malloc_host")
-        runtime.hold("acl.rt.free_host", acl.rt.free_host, self.host_out)
+        self.host_out = runtime.malloc_host(output_bytes)
 
-    def _dataset(self, sizes):
+    def _dataset(self, sizes, dvpp_first=False):
         dataset = acl.mdl.create_dataset()
         if not dataset:
             raise AclError("acl.mdl.create_dataset returned no dataset")
         self.runtime.hold("acl.mdl.destroy_dataset", acl.mdl.destroy_dataset, dataset)
         pointers = []
-        for size in sizes:
-            pointer, ret = acl.rt.malloc(size, ACL_MEM_MALLOC_HUGE_FIRST)
-            check(ret, "acl.rt.malloc(%d)" % size)
-            self.runtime.hold("acl.rt.free", acl.rt.free, pointer)
+        for i, size in enumerate(sizes):
+            if i == 0 and dvpp_first:
+                pointer = self.runtime.dvpp_malloc(size)
+            else:
+                pointer, ret = acl.rt.malloc(size, ACL_MEM_MALLOC_HUGE_FIRST)
+                check(ret, "acl.rt.malloc(%d)" % size)
+                self.runtime.hold("acl.rt.free", acl.rt.free, pointer)
             data_buffer = acl.create_data_buffer(pointer, size)
             if not data_buffer:
                 raise AclError("acl.create_data_buffer returned no buffer")
@@ -182,9 +212,11 @@ class AclNet(object):
         return dataset, pointers
 
     def run(self, *arrays):
-        """The inputs (numpy arrays, in order) -> the output as float32, flat."""
-        raws = [np.ascontiguousarray(a).tobytes() for a in arrays]
+        """The inputs (numpy arrays, in order; None for one already on the device) -> the output as float32, flat."""
+        raws = [None if a is None else np.ascontiguousarray(a).tobytes() for a in arrays]
         for pointer, raw in zip(self.input_ptrs, raws):
+            if raw is None:
+                continue
             # the bytes object stays alive (raws) while its pointer is in use
             check(acl.rt.memcpy(pointer, len(raw), acl.util.bytes_to_ptr(raw), len(raw), self.runtime.to_device),
                   "acl.rt.memcpy (input to the device)")
@@ -194,12 +226,129 @@ class AclNet(object):
         return np.frombuffer(acl.util.ptr_to_bytes(self.host_out, self.output_bytes), np.float32)
 
 
+def aligned(value, step):
+    return (value + step - 1) // step * step
+
+
+class DvppPicture(object):
+    """An NV21 picture in DVPP memory (``pointer``, or a new buffer) and its description for VPC and JPEGE."""
+
+    def __init__(self, runtime, width, height, pointer=None):
+        self.runtime, self.width, self.height = runtime, width, height
+        self.stride_w, self.stride_h = aligned(width, WIDTH_STRIDE), aligned(height, HEIGHT_STRIDE)
+        self.size = self.stride_w * self.stride_h * 3 // 2
+        self.pointer = runtime.dvpp_malloc(self.size) if pointer is None else pointer
+        self.desc = runtime.created(acl.media.dvpp_create_pic_desc, acl.media.dvpp_destroy_pic_desc)
+        for name, value in (("data", self.pointer), ("size", self.size), ("format", PIXEL_FORMAT_YVU_SEMIPLANAR_420),
+                            ("width", width), ("height", height), ("width_stride", self.stride_w),
+                            ("height_stride", self.stride_h)):
+            check(getattr(acl.media, "dvpp_set_pic_desc_" + name)(self.desc, value), "acl.media.dvpp_set_pic_desc_" + name)
+
+    def upload(self, nv21):
+        """Copy an NV21 picture of this size from the host (padded to the strides where they exceed it)."""
+        if (self.stride_w, self.stride_h) != (self.width, self.height):
+            padded = np.zeros((self.stride_h * 3 // 2, self.stride_w), np.uint8)
+            padded[:self.height, :self.width] = nv21[:self.height]
+            padded[self.stride_h:self.stride_h + self.height // 2, :self.width] = nv21[self.height:]
+            nv21 = padded
+        raw = np.ascontiguousarray(nv21).tobytes()
+        check(acl.rt.memcpy(self.pointer, self.size, acl.util.bytes_to_ptr(raw), len(raw), self.runtime.to_device),
+              "acl.rt.memcpy (a picture to DVPP)")
+
+
+class Dvpp(object):
+    """A DVPP channel and a stream: VPC resizes and JPEGE encodes, each waited for. One per thread that uses it."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.channel = runtime.created(acl.media.dvpp_create_channel_desc, acl.media.dvpp_destroy_channel_desc)
+        check(acl.media.dvpp_create_channel(self.channel), "acl.media.dvpp_create_channel")
+        runtime.hold("acl.media.dvpp_destroy_channel", acl.media.dvpp_destroy_channel, self.channel)
+        self.stream, ret = acl.rt.create_stream()
+        check(ret, "acl.rt.create_stream")
+        runtime.hold("acl.rt.destroy_stream", acl.rt.destroy_stream, self.stream)
+
+    def resize(self, source, target, config):
+        """VPC: ``source`` scaled onto ``target`` (DvppPictures)."""
+        check(acl.media.dvpp_vpc_resize_async(self.channel, source.desc, target.desc, config, self.stream),
+              "acl.media.dvpp_vpc_resize_async")
+        check(acl.rt.synchronize_stream(self.stream), "acl.rt.synchronize_stream (VPC)")
+
+
+class NetworkInput(object):
+    """The camera's NV21 frame -> the network's input 0, scaled by DVPP's VPC straight into the model's input
+    buffer; the scaled Y plane comes back to the host for the scene-cut rule (NET_W x NET_H bytes)."""
+
+    def __init__(self, runtime, net, width, height):
+        self.runtime, self.dvpp = runtime, Dvpp(runtime)
+        self.frame = DvppPicture(runtime, width, height)
+        self.target = DvppPicture(runtime, NET_W, NET_H, pointer=net.input_ptrs[0])
+        if self.target.size != IMAGE_BYTES:
+            raise AppError("the network size %dx%d does not fit DVPP's strides" % (NET_W, NET_H))
+        self.config = runtime.created(acl.media.dvpp_create_resize_config, acl.media.dvpp_destroy_resize_config)
+        check(acl.media.dvpp_set_resize_config_interpolation(self.config, VPC_BILINEAR),
+              "acl.media.dvpp_set_resize_config_interpolation")
+        self.luma = runtime.malloc_host(NET_W * NET_H)
+
+    def __call__(self, nv21):
+        """Put ``nv21`` on the network's input 0; returns its luma at the network size (for the cut rule)."""
+        self.frame.upload(nv21)
+        self.dvpp.resize(self.frame, self.target, self.config)
+        size = NET_W * NET_H
+        check(acl.rt.memcpy(self.luma, size, self.target.pointer, size, self.runtime.to_host),
+              "acl.rt.memcpy (the luma to the host)")
+        return np.frombuffer(acl.util.ptr_to_bytes(self.luma, size), np.uint8).reshape(NET_H, NET_W)
+
+
+class JpegEncoder(object):
+    """DVPP's JPEG encoder for NV21 pictures of one size (the preview's): the picture goes to DVPP memory, the
+    JPEG comes back. Used from the output thread, which sets the runtime's context first."""
+
+    def __init__(self, runtime, width, height):
+        self.runtime, self.dvpp = runtime, Dvpp(runtime)
+        self.picture = DvppPicture(runtime, width, height)
+        self.config = runtime.created(acl.media.dvpp_create_jpege_config, acl.media.dvpp_destroy_jpege_config)
+        check(acl.media.dvpp_set_jpege_config_level(self.config, JPEG_LEVEL), "acl.media.dvpp_set_jpege_config_level")
+        self.capacity, ret = acl.media.dvpp_jpeg_predict_enc_size(self.picture.desc, self.config)
+        check(ret, "acl.media.dvpp_jpeg_predict_enc_size")
+        self.out = runtime.dvpp_malloc(self.capacity)
+        self.host = runtime.malloc_host(self.capacity)
+        self.size = runtime.malloc_host(4)  # a uint32: the buffer's size in, the JPEG's size out
+
+    def __call__(self, nv21):
+        """The JPEG of ``nv21`` (bytes)."""
+        self.picture.upload(nv21)
+        capacity = np.array([self.capacity], np.uint32).tobytes()
+        check(acl.rt.memcpy(self.size, 4, acl.util.bytes_to_ptr(capacity), 4, ACL_MEMCPY_HOST_TO_HOST),
+              "acl.rt.memcpy (the JPEG buffer's size)")
+        check(acl.media.dvpp_jpeg_encode_async(self.dvpp.channel, self.picture.desc, self.out, self.size, self.config,
+                                               self.dvpp.stream), "acl.media.dvpp_jpeg_encode_async")
+        check(acl.rt.synchronize_stream(self.dvpp.stream), "acl.rt.synchronize_stream (JPEGE)")
+        size = int(np.frombuffer(acl.util.ptr_to_bytes(self.size, 4), np.uint32)[0])
+        check(acl.rt.memcpy(self.host, self.capacity, self.out, size, self.runtime.to_host),
+              "acl.rt.memcpy (the JPEG to the host)")
+        return acl.util.ptr_to_bytes(self.host, size)
+
+
+def nv21_crop(frame, x, y, w, h):
+    """The NV21 crop (x, y, w, h: even) of an NV21 frame."""
+    height = frame.shape[0] * 2 // 3
+    return np.concatenate([frame[y:y + h, x:x + w], frame[height + y // 2:height + (y + h) // 2, x:x + w]])
+
+
+def nv21_resize(picture, width, height):
+    h, w = picture.shape[0] * 2 // 3, picture.shape[1]
+    y, vu = planes(picture, w, h)
+    return np.concatenate([cv2.resize(y, (width, height), interpolation=cv2.INTER_AREA),
+                           cv2.resize(vu, (width // 2, height // 2), interpolation=cv2.INTER_AREA).reshape(height // 2, width)])
+
+
 def run_refiner(net, frame, box, codes):
-    """M-Net on the BGR crop ``box`` of ``frame`` and its trimap codes -> the refined alpha at the crop's size."""
+    """M-Net on the NV21 crop ``box`` of ``frame`` and its trimap codes -> the refined alpha at the crop's size."""
     x, y, w, h = box
-    crop = frame[y:y + h, x:x + w]
+    crop = nv21_crop(frame, x, y, w, h)
     if (w, h) != (REF_W, REF_H):  # a frame smaller than the refiner's crop
-        crop = cv2.resize(crop, (REF_W, REF_H), interpolation=cv2.INTER_AREA)
+        crop = nv21_resize(crop, REF_W, REF_H)
         codes = cv2.resize(codes, (REF_W, REF_H), interpolation=cv2.INTER_NEAREST)
     refined = net.run(crop, codes).reshape(REF_H, REF_W)
     return cv2.resize(refined, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -210,7 +359,7 @@ class RefinerStage(object):
 
     def __init__(self, net, width, height):
         self.net, self.width, self.height = net, width, height
-        self.refiner = Refiner(min(REF_W, width), min(REF_H, height), frame_band(width, NET_W))
+        self.refiner = Refiner(min(REF_W, width), min(REF_H, height), frame_band(width, NET_W), even=True)
 
     def __call__(self, frame, alpha):
         """The frame-sized alpha, refined in the crop M-Net ran on (or its last result reused)."""
@@ -244,16 +393,9 @@ def open_source(text, timeout_ms):
     return cap, what
 
 
-# -- composite ------------------------------------------------------------------------------------------
-def network_input(frame):
-    """The frame resized to the network's input (packed BGR, AIPP converts it on the chip) and its grey picture,
-    which the scene-cut rule compares."""
-    small = cv2.resize(frame, (NET_W, NET_H), interpolation=cv2.INTER_AREA)
-    return small, cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-
-
+# -- composite (NV21, as the frames are from the capture on: edgematte's pictures.py above) -------------------
 def parse_background(text, width, height):
-    """None for blur, else a BGR picture at the frame size: a colour (#rrggbb, green) or an image file."""
+    """None for blur, else an NV21 picture at the frame size: a colour (#rrggbb, green) or an image file."""
     if text == "blur":
         return None
     if text == "green":
@@ -265,33 +407,26 @@ def parse_background(text, width, height):
             raise AppError("background %s is not a colour #rrggbb" % text)
         picture = np.empty((height, width, 3), np.uint8)
         picture[:] = (b, g, r)
-        return picture
+        return bgr_to_nv21(picture)
     image = cv2.imread(text, cv2.IMREAD_COLOR)
     if image is None:
         raise AppError("background %s is not an image OpenCV can read; give a .png/.jpg, #rrggbb, green or blur" % text)
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def blurred(frame):
-    h, w = frame.shape[:2]
-    small = cv2.resize(frame, (max(2, w // 16), max(2, h // 16)), interpolation=cv2.INTER_AREA)
-    return cv2.resize(cv2.blur(small, (5, 5)), (w, h), interpolation=cv2.INTER_LINEAR)
+    return bgr_to_nv21(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
 
 
 def composite(frame, alpha, background, mode):
-    """The picture for ``mode``: the matte as grey, frame over background, or frame | composite; all 8-bit, each
-    output pixel written once (the alpha's levels resized to the frame, the blend in OpenCV's SIMD kernels)."""
-    h, w = frame.shape[:2]
-    levels = cv2.resize(alpha_bytes(alpha), (w, h), interpolation=cv2.INTER_LINEAR)
+    """The NV21 picture for ``mode``: the matte as grey, frame over background, or frame | composite; all 8-bit,
+    each output pixel written once (the alpha's levels resized to the frame, the blend in OpenCV's SIMD kernels)."""
+    height, width = frame.shape[0] * 2 // 3, frame.shape[1]
     if mode == "alpha":
-        return cv2.cvtColor(levels, cv2.COLOR_GRAY2BGR)
-    behind = blurred(frame) if background is None else background
-    if mode == "side-by-side":
-        out = np.empty((h, 2 * w, 3), np.uint8)
-        out[:, :w] = frame
-        blend(frame, behind, cv2.merge([levels, levels, levels]), out[:, w:])
+        return alpha_nv21(alpha, width, height)
+    behind = blurred_nv21(frame, width, height) if background is None else background
+    if mode == "side-by-side":  # two NV21 pictures side by side are one NV21 picture
+        out = np.empty((height * 3 // 2, 2 * width), np.uint8)
+        out[:, :width] = frame
+        blend_nv21(frame, behind, alpha, width, height, out[:, width:])
         return out
-    return blend(frame, behind, cv2.merge([levels, levels, levels]))
+    return blend_nv21(frame, behind, alpha, width, height, np.empty_like(frame))
 
 
 # -- the browser preview: MJPEG over HTTP (standard library + cv2) -----------------------------------------
@@ -306,19 +441,14 @@ document.getElementById('t').innerHTML=rows}).catch(()=>{})}setInterval(tick,100
 """
 
 
-def preview_jpeg(picture):
-    """The preview's JPEG of ``picture`` (bytes), or None when it cannot be encoded."""
-    ok, jpeg = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    return jpeg.tobytes() if ok else None
-
-
 class Preview(object):
     """The latest composite as JPEG, served to every client as multipart/x-mixed-replace; stats as JSON.
     Frames are encoded only while someone watches the stream."""
 
     BOUNDARY = "edgemattemjpeg"
 
-    def __init__(self, host, port, title):
+    def __init__(self, host, port, title, encode):
+        self.encode = encode  # NV21 picture -> JPEG bytes (DVPP's JPEG encoder)
         self.condition = threading.Condition()
         self.jpeg, self.sequence, self.stats, self.closed = None, 0, {"frames": 0, "ms": {}}, False
         self.viewers = 0
@@ -390,7 +520,7 @@ class Preview(object):
     def publish(self, picture, frames, ms):
         with self.condition:
             watched = self.viewers > 0
-        jpeg = preview_jpeg(picture) if watched else None
+        jpeg = self.encode(picture) if watched else None
         with self.condition:
             if jpeg is not None:
                 self.jpeg, self.sequence = jpeg, self.sequence + 1
@@ -453,10 +583,11 @@ def parse_args(argv):
 class Output(object):
     """Where the composite goes: a video file, a window, the browser preview; closed however the run ends."""
 
-    def __init__(self, args, width, height, fps):
+    def __init__(self, args, width, height, fps, encode=None):
+        """``encode``: the preview's JPEG encoder (NV21 -> bytes), with --preview."""
         self.args, self.writer, self.preview = args, None, None
         if args.preview:
-            self.preview = Preview(args.preview_host, args.preview, TITLE)
+            self.preview = Preview(args.preview_host, args.preview, TITLE, encode)
             say("preview: http://%s:%d/" % (socket.gethostname() if args.preview_host == "0.0.0.0"
                                             else args.preview_host, args.preview))
         if args.output:
@@ -467,11 +598,14 @@ class Output(object):
                 raise AppError("cannot write %s; use a .mp4 or .avi name in a writable folder" % args.output)
 
     def __call__(self, picture):
-        """Write and show ``picture``; False when the viewer closed the window."""
+        """Write and show the NV21 ``picture``; False when the viewer closed the window."""
+        if self.writer is None and not self.args.show:
+            return True  # the preview alone: its JPEG is DVPP's, from the NV21 picture
+        bgr = cv2.cvtColor(picture, cv2.COLOR_YUV2BGR_NV21)
         if self.writer is not None:
-            self.writer.write(picture)
+            self.writer.write(bgr)
         if self.args.show:
-            cv2.imshow("edgematte", picture)
+            cv2.imshow("edgematte", bgr)
             if cv2.waitKey(1) & 0xFF in (27, ord("q")):
                 say("stopped from the window")
                 return False
@@ -484,6 +618,12 @@ class Output(object):
             cv2.destroyAllWindows()
         if self.preview is not None:
             self.preview.close()
+
+
+def to_nv21(bgr):
+    """A camera frame (BGR, from OpenCV) as NV21, cropped to even sides: what DVPP and the composite take."""
+    height, width = bgr.shape[0] // 2 * 2, bgr.shape[1] // 2 * 2
+    return bgr_to_nv21(np.ascontiguousarray(bgr[:height, :width]))
 
 
 def first_frame(args):
@@ -505,9 +645,9 @@ class Reader(object):
 
     def __init__(self, cap, first, live, threaded):
         self.cap, self.live, self.threaded = cap, live, threaded
-        self.watch, self.dropped, self.error = Stopwatch(("read",)), 0, None
+        self.watch, self.dropped, self.error = Stopwatch(("read", "convert")), 0, None
         self.frames = queue.Queue(maxsize=1 if live else 4)
-        self.frames.put(first)
+        self.frames.put(to_nv21(first))
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="capture", daemon=True) if threaded else None
         if threaded:
@@ -517,6 +657,9 @@ class Reader(object):
         self.watch.start()
         ok, frame = self.cap.read()
         self.watch.lap("read")
+        if ok:
+            frame = to_nv21(frame)
+        self.watch.lap("convert")
         self.watch.frame_done()
         return frame if ok else None
 
@@ -568,9 +711,10 @@ class Presenter(object):
     slow output holds the NPU stage back instead of piling frames up. ``threaded`` False works in the caller's
     thread (a window needs the main thread)."""
 
-    def __init__(self, output, background, mode, threaded, stats):
+    def __init__(self, output, background, mode, threaded, stats, context):
         self.output, self.background, self.mode, self.threaded, self.stats = output, background, mode, threaded, stats
-        self.watch, self.shown, self.error = Stopwatch(("composite", "show")), 0, None
+        self.context = context  # the AscendCL context this thread uses (the preview's JPEG encoder), or None
+        self.watch, self.shown, self.error = Stopwatch(("composite", "show", "preview")), 0, None
         self.closed = threading.Event()  # the viewer closed the window
         self.items = queue.Queue(maxsize=2)
         self.thread = threading.Thread(target=self._run, name="output", daemon=True) if threaded else None
@@ -584,13 +728,16 @@ class Presenter(object):
         if not self.output(picture):
             self.closed.set()
         self.watch.lap("show")
-        self.watch.frame_done()
         self.shown += 1
-        if self.output.preview is not None:
+        if self.output.preview is not None:  # DVPP's JPEG encoder, while someone watches
             self.output.preview.publish(picture, self.shown, self.stats())
+        self.watch.lap("preview")
+        self.watch.frame_done()
 
     def _run(self):
         try:
+            if self.context is not None:  # the preview's JPEG encoder is DVPP's: AscendCL calls from this thread
+                check(acl.rt.set_context(self.context), "acl.rt.set_context (the output thread)")
             for frame, alpha in iter(self.items.get, None):
                 if not self.closed.is_set():
                     self._show(frame, alpha)
@@ -625,33 +772,36 @@ class Presenter(object):
 def run(args):
     frames, runtime, cap, output, reader, presenter = 0, None, None, None, None, None
     previous = PreviousAlpha(NET_W, NET_H, args.reset_threshold, args.min_coverage, FEEDBACK)
-    refiner, watch = None, Stopwatch(("resize", "infer", "refine"))
+    refiner, watch = None, Stopwatch(("vpc", "feedback", "infer", "refine"))
     try:
         cap, what, frame, fps = first_frame(args)
-        height, width = frame.shape[:2]
+        height, width = frame.shape[0] // 2 * 2, frame.shape[1] // 2 * 2
         background = parse_background(args.background, width, height)
         runtime = AclRuntime(args.device_id)
-        matting = runtime.load(args.model, (IMAGE_BYTES, ALPHA_BYTES), ALPHA_BYTES)
+        matting = runtime.load(args.model, (IMAGE_BYTES, ALPHA_BYTES), ALPHA_BYTES, dvpp_input=True)
+        network_input = NetworkInput(runtime, matting, width, height)
         if args.refiner and not args.no_refiner:
-            refiner = RefinerStage(runtime.load(args.refiner, (REF_W * REF_H * 3, REF_W * REF_H), REF_W * REF_H * 4),
-                                   width, height)
-        output = Output(args, width, height, fps)
+            refiner = RefinerStage(runtime.load(args.refiner, (REF_W * REF_H * 3 // 2, REF_W * REF_H),
+                                                REF_W * REF_H * 4), width, height)
+        out_w = width * (2 if args.mode == "side-by-side" else 1)
+        output = Output(args, width, height, fps, JpegEncoder(runtime, out_w, height) if args.preview else None)
         say("matting %dx%d from %s with a %dx%d model on %s, mode %s" % (width, height, what, NET_W, NET_H,
                                                                          SOC_VERSION, args.mode))
         threaded = not args.sequential
         reader = Reader(cap, frame, not os.path.exists(args.input), threaded)
         presenter = Presenter(output, background, args.mode, threaded and not args.show,
-                              lambda: stage_ms(reader, watch, presenter))
+                              lambda: stage_ms(reader, watch, presenter), runtime.context if args.preview else None)
         while not presenter.closed.is_set():  # the NPU's stage: the previous alpha makes it sequential
             frame = reader.next()
             if frame is None:
                 say("%s ended after %d frames" % (what, frames))
                 break
             watch.start()
-            small, grey = network_input(frame)
-            prev_alpha = previous.feed(grey)  # a cut drops the previous alpha
-            watch.lap("resize")
-            alpha = previous.keep(matting.run(small, prev_alpha).reshape(NET_H, NET_W))
+            luma = network_input(frame)  # the upload, and DVPP's VPC scales the frame onto the model's input 0
+            watch.lap("vpc")
+            prev_alpha = previous.feed(luma)  # a cut drops the previous alpha
+            watch.lap("feedback")
+            alpha = previous.keep(matting.run(None, prev_alpha).reshape(NET_H, NET_W))
             watch.lap("infer")
             alpha = refiner(frame, alpha) if refiner is not None else alpha
             watch.lap("refine")

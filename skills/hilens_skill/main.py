@@ -50,8 +50,9 @@ REF_W, REF_H = 0, 0                 # its input: a crop of the camera frame
 HDMI_W, HDMI_H = 1920, 1080         # the HDMI output's size: a larger frame is not shown (display_hdmi.cpp)
 # -- end of settings --
 
-# -- the loop core: edgematte's loop.py and refine.py, copied in when rendered --
+# -- the loop core: edgematte's loop.py, pictures.py and refine.py, copied in when rendered --
 from edgematte.loop import *  # noqa: E402,F401,F403
+from edgematte.pictures import *  # noqa: E402,F401,F403
 from edgematte.refine import *  # noqa: E402,F401,F403
 # -- end of the loop core --
 
@@ -109,11 +110,6 @@ def load_settings():
     return settings
 
 
-def planes(nv21, width, height):
-    """Views of an NV21 frame: Y (H, W) and interleaved VU (H/2, W/2, 2)."""
-    return nv21[:height], nv21[height:].reshape(height // 2, width // 2, 2)
-
-
 def find_file(name):
     if os.path.isabs(name):
         return name
@@ -152,33 +148,7 @@ class Background(object):
         self.fixed = hilens.cvt_color(image, hilens.BGR2YUV_NV21)
 
     def frame(self, nv21):
-        if not self.blur:
-            return self.fixed
-        w, h = self.width, self.height
-        y, vu = planes(nv21, w, h)
-        small = (max(2, w // 16), max(2, h // 16))
-        y_blur = cv2.resize(cv2.blur(cv2.resize(y, small, interpolation=cv2.INTER_AREA), (5, 5)), (w, h))
-        vu_blur = cv2.resize(cv2.blur(cv2.resize(vu, small, interpolation=cv2.INTER_AREA), (5, 5)), (w // 2, h // 2))
-        return np.concatenate([y_blur, vu_blur.reshape(h // 2, w)])
-
-
-def blend_nv21(frame, background, alpha, width, height, out):
-    """frame over background by alpha in the NV21 domain, in 8 bits, written into ``out`` (NV21 of the frame's
-    size, or a view of a wider picture): the alpha's levels at full size for Y and at half size for the
-    interleaved VU (one level per chroma sample, repeated for V and U)."""
-    levels = alpha_bytes(alpha)
-    a_y = cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR)
-    a_vu = np.repeat(cv2.resize(levels, (width // 2, height // 2), interpolation=cv2.INTER_AREA), 2, axis=1)
-    blend(frame[:height], background[:height], a_y, out[:height])
-    blend(frame[height:], background[height:], a_vu, out[height:])
-    return out
-
-
-def alpha_nv21(alpha, width, height):
-    """The matte as a grey NV21 picture."""
-    out = np.full((height * 3 // 2, width), 128, np.uint8)
-    out[:height] = cv2.resize(alpha_bytes(alpha), (width, height), interpolation=cv2.INTER_LINEAR)
-    return out
+        return blurred_nv21(nv21, self.width, self.height) if self.blur else self.fixed
 
 
 def hdmi_size(width, height, max_w=HDMI_W):

@@ -106,7 +106,7 @@ def test_a_device_bundle_of_mnet_alone_has_both_aipp_blocks_and_no_app(tmp_path,
     from edgematte.aipp import parse_aipp
 
     blocks = parse_aipp((tmp_path / "b" / "aipp.cfg").read_text())
-    assert [(b.related_input_rank, b.input_format) for b in blocks] == [(0, "RGB888_U8"), (1, "YUV400_U8")]
+    assert [(b.related_input_rank, b.input_format) for b in blocks] == [(0, "YUV420SP_U8"), (1, "YUV400_U8")]
     assert "--model=mnet.onnx" in (tmp_path / "b" / "convert.sh").read_text()
     assert "--refiner mnet" in (tmp_path / "b" / "README.md").read_text()
     assert api.verify(tmp_path / "b").passed

@@ -63,11 +63,13 @@ def test_app_refines_the_most_uncertain_crop(refined_app, tmp_path):
     h, w = frame.shape[:2]
     alpha = cv2.resize(np.clip(s.alphas[0], 0, 1), (w, h), interpolation=cv2.INTER_LINEAR)
     band = max(3, int(round(BAND * w / 64)))
+    from edgematte.pictures import bgr_to_nv21
     from edgematte.refine import trimap_from_alpha
 
     x, y, _ = best_box(trimap_from_alpha(alpha, band) == 0.5, 64, 64)  # refine.py's steps, one by one
     (crop, codes), refined = s.refiner_calls[0]
-    assert np.array_equal(crop.reshape(64, 64, 3), frame[y:y + 64, x:x + 64])
+    assert x % 2 == 0 and y % 2 == 0  # NV21's chroma pairs stay whole
+    assert np.array_equal(crop.reshape(96, 64), bgr_to_nv21(frame[y:y + 64, x:x + 64]))  # the crop as NV21
     assert np.array_equal(codes.reshape(64, 64), crop_trimap(alpha, (x, y, 64, 64), band))
     assert set(np.unique(codes)) >= {1} and refined.shape == (1, 1, 64, 64)
 

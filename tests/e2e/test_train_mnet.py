@@ -36,15 +36,16 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "full"
-    r = run("train", *data, "--out", out, *SMALL, "--iterations", "30", "--save-every", "15")
+    r = run("train", *data, "--out", out, *SMALL, "--iterations", "45", "--save-every", "15")
     assert r.exit_code == 0, r.output
     assert "--refiner mnet --refiner-checkpoint" in r.stdout
     return out
 
 
-def test_thirty_steps_lower_the_loss_and_the_checkpoint_exports(trained, tmp_path):
+def test_forty_five_steps_lower_the_loss_and_the_checkpoint_exports(trained, tmp_path):
+    # at 30 steps the fall had only begun (0.85x within 0.1 %, machine-dependent); at 45, 0.65x
     curve = losses(trained)
-    assert len(curve) == 30 and np.mean(curve[-5:]) < 0.85 * np.mean(curve[:5])
+    assert len(curve) == 45 and np.mean(curve[-5:]) < 0.85 * np.mean(curve[:5])
     record = json.loads((trained / "metrics.jsonl").read_text().splitlines()[0])
     assert {"alpha", "composition", "loss"} <= set(record)
     loaded = load_mnet_checkpoint(trained / "checkpoint.ckpt")
@@ -58,7 +59,7 @@ def test_resume_gives_the_uninterrupted_curve(data, trained, tmp_path):
     assert run("train", *data, "--out", out, *SMALL, "--iterations", "15", "--save-every", "15").exit_code == 0
     with open(out / "metrics.jsonl", "a") as f:  # a step logged after the last save, as an interrupted run leaves
         f.write(json.dumps({"step": 16, "loss": 99.0}) + "\n")
-    r = run("train", *data, "--out", out, *SMALL, "--iterations", "30", "--save-every", "15", "--resume")
+    r = run("train", *data, "--out", out, *SMALL, "--iterations", "45", "--save-every", "15", "--resume")
     assert r.exit_code == 0, r.output
     assert losses(out) == pytest.approx(losses(trained), rel=1e-6)
 

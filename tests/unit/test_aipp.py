@@ -153,14 +153,14 @@ def test_a_field_given_twice_is_refused_as_protobuf_does():
         parse_aipp(twice)
 
 
-# --- RGB888_U8: the AscendCL app's OpenCV frames (packed BGR) ------------------------------------------
+# --- RGB888_U8: packed BGR frames (the AscendCL app fed them before DVPP; a family record may still choose them) --
 @pytest.fixture
 def bgr_case():
-    from edgematte.devices import DEVICES
+    from edgematte.devices import DEVICES, RGB888
 
     spec = get_preset("hilens-512x288")
     bgr = cv2.cvtColor(portrait_rgb(spec.width, spec.height), cv2.COLOR_RGB2BGR)
-    return spec, DEVICES["ascend310b4"], bgr
+    return spec, dataclasses.replace(DEVICES["ascend310b4"], input_format=RGB888), bgr
 
 
 def test_rgb888_emulation_is_opencvs_bgr_to_rgb_then_the_normalisation(bgr_case):

@@ -51,15 +51,20 @@ def test_the_8bit_blend_is_within_a_level_of_the_exact_blend_of_its_levels():
 
 
 @pytest.mark.parametrize("mode", ["composite", "side-by-side", "alpha"])
-def test_the_acl_apps_composite_is_within_two_levels_of_the_float_one(apps, mode):
+def test_the_acl_apps_nv21_composite_is_within_two_levels_of_the_float_one(apps, mode):
+    from edgematte.pictures import bgr_to_nv21
+
     frame, behind, alpha = pictures(1)
-    got = apps["acl_app"]["composite"](frame, alpha, behind, mode)
-    a = cv2.resize(alpha, (W, H), interpolation=cv2.INTER_LINEAR)
-    if mode == "alpha":
-        want = cv2.cvtColor(np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    fg, bg = bgr_to_nv21(frame), bgr_to_nv21(behind)
+    got = apps["acl_app"]["composite"](fg, alpha, bg, mode)
+    a_y = cv2.resize(alpha, (W, H), interpolation=cv2.INTER_LINEAR)
+    if mode == "alpha":  # the matte as grey: its levels in Y, no colour
+        want = np.concatenate([np.clip(a_y * 255 + 0.5, 0, 255).astype(np.uint8), np.full((H // 2, W), 128, np.uint8)])
     else:
-        want = float_blend(frame, behind, a[..., None])
-        want = np.hstack([frame, want]) if mode == "side-by-side" else want
+        a_vu = cv2.resize(alpha, (W // 2, H // 2), interpolation=cv2.INTER_AREA)[:, :, None]
+        vu = float_blend(fg[H:].reshape(H // 2, W // 2, 2), bg[H:].reshape(H // 2, W // 2, 2), a_vu)
+        want = np.concatenate([float_blend(fg[:H], bg[:H], a_y), vu.reshape(H // 2, W)])
+        want = np.hstack([fg, want]) if mode == "side-by-side" else want  # two NV21 pictures side by side are one
     assert got.shape == want.shape and got.dtype == np.uint8
     assert np.abs(got.astype(int) - want).max() <= 2  # the 8-bit alpha (0.5 level) and the blend (1 level)
 
@@ -93,7 +98,7 @@ class _Camera:
 
         time.sleep(0.001)
         self.i += 1
-        return (self.i <= self.n), np.full((2, 2, 3), self.i % 256, np.uint8)
+        return (self.i <= self.n), np.full((2, 2, 3), self.i * 4, np.uint8)  # grey levels 4 apart: distinct lumas
 
 
 @pytest.mark.parametrize("live", [False, True])
@@ -101,12 +106,14 @@ def test_the_apps_capture_stage_drops_only_live_frames_and_keeps_their_order(app
     import time
 
     reader = apps["acl_app"]["Reader"](_Camera(60), np.zeros((2, 2, 3), np.uint8), live, True)
+    index = {int(apps["acl_app"]["to_nv21"](np.full((2, 2, 3), i * 4, np.uint8))[0, 0]): i for i in range(61)}
+    assert len(index) == 61  # the capture stage hands NV21 on: each frame known by its luma
     seen = []
     while True:
         frame = reader.next()
         if frame is None:
             break
-        seen.append(int(frame[0, 0, 0]))
+        seen.append(index[int(frame[0, 0])])
         time.sleep(0.004)  # a consumer slower than the camera
     reader.stop()
     assert seen == sorted(seen)
@@ -125,8 +132,8 @@ def test_a_failing_stage_reaches_the_npu_stage_as_its_own_error(apps):
         def __call__(self, picture):
             raise OSError("No space left on device")
 
-    presenter = apps["acl_app"]["Presenter"](Full(), None, "alpha", True, dict)
-    presenter.put(np.zeros((4, 4, 3), np.uint8), np.zeros((2, 2), np.float32))
+    presenter = apps["acl_app"]["Presenter"](Full(), None, "alpha", True, dict, None)  # no preview: no context
+    presenter.put(np.zeros((6, 4), np.uint8), np.zeros((2, 2), np.float32))
     with pytest.raises(OSError, match="No space left"):
         presenter.finish()
 

@@ -13,15 +13,30 @@ def _host(app, stages):
 
 def test_the_acl_apps_three_threads_overlap_and_the_slowest_sets_the_rate():
     family = DEVICES["ascend310b4"]
-    slow = family.board_cpu.slowdown
-    host = _host("acl_app", {"decode": 2.0, "resize": 2.0, "feedback": 0.5, "composite": 4.0, "preview": 1.0})
+    slow, dvpp = family.board_cpu.slowdown, family.media.ms_1080p * 1280 * 720 / (1920 * 1080)
+    host = _host("acl_app", {"decode": 2.0, "convert": 1.0, "upload": 0.5, "feedback": 0.5, "composite": 4.0})
     m = predict_loop(family, host, npu_ms=10.0)["modes"]["composite"]
-    assert m["threads"] == pytest.approx({"capture": 2 * slow, "npu": 2.5 * slow + 10.0, "output": 5.0 * slow})
+    # VPC waits in the NPU's thread (the chip's time, not the host's); no preview: no JPEGE
+    assert m["threads"] == pytest.approx({"capture": 3 * slow, "npu": slow + dvpp + 10.0, "output": 4.0 * slow}, abs=0.01)
+    assert m["dvpp_ms"] == pytest.approx(dvpp, abs=0.01) and m["host_ms"] == pytest.approx(8.0 * slow, abs=0.01)
     period = max(m["threads"].values())
     assert m["fps"] == pytest.approx(1000 / period, abs=0.05)
-    assert m["bottleneck"] == max(m["threads"], key=m["threads"].get) == "output"
+    assert m["bottleneck"] == max(m["threads"], key=m["threads"].get)
     assert m["latency_ms"] == pytest.approx(sum(m["threads"].values()), abs=0.05)
     assert list(predict_loop(family, host, 10.0)["modes"]) == ["composite"]  # the 720p rows only
+
+
+def test_the_preview_adds_dvpps_jpeg_encoder_to_the_output_thread():
+    family = DEVICES["ascend310b4"]
+    per_frame = family.media.ms_1080p * 1280 * 720 / (1920 * 1080)
+    host = {"apps": {"acl_app": {f"1280x720 {mode}": {"stages": {"composite": 1.0, "preview": 0.5}}
+                                 for mode in ("composite preview", "side-by-side preview")}}}
+    modes = predict_loop(family, host, npu_ms=1.0)["modes"]
+    assert modes["composite preview"]["dvpp_ms"] == pytest.approx(2 * per_frame, abs=0.01)  # VPC + JPEGE
+    assert modes["side-by-side preview"]["dvpp_ms"] == pytest.approx(3 * per_frame, abs=0.01)  # twice as wide
+    slowed = dict(family.__dict__, media=type(family.media)(1000.0, "a slow DVPP"))
+    m = predict_loop(type(family)(**slowed), host, npu_ms=1.0)["modes"]["composite preview"]
+    assert m["bottleneck"] == "DVPP" and m["fps"] == pytest.approx(1000 / m["dvpp_ms"], abs=0.05)
 
 
 def test_the_skill_is_one_thread_and_too_few_cores_are_the_bottleneck():
@@ -32,7 +47,7 @@ def test_the_skill_is_one_thread_and_too_few_cores_are_the_bottleneck():
 
     board = DEVICES["ascend310b4"]  # three threads on one core: the core, not a thread, sets the rate
     one_core = dataclasses.replace(board, board_cpu=dataclasses.replace(board.board_cpu, cores=1))
-    stages = {"decode": 10.0, "resize": 10.0, "feedback": 0.0, "composite": 10.0, "preview": 0.0}
+    stages = {"decode": 10.0, "convert": 10.0, "feedback": 0.0, "composite": 10.0, "preview": 0.0}
     m = predict_loop(one_core, _host("acl_app", stages), npu_ms=0.0)["modes"]["composite"]
     assert m["bottleneck"] == "the CPU (1 cores)" and m["fps"] == pytest.approx(1000 / m["host_ms"], abs=0.05)
 

@@ -46,10 +46,10 @@ def test_the_docs_device_table_is_the_records():
 
 
 @pytest.mark.parametrize("device", [d for d in DEVICES if DEVICES[d].compiler.name == "atc"])
-def test_every_cann_family_exports_its_soc_version_and_rgb888_aipp_and_its_app_runs(device, tiny_spec, sample_clip,
-                                                                                     tmp_path_factory):
+def test_every_cann_family_exports_its_soc_version_and_nv21_aipp_and_its_app_runs(device, tiny_spec, sample_clip,
+                                                                                   tmp_path_factory):
     from edgematte import api
-    from edgematte.aipp import RGB888, parse_aipp
+    from edgematte.aipp import YUV420SP, parse_aipp
     from edgematte.acl_app import app_problems
     from edgematte.atc_onnx import atc_problems
 
@@ -62,7 +62,8 @@ def test_every_cann_family_exports_its_soc_version_and_rgb888_aipp_and_its_app_r
     assert bundle.manifest.device == device and result.manifest.passed
     assert f"--soc_version={family.soc_version}" in bundle.path("convert_script").read_text()
     (aipp,) = parse_aipp(bundle.path("aipp").read_text())
-    assert (aipp.input_format, aipp.rbuv_swap_switch, aipp.csc_switch) == (RGB888, True, False)
+    # the app's NV21 frames (DVPP's VPC scales them onto the input): V before U, so AIPP swaps them back
+    assert (aipp.input_format, aipp.rbuv_swap_switch, aipp.csc_switch) == (YUV420SP, True, True)
     assert app_problems(bundle.path("app").read_text(), family) == []
     proto = onnx.load(str(bundle.path("onnx")))
     assert atc_problems(proto, bundle.spec, family) == []

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edgematte.aipp import AippEmulator, parse_aipp
 from edgematte.bundle import Bundle
 from edgematte.runtime.ort import OrtRunner
 from edgematte.standin import run_app, start_app
@@ -26,11 +27,17 @@ def test_the_apps_alphas_are_the_model_run_directly_on_the_same_frames(app_bundl
     assert "done: 6 frames, 0 alpha resets" in lines
     spec = Bundle.open(app_bundle.out).spec
     runner = OrtRunner(Bundle.open(app_bundle.out).path("onnx"))
+    # the board's path: the frame as NV21, VPC's bilinear scaling of both planes, AIPP's NV21 -> RGB
+    aipp = AippEmulator(parse_aipp((app_bundle.out / "aipp.cfg").read_text())[0])
     cap, prev, expected = cv2.VideoCapture(str(sample_clip)), np.zeros(spec.alpha_shape, np.float32), []
     for _ in range(6):
         ok, frame = cap.read()
-        small = cv2.resize(frame, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
-        alpha = runner.infer({spec.image_input: spec.normalize_rgb(cv2.cvtColor(small, cv2.COLOR_BGR2RGB)),
+        i420 = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).reshape(-1)
+        h, w = frame.shape[:2]
+        u, v = i420[w * h:w * h * 5 // 4].reshape(h // 2, w // 2), i420[w * h * 5 // 4:].reshape(h // 2, w // 2)
+        y = cv2.resize(i420[:w * h].reshape(h, w), (spec.width, spec.height), interpolation=cv2.INTER_LINEAR)
+        vu = cv2.resize(np.dstack([v, u]), (spec.width // 2, spec.height // 2), interpolation=cv2.INTER_LINEAR)
+        alpha = runner.infer({spec.image_input: aipp(np.concatenate([y.reshape(-1), vu.reshape(-1)])),
                               spec.alpha_input: prev})[spec.alpha_output]
         expected.append(alpha[0, 0])
         clipped = np.clip(alpha, 0, 1)
@@ -74,7 +81,8 @@ def test_the_pipelined_loop_writes_what_the_sequential_loop_writes(app_bundle, s
     assert len(frames) == len(seq_frames) == 12 and all((a == b).all() for a, b in zip(frames, seq_frames))
     timing = next(line for line in lines if line.startswith("frames 12,"))
     assert "dropped 0" in timing and all(f"{stage} " in timing for stage in
-                                         ("read", "resize", "infer", "refine", "composite", "show"))
+                                         ("read", "convert", "vpc", "feedback", "infer", "refine", "composite", "show",
+                                          "preview"))
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -137,7 +145,7 @@ def test_a_model_whose_sizes_differ_from_the_apps_is_refused(app_bundle, sample_
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]), str(folder / "modnet4.onnx"))
     acl = start_app(Bundle.open(folder), log=lambda _: None)
     code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / "o.mp4")])
-    assert code == 2 and "does not match this app (inputs of [3072, 4096] bytes" in stopped
+    assert code == 2 and "does not match this app (inputs of [1536, 4096] bytes" in stopped
     assert acl.held() == []
 
 
@@ -229,12 +237,12 @@ def test_verify_refuses_an_aipp_format_the_familys_app_does_not_feed(app_bundle,
 
     folder = shutil.copytree(app_bundle.out, tmp_path / "b")
     aipp = folder / "aipp.cfg"
-    aipp.write_text(aipp.read_text().replace("input_format: RGB888_U8", "input_format: YUV420SP_U8")
-                    .replace("csc_switch: false", "csc_switch: true"))
+    text = aipp.read_text().replace("input_format: YUV420SP_U8", "input_format: RGB888_U8")
+    aipp.write_text(text.replace("csc_switch: true", "csc_switch: false"))  # the app's old packed-BGR frames
     reseal(folder)
     result = api.verify(folder)
     assert not result.passed
-    assert "aipp.cfg: input_format is not RGB888_U8, the frames the Atlas 200I DK A2, Orange Pi AIpro 8T's app " \
+    assert "aipp.cfg: input_format is not YUV420SP_U8, the frames the Atlas 200I DK A2, Orange Pi AIpro 8T's app " \
            "feeds" in result.file_problems
 
 
