@@ -108,11 +108,16 @@ APPS: dict[str, App] = {a.name: a for a in (
     App(HILENS_SKILL, "the HiLens skill", "skill", "hilens", frozenset({"rgba_dir"}),
         "the skill on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4`",
         _render_skill, _write_skill, _skill_problems, _run_skill, benched=True,
+        # one thread: the HiLens Framework's SWIG wrapper holds Python's lock through Model.infer (HiLens-Lab,
+        # HiLens_framework/python/hilens_wrap.cxx: _wrap_ModelWrapper_InferWrapper calls InferWrapper with no
+        # SWIG_PYTHON_THREAD_BEGIN_ALLOW), so no other Python thread could run while the NPU works
         pipeline=(("loop", ("feedback", "infer", "composite")),)),
     App(ACL_APP, "the AscendCL app", "app", "acl", frozenset({"preview"}),
         "the app on a laptop with `edgematte run <this folder> --input clip.mp4 --output out.mp4` (add "
         "`--preview 8080` to watch it in a browser)",
         _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False, board_note=_acl_app_needs,
+        # three threads; the NPU's and DVPP's work is waited for by polling an event between sleeps (StreamWait),
+        # so the threads overlap whether or not pyACL (closed source) releases Python's lock in its calls
         pipeline=(("capture", ("decode", "convert")), ("npu", ("upload", "vpc", "feedback", "infer")),
                   ("output", ("composite", "preview", "jpege")))),
 )}

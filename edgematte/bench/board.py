@@ -23,28 +23,62 @@ def predict_loop(family, host_cpu: dict, npu_ms: float, camera: str = "1280x720"
 
     app, cpu = app_of(family), family.board_cpu
     width, height = (int(v) for v in camera.split("x"))
+    blend_ms = in_graph_blend_ms(family, width, height, *host_cpu["network"])
     modes = {}
     for key, row in host_cpu["apps"][app.name].items():
         if not key.startswith(camera + " "):
             continue
         mode = key[len(camera) + 1:]
         stages = {name: ms * cpu.slowdown for name, ms in row["stages"].items()}
-        device = {"infer": npu_ms, **_dvpp_ms(family, width, height, mode)}
-        stages.update(device)
-        threads = {name: sum(stages.get(stage, 0.0) for stage in members) for name, members in app.pipeline}
-        host = sum(ms for name, ms in stages.items() if name not in device)
-        dvpp = sum(ms for name, ms in device.items() if name != "infer")
-        limits = {**threads, f"the CPU ({cpu.cores} cores)": host / cpu.cores, "DVPP": dvpp}
-        slowest = max(limits, key=limits.get)
-        period = limits[slowest]
-        latency = sum(threads.values())
-        modes[mode] = {
-            "fps": round(1000.0 / period, 1), "latency_ms": round(latency, 1),
-            "latency_frames": round(latency / period, 2), "host_ms": round(host, 2), "npu_ms": round(npu_ms, 2),
-            "dvpp_ms": round(dvpp, 2), "bottleneck": slowest,
-            "threads": {name: round(ms, 2) for name, ms in threads.items()}}
+        stages.update(infer=npu_ms, **_dvpp_ms(family, width, height, mode))
+        m = _loop(app, cpu, stages)
+        modes[mode] = {**m, "npu_ms": round(npu_ms, 2)}
+        if mode.startswith(("composite", "side-by-side")):  # the alternative: upsample and blend in the om graph
+            unpack = host_cpu["graph_output_ms"][camera] * cpu.slowdown  # the result made the output's picture
+            moved = {**stages, "composite": unpack, "infer": npu_ms + blend_ms}
+            modes[mode]["in_graph_blend"] = {"npu_extra_ms": round(blend_ms, 2), "fps": _loop(app, cpu, moved)["fps"]}
     return {"app": app.name, "camera": camera, "cpu": {"cores": cpu.cores, "core": cpu.core, "slowdown": cpu.slowdown,
                                                        "source": cpu.source}, "note": NOTE, "modes": modes}
+
+
+DEVICE_STAGES = ("infer", "vpc", "jpege")  # the chip's work: not host time
+
+
+def _loop(app, cpu, stages: dict) -> dict:
+    """The period, latency and bottleneck of ``app``'s pipeline with these stage times (ms on the board)."""
+    threads = {name: sum(stages.get(stage, 0.0) for stage in members) for name, members in app.pipeline}
+    host = sum(ms for name, ms in stages.items() if name not in DEVICE_STAGES)
+    dvpp = sum(ms for name, ms in stages.items() if name in DEVICE_STAGES and name != "infer")
+    limits = {**threads, f"the CPU ({cpu.cores} cores)": host / cpu.cores, "DVPP": dvpp}
+    slowest = max(limits, key=limits.get)
+    period, latency = limits[slowest], sum(threads.values())
+    return {"fps": round(1000.0 / period, 1), "latency_ms": round(latency, 1),
+            "latency_frames": round(latency / period, 2), "host_ms": round(host, 2), "dvpp_ms": round(dvpp, 2),
+            "bottleneck": slowest, "threads": {name: round(ms, 2) for name, ms in threads.items()}}
+
+
+def in_graph_blend_ms(family, width: int, height: int, net_w: int, net_h: int) -> float:
+    """The cost model's time on ``family``'s chip for the alpha's upsample to the frame and the blend, were they
+    ops of the om graph. With the host's work on its result (``graph_output_ms``, measured by bench.host) in place
+    of the composite, it is the simulator's other variant; the frame's and background's way in (a second AIPP
+    input) is taken to cost what the frame's upload to DVPP costs now."""
+    from onnx import TensorProto, helper
+
+    from edgematte.costmodel import CHIPS, ops_from_onnx, predict
+
+    frame = [1, 3, height, width]
+    graph = helper.make_graph(
+        [helper.make_node("Resize", ["alpha", "", "scales"], ["up"], mode="linear"),
+         helper.make_node("Sub", ["frame", "background"], ["difference"]),
+         helper.make_node("Mul", ["up", "difference"], ["scaled"]),
+         helper.make_node("Add", ["background", "scaled"], ["out"])], "in_graph_blend",
+        [helper.make_tensor_value_info("alpha", TensorProto.FLOAT, [1, 1, net_h, net_w]),
+         helper.make_tensor_value_info("frame", TensorProto.FLOAT, frame),
+         helper.make_tensor_value_info("background", TensorProto.FLOAT, frame)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, frame)],
+        [helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, height / net_h, width / net_w])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    return predict(ops_from_onnx(model), CHIPS[family.soc_version]).seconds * 1000.0
 
 
 FULL_HD = 1920 * 1080
@@ -68,7 +102,9 @@ def loop_lines(loop: dict) -> list[str]:
              f"time x{cpu['slowdown']:g} of this machine's, an estimate):"]
     for mode, m in loop["modes"].items():
         lines.append(f"  {mode:<24} {m['fps']:6.1f} fps, latency {m['latency_ms']:.0f} ms ({m['latency_frames']:.1f} "
-                     f"frames), host {m['host_ms']:.1f} ms, NPU {m['npu_ms']:.1f} ms, bottleneck {m['bottleneck']}")
+                     f"frames), host {m['host_ms']:.1f} ms, NPU {m['npu_ms']:.1f} ms, bottleneck {m['bottleneck']}"
+                     + (f"; blended in the om graph (+{m['in_graph_blend']['npu_extra_ms']:.1f} ms NPU) "
+                        f"{m['in_graph_blend']['fps']:.1f} fps" if "in_graph_blend" in m else ""))
     return lines
 
 

@@ -100,6 +100,20 @@ def _upload(picture: np.ndarray):
     return lambda: bytearray(np.ascontiguousarray(picture).tobytes())
 
 
+def _graph_output(width: int, height: int):
+    """The host's work per frame were the blend an op of the om graph: its frame-sized NCHW float32 result copied
+    back and made the NV21 picture the output takes (per channel to 8 bits, B,G,R merged, converted)."""
+    from edgematte.pictures import bgr_to_nv21
+
+    rng = np.random.default_rng(0)
+    result = (rng.random((3, height, width), dtype=np.float32) * 255.0).reshape(-1)
+
+    def run():
+        planes = np.frombuffer(bytearray(result.tobytes()), np.float32).reshape(3, height, width)
+        bgr_to_nv21(cv2.merge([cv2.convertScaleAbs(plane) for plane in planes[::-1]]))
+    return run
+
+
 def _app_stages(m: dict, frame, alpha, width: int, height: int, mode: str, preview: bool, spec) -> dict:
     """The AscendCL app's host work per frame: the camera's MJPEG decode and the conversion to NV21 (capture
     thread); the frame's upload to DVPP, whose VPC scales it onto the network's input, and the previous alpha's
@@ -127,8 +141,12 @@ def host_cpu(spec, frames: int = 20, warmup: int = 3, sizes=SIZES, log=lambda _:
 
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    report = {"clock": CLOCK, "frames": frames, "network": [spec.width, spec.height], "apps": {}}
+    report = {"clock": CLOCK, "frames": frames, "network": [spec.width, spec.height], "apps": {},
+              "graph_output_ms": {}}
     try:
+        for width, height in sizes:  # the alternative the board simulator weighs: the blend inside the om graph
+            ms = _time({"out": _graph_output(width, height)}, frames, warmup)["out"]
+            report["graph_output_ms"][f"{width}x{height}"] = round(ms, 3)
         for app in APPS.values():
             module = _load_app(app, spec, families_running(app.name)[0])
             rows = {}

@@ -50,7 +50,7 @@ BENCH_SCHEMA = {
                                            "required": list(LOOP_STAGES),
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
-        "host_cpu": {"type": "object", "required": ["clock", "frames", "network", "apps"],
+        "host_cpu": {"type": "object", "required": ["clock", "frames", "network", "apps", "graph_output_ms"],
                      "properties": {"frames": {"type": "integer"}, "apps": {
                          "type": "object", "required": list(APPS), "additionalProperties": {
                          "type": "object", "additionalProperties": {
@@ -75,7 +75,9 @@ BENCH_SCHEMA = {
                                         "required": ["fps", "latency_ms", "latency_frames", "host_ms", "npu_ms",
                                                      "dvpp_ms", "bottleneck", "threads"],
                                         "properties": {"fps": _NUM, "latency_ms": _NUM, "host_ms": _NUM,
-                                                       "npu_ms": _NUM, "dvpp_ms": _NUM}}}}}}},
+                                                       "npu_ms": _NUM, "dvpp_ms": _NUM,
+                                                       "in_graph_blend": {"type": "object",
+                                                                          "required": ["npu_extra_ms", "fps"]}}}}}}}},
         "fp16_simulation": {"type": "object", "required": ["portrait", "seconds", "note"],
                             "properties": {"portrait": _ERR, "seconds": _NUM}},  # only with --fp16
         "refiner": {  # only for a bundle with the M-Net refiner

@@ -47,7 +47,8 @@ def device_readme(spec: PipelineSpec, device: DeviceFamily, roles: list[str], co
                          if spec.network.second_aipp else " only"))
     image = (f"the frame as packed BGR888 (uint8, {spec.width}x{spec.height}x3, OpenCV's order), resized on the host"
              if rgb888 else f"the camera frame as {spec.camera_format} (YUV420SP, uint8), already resized to "
-             f"{spec.width}x{spec.height}")
+             f"{spec.width}x{spec.height} by the chip's scaler (hilens.Preprocessor on the Kit, DVPP's VPC on the "
+             f"CANN boards)")
     from edgematte.apps import app_of
 
     runner = app_of(device).laptop_note

@@ -36,6 +36,9 @@ ACL_ERROR_REPEAT_INITIALIZE = 100002
 ACL_ERROR_INVALID_FILE = 100003
 ACL_ERROR_INVALID_MODEL_ID = 100011
 ACL_ERROR_RT_CONTEXT_NULL = 107002  # aclError's table: "the context is null" (no current context in the thread)
+# aclrtEventRecordedStatus (acl.rt.query_event_status; pyACL reference, CANN 8.0 aclpythondevg_01_0096): NOT_READY is
+# 0 here, the reverse of the older aclrtEventStatus of acl.rt.query_event (CANN 5.0.4 aclpythondevg_01_0074)
+ACL_EVENT_RECORDED_STATUS_NOT_READY, ACL_EVENT_RECORDED_STATUS_COMPLETE = 0, 1
 ACL_DEVICE, ACL_HOST = 0, 1
 ACL_MEMCPY_HOST_TO_HOST, ACL_MEMCPY_HOST_TO_DEVICE, ACL_MEMCPY_DEVICE_TO_HOST, ACL_MEMCPY_DEVICE_TO_DEVICE = range(4)
 _KIND_NAMES = {0: "HOST_TO_HOST", 1: "HOST_TO_DEVICE", 2: "DEVICE_TO_HOST", 3: "DEVICE_TO_DEVICE"}
@@ -108,6 +111,7 @@ class _State:
         self.bytes_pointers: OrderedDict[int, int] = OrderedDict()
         self.current: dict[int, int] = {}             # thread id -> its current context (aclrtSetCurrentContext)
         self.streams: dict[int, list] = {}            # stream -> the tasks waiting for synchronize_stream
+        self.events: dict[int, dict] = {}             # event -> {"stream", "done", "asked"} once recorded
         self.channels: dict[int, bool] = {}           # DVPP channel description -> created (dvpp_create_channel)
         self.pics: dict[int, object] = {}             # DVPP picture descriptions (dvpp.PicDesc)
         self.resize_configs: dict[int, int] = {}      # -> interpolation
@@ -172,7 +176,7 @@ def held() -> list[str]:
     for what, items in (("data buffer(s)", s.buffers), ("dataset(s)", s.datasets), ("model description(s)", s.descs),
                         ("model(s)", s.models), ("DVPP picture description(s)", s.pics),
                         ("DVPP channel(s)", s.channels), ("DVPP resize config(s)", s.resize_configs),
-                        ("DVPP JPEGE config(s)", s.jpege_configs), ("stream(s)", s.streams),
+                        ("DVPP JPEGE config(s)", s.jpege_configs), ("event(s)", s.events), ("stream(s)", s.streams),
                         ("context(s)", s.contexts), ("device(s)", s.devices)):
         if items:
             left.append(f"{len(items)} {what}")
@@ -228,6 +232,17 @@ def destroy_data_buffer(data_buffer: int) -> int:
 
 
 # -- acl.rt -----------------------------------------------------------------------------------------------
+class _EventMark:
+    """A recorded event's place in its stream: reaching it completes the event."""
+
+    def __init__(self, state: dict):
+        self.state = state
+
+    def __call__(self):
+        self.state["done"] = True
+        return None
+
+
 class _Rt:
     @staticmethod
     def set_device(device_id: int) -> int:
@@ -298,14 +313,67 @@ class _Rt:
         then their outputs hold what was there before (as on the device)."""
         if (ret := _in_context("acl.rt.synchronize_stream")) != ACL_SUCCESS:
             return ret
-        tasks = _state.streams.get(stream)
-        if tasks is None:
+        if stream not in _state.streams:
             return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.synchronize_stream", f"unknown stream {stream!r}")
-        failed = [problem for problem in (task() for task in tasks) if problem]
-        tasks.clear()
-        if failed:  # a task that fails on the device reports at the synchronisation
-            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.synchronize_stream", "; ".join(failed))
+        return _Rt._run(stream, len(_state.streams[stream]), "acl.rt.synchronize_stream")
+
+    @staticmethod
+    def _run(stream: int, count: int, call: str) -> int:
+        """Run the stream's first ``count`` tasks, in order; a task that fails on the device reports here."""
+        tasks = _state.streams[stream]
+        ran, tasks[:count] = tasks[:count], []
+        failed = [problem for problem in (task() for task in ran) if problem]
+        return _refuse(ACL_ERROR_INVALID_PARAM, call, "; ".join(failed)) if failed else ACL_SUCCESS
+
+    @staticmethod
+    def create_event():
+        """acl.rt.create_event() -> (event, ret) (aclrtCreateEvent)."""
+        if (ret := _in_context("acl.rt.create_event")) != ACL_SUCCESS:
+            return 0, ret
+        event = _state.handle()
+        _state.events[event] = {"stream": None, "done": False, "asked": False}
+        return event, ACL_SUCCESS
+
+    @staticmethod
+    def destroy_event(event: int) -> int:
+        """acl.rt.destroy_event(event) -> ret (aclrtDestroyEvent)."""
+        if _state.events.pop(event, None) is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.destroy_event", f"unknown event {event!r}")
         return ACL_SUCCESS
+
+    @staticmethod
+    def record_event(event: int, stream: int) -> int:
+        """acl.rt.record_event(event, stream) -> ret (aclrtRecordEvent): the event completes when the stream reaches
+        it, after every task queued before it."""
+        if (ret := _in_context("acl.rt.record_event")) != ACL_SUCCESS:
+            return ret
+        state = _state.events.get(event)
+        if state is None or stream not in _state.streams:
+            return _refuse(ACL_ERROR_INVALID_PARAM, "acl.rt.record_event", f"unknown event {event!r} or stream {stream!r}")
+        state.update(stream=stream, done=False, asked=False)
+        _state.streams[stream].append(_EventMark(state))
+        return ACL_SUCCESS
+
+    @staticmethod
+    def query_event_status(event: int):
+        """acl.rt.query_event_status(event) -> (status, ret) (aclrtQueryEventStatus): NOT_READY (0) until the stream
+        has reached the event, COMPLETE (1) after. The device is never done at once: the first query after a record
+        answers NOT_READY; the next runs the stream up to the event."""
+        call = "acl.rt.query_event_status"
+        if (ret := _in_context(call)) != ACL_SUCCESS:
+            return ACL_EVENT_RECORDED_STATUS_NOT_READY, ret
+        state = _state.events.get(event)
+        if state is None:
+            return ACL_EVENT_RECORDED_STATUS_NOT_READY, _refuse(ACL_ERROR_INVALID_PARAM, call, f"unknown event {event!r}")
+        if state["done"] or state["stream"] is None:  # done, or never recorded (the reference: NOT_READY)
+            return int(state["done"]), ACL_SUCCESS
+        if not state["asked"]:
+            state["asked"] = True
+            return ACL_EVENT_RECORDED_STATUS_NOT_READY, ACL_SUCCESS
+        tasks = _state.streams.get(state["stream"], [])
+        marker = next((i for i, task in enumerate(tasks) if isinstance(task, _EventMark) and task.state is state), None)
+        ret = _Rt._run(state["stream"], len(tasks) if marker is None else marker + 1, call)
+        return int(state["done"]), ret
 
     @staticmethod
     def get_run_mode():
@@ -481,45 +549,76 @@ class _Mdl:
     @staticmethod
     def execute(model_id: int, input_dataset: int, output_dataset: int) -> int:
         """acl.mdl.execute(model_id, input, output) -> ret (aclmdlExecute, synchronous)."""
-        call, s = "acl.mdl.execute", session()
+        task, ret = _Mdl._execution(model_id, input_dataset, output_dataset, "acl.mdl.execute")
+        if task is None:
+            return ret
+        problem = task()
+        return ACL_SUCCESS if problem is None else _refuse(ACL_ERROR_INVALID_PARAM, "acl.mdl.execute", problem)
+
+    @staticmethod
+    def execute_async(model_id: int, input_dataset: int, output_dataset: int, stream: int) -> int:
+        """acl.mdl.execute_async(model_id, input, output, stream) -> ret (aclmdlExecuteAsync): queued on the stream;
+        the outputs hold what was there before until the stream reaches it (synchronize_stream, or an event
+        recorded after it and found complete)."""
+        call = "acl.mdl.execute_async"
+        if (ret := _in_context(call)) != ACL_SUCCESS:
+            return ret
+        if stream not in _state.streams:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"unknown stream {stream!r}")
+        task, ret = _Mdl._execution(model_id, input_dataset, output_dataset, call)
+        if task is not None:
+            _state.streams[stream].append(task)
+        return ret
+
+    @staticmethod
+    def _execution(model_id: int, input_dataset: int, output_dataset: int, call: str):
+        """(the model's run on the datasets as a task, ACL_SUCCESS), or (None, error code) after logging why not."""
+        s = session()
         model = _state.models.get(model_id)
         if model is None:
-            return _refuse(ACL_ERROR_INVALID_MODEL_ID, call, f"unknown model {model_id!r}")
+            return None, _refuse(ACL_ERROR_INVALID_MODEL_ID, call, f"unknown model {model_id!r}")
         ins, outs = _state.datasets.get(input_dataset), _state.datasets.get(output_dataset)
         if ins is None or outs is None:
-            return _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown dataset")
+            return None, _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown dataset")
         if len(ins) != len(model.inputs) or len(outs) != len(model.outputs):
-            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{len(ins)} input / {len(outs)} output buffers for a model "
-                                                          f"with {len(model.inputs)} / {len(model.outputs)}")
-        main = model.network is s.bundle  # the matting model (frames are counted by its executions)
+            return None, _refuse(ACL_ERROR_INVALID_PARAM, call, f"{len(ins)} input / {len(outs)} output buffers for "
+                                                                f"a model with {len(model.inputs)} / {len(model.outputs)}")
         for what, buffers, sizes in (("input", ins, model.input_bytes), ("output", outs, model.output_bytes)):
             for i, b in enumerate(buffers):
                 if _state.buffers[b][1] != sizes[i]:
-                    return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{what} {i} buffer has {_state.buffers[b][1]} "
-                                                                  f"bytes, the model's has {sizes[i]}")
-        if main and s.interrupt_after is not None and s.executions >= s.interrupt_after:
-            raise InterruptAt(f"simulated Ctrl-C at execution {s.executions}")
-        raws = []
-        for b in ins:
-            pointer, size = _state.buffers[b]
-            block, offset = _state.find(pointer)
-            raws.append(np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8))
-        outputs = model.infer(raws)
-        for i, b in enumerate(outs):
-            pointer, size = _state.buffers[b]
-            block, offset = _state.find(pointer)
-            block.data[offset:offset + size] = outputs[i].tobytes()
-            if s.keep_alphas and i == 0 and main:
-                s.alphas.append(outputs[i].reshape(outputs[i].shape[-2:]).copy())
-        if not main:
-            s.refiner_executions += 1
-            if s.keep_alphas:
-                s.refiner_calls.append((raws, outputs[0].copy()))
-            return ACL_SUCCESS
-        s.executions += 1
-        if s.on_frame:
-            s.on_frame()
-        return ACL_SUCCESS
+                    return None, _refuse(ACL_ERROR_INVALID_PARAM, call, f"{what} {i} buffer has {_state.buffers[b][1]} "
+                                                                        f"bytes, the model's has {sizes[i]}")
+
+        def task():
+            main = model.network is s.bundle  # the matting model (frames are counted by its executions)
+            if main and s.interrupt_after is not None and s.executions >= s.interrupt_after:
+                raise InterruptAt(f"simulated Ctrl-C at execution {s.executions}")
+            raws = []
+            for b in ins:
+                pointer, size = _state.buffers[b]
+                block, offset = _state.find(pointer)
+                if block is None:
+                    return f"{call}: an input buffer's memory was freed before the model ran"
+                raws.append(np.frombuffer(bytes(block.data[offset:offset + size]), np.uint8))
+            outputs = model.infer(raws)
+            for i, b in enumerate(outs):
+                pointer, size = _state.buffers[b]
+                block, offset = _state.find(pointer)
+                if block is None:
+                    return f"{call}: an output buffer's memory was freed before the model ran"
+                block.data[offset:offset + size] = outputs[i].tobytes()
+                if s.keep_alphas and i == 0 and main:
+                    s.alphas.append(outputs[i].reshape(outputs[i].shape[-2:]).copy())
+            if not main:
+                s.refiner_executions += 1
+                if s.keep_alphas:
+                    s.refiner_calls.append((raws, outputs[0].copy()))
+                return None
+            s.executions += 1
+            if s.on_frame:
+                s.on_frame()
+            return None
+        return task, ACL_SUCCESS
 
 
 # -- acl.media (DVPP: VPC resize and JPEGE; rules and work in edgematte.standin.dvpp) ------------------------

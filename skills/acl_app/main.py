@@ -25,7 +25,7 @@ import queue
 import socket
 import sys
 import threading
-import time  # noqa: F401  (the loop core's Stopwatch reads the clock)
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 
@@ -70,6 +70,11 @@ PIXEL_FORMAT_YVU_SEMIPLANAR_420 = 2   # acldvppPixelFormat: NV21
 VPC_BILINEAR = 1                      # acldvppSetResizeConfigInterpolation: bilinear, computed as OpenCV does
 WIDTH_STRIDE, HEIGHT_STRIDE = 16, 2
 JPEG_LEVEL = 80                       # the preview's JPEG quality (acldvppSetJpegeConfigLevel)
+# acl.rt.query_event_status's aclrtEventRecordedStatus (pyACL reference, CANN 8.0 aclpythondevg_01_0096): COMPLETE is
+# 1 here (the older acl.rt.query_event's aclrtEventStatus used 0)
+ACL_EVENT_RECORDED_STATUS_COMPLETE = 1
+POLL_S = 0.0005    # between two queries of an event: Python's lock is free for the other threads meanwhile
+STALL_S = 2.0      # no completion after this long: wait with acl.rt.synchronize_stream, which reports a failed task
 
 
 class AppError(Exception):
@@ -129,6 +134,13 @@ class AclRuntime(object):
     def hold(self, name, function, *args):
         self._held.append((name, function, args))
 
+    def stream(self):
+        """A new stream and its waiter (StreamWait), released with the runtime."""
+        stream, ret = acl.rt.create_stream()
+        check(ret, "acl.rt.create_stream")
+        self.hold("acl.rt.destroy_stream", acl.rt.destroy_stream, stream)
+        return StreamWait(self, stream)
+
     def dvpp_malloc(self, size):
         pointer, ret = acl.media.dvpp_malloc(size)
         check(ret, "acl.media.dvpp_malloc(%d)" % size)
@@ -171,6 +183,7 @@ class AclNet(object):
     def __init__(self, runtime, path, input_bytes, output_bytes, dvpp_input=False):
         """``dvpp_input``: input 0 lives in DVPP memory (DVPP's VPC writes it; run() is then given None for it)."""
         self.runtime, self.output_bytes = runtime, output_bytes
+        self.wait = runtime.stream()  # the model runs on its own stream, from the NPU stage's thread
         self.model_id, ret = acl.mdl.load_from_file(path)
         check(ret, "acl.mdl.load_from_file(%s)" % path)
         runtime.hold("acl.mdl.unload", acl.mdl.unload, self.model_id)
@@ -220,10 +233,39 @@ class AclNet(object):
             # the bytes object stays alive (raws) while its pointer is in use
             check(acl.rt.memcpy(pointer, len(raw), acl.util.bytes_to_ptr(raw), len(raw), self.runtime.to_device),
                   "acl.rt.memcpy (input to the device)")
-        check(acl.mdl.execute(self.model_id, self.inputs, self.outputs), "acl.mdl.execute")
+        check(acl.mdl.execute_async(self.model_id, self.inputs, self.outputs, self.wait.stream), "acl.mdl.execute_async")
+        self.wait("the model")
         check(acl.rt.memcpy(self.host_out, self.output_bytes, self.output_ptrs[0], self.output_bytes,
                             self.runtime.to_host), "acl.rt.memcpy (output to the host)")
         return np.frombuffer(acl.util.ptr_to_bytes(self.host_out, self.output_bytes), np.float32)
+
+
+class StreamWait(object):
+    """Waits for the work queued on ``stream`` without holding Python's lock: an event recorded after the work is
+    polled with acl.rt.query_event_status between short sleeps, so the app's other threads run meanwhile whether
+    or not pyACL releases the lock inside a blocking call (the HiLens Framework's SWIG wrapper, for one, holds it
+    through a whole inference). A pyACL without query_event_status (in its reference from CANN 8.0.RC1) waits with
+    acl.rt.synchronize_stream."""
+
+    def __init__(self, runtime, stream):
+        self.stream, self.event = stream, None
+        if hasattr(acl.rt, "query_event_status"):
+            self.event, ret = acl.rt.create_event()
+            check(ret, "acl.rt.create_event")
+            runtime.hold("acl.rt.destroy_event", acl.rt.destroy_event, self.event)
+
+    def __call__(self, what):
+        if self.event is not None:
+            check(acl.rt.record_event(self.event, self.stream), "acl.rt.record_event (%s)" % what)
+            stall = time.time() + STALL_S
+            while time.time() < stall:
+                status, ret = acl.rt.query_event_status(self.event)
+                check(ret, "acl.rt.query_event_status (%s)" % what)
+                if status == ACL_EVENT_RECORDED_STATUS_COMPLETE:
+                    return
+                time.sleep(POLL_S)
+        # no events, or no completion yet (a failed task leaves its event not ready): the stream's own answer
+        check(acl.rt.synchronize_stream(self.stream), "acl.rt.synchronize_stream (%s)" % what)
 
 
 def aligned(value, step):
@@ -264,15 +306,14 @@ class Dvpp(object):
         self.channel = runtime.created(acl.media.dvpp_create_channel_desc, acl.media.dvpp_destroy_channel_desc)
         check(acl.media.dvpp_create_channel(self.channel), "acl.media.dvpp_create_channel")
         runtime.hold("acl.media.dvpp_destroy_channel", acl.media.dvpp_destroy_channel, self.channel)
-        self.stream, ret = acl.rt.create_stream()
-        check(ret, "acl.rt.create_stream")
-        runtime.hold("acl.rt.destroy_stream", acl.rt.destroy_stream, self.stream)
+        self.wait = runtime.stream()
+        self.stream = self.wait.stream
 
     def resize(self, source, target, config):
         """VPC: ``source`` scaled onto ``target`` (DvppPictures)."""
         check(acl.media.dvpp_vpc_resize_async(self.channel, source.desc, target.desc, config, self.stream),
               "acl.media.dvpp_vpc_resize_async")
-        check(acl.rt.synchronize_stream(self.stream), "acl.rt.synchronize_stream (VPC)")
+        self.wait("VPC")
 
 
 class NetworkInput(object):
@@ -323,7 +364,7 @@ class JpegEncoder(object):
               "acl.rt.memcpy (the JPEG buffer's size)")
         check(acl.media.dvpp_jpeg_encode_async(self.dvpp.channel, self.picture.desc, self.out, self.size, self.config,
                                                self.dvpp.stream), "acl.media.dvpp_jpeg_encode_async")
-        check(acl.rt.synchronize_stream(self.dvpp.stream), "acl.rt.synchronize_stream (JPEGE)")
+        self.dvpp.wait("JPEGE")
         size = int(np.frombuffer(acl.util.ptr_to_bytes(self.size, 4), np.uint32)[0])
         check(acl.rt.memcpy(self.host, self.capacity, self.out, size, self.runtime.to_host),
               "acl.rt.memcpy (the JPEG to the host)")

@@ -2,12 +2,12 @@
 
 import pytest
 
-from edgematte.bench.board import family_route, predict_loop
+from edgematte.bench.board import family_route, in_graph_blend_ms, predict_loop
 from edgematte.devices import DEVICES
 
 
 def _host(app, stages):
-    return {"apps": {app: {"1280x720 composite": {"stages": stages, "total": sum(stages.values())},
+    return {"network": [512, 288], "graph_output_ms": {"1280x720": 0.5}, "apps": {app: {"1280x720 composite": {"stages": stages, "total": sum(stages.values())},
                            "1920x1080 composite": {"stages": stages, "total": 0}}}}
 
 
@@ -29,7 +29,7 @@ def test_the_acl_apps_three_threads_overlap_and_the_slowest_sets_the_rate():
 def test_the_preview_adds_dvpps_jpeg_encoder_to_the_output_thread():
     family = DEVICES["ascend310b4"]
     per_frame = family.media.ms_1080p * 1280 * 720 / (1920 * 1080)
-    host = {"apps": {"acl_app": {f"1280x720 {mode}": {"stages": {"composite": 1.0, "preview": 0.5}}
+    host = {"network": [512, 288], "graph_output_ms": {"1280x720": 0.5}, "apps": {"acl_app": {f"1280x720 {mode}": {"stages": {"composite": 1.0, "preview": 0.5}}
                                  for mode in ("composite preview", "side-by-side preview")}}}
     modes = predict_loop(family, host, npu_ms=1.0)["modes"]
     assert modes["composite preview"]["dvpp_ms"] == pytest.approx(2 * per_frame, abs=0.01)  # VPC + JPEGE
@@ -57,3 +57,20 @@ def test_every_family_has_its_board_facts_and_a_route(family):
     record = DEVICES[family]
     assert record.board_cpu.cores >= 1 and record.board_cpu.slowdown >= 1 and "[" in record.board_cpu.source
     assert family_route(record) in ("caffe (omg)", "onnx (atc)")
+
+
+def test_the_in_graph_blend_moves_the_composite_onto_the_npu_thread_and_wins_only_where_the_npu_has_room():
+    family = DEVICES["ascend310b4"]
+    extra = in_graph_blend_ms(family, 1280, 720, 512, 288)
+    assert 0 < extra < in_graph_blend_ms(family, 1920, 1080, 512, 288)  # memory-bound: grows with the frame
+    assert in_graph_blend_ms(DEVICES["ascend310p3"], 1280, 720, 512, 288) < extra  # 8x the 310B4's bandwidth
+    npu_bound = predict_loop(family, _host("acl_app", {"composite": 1.0}), npu_ms=30.0)["modes"]["composite"]
+    assert npu_bound["in_graph_blend"]["npu_extra_ms"] == pytest.approx(extra, abs=0.01)
+    assert npu_bound["in_graph_blend"]["fps"] < npu_bound["fps"]  # the NPU thread was the bottleneck already
+    output_bound = predict_loop(family, _host("acl_app", {"composite": 20.0}), npu_ms=1.0)["modes"]["composite"]
+    assert output_bound["bottleneck"] == "output" and output_bound["in_graph_blend"]["fps"] > output_bound["fps"]
+    # the host's work on the graph's result (0.5 ms here) takes the composite's place in the output thread, and the
+    # NPU thread (network, blend, VPC) is now the slowest
+    vpc = family.media.ms_1080p * 1280 * 720 / (1920 * 1080)
+    assert 0.5 * family.board_cpu.slowdown < 1.0 + extra + vpc
+    assert 1000 / output_bound["in_graph_blend"]["fps"] == pytest.approx(1.0 + extra + vpc, abs=0.02)

@@ -48,6 +48,22 @@ def test_the_apps_alphas_are_the_model_run_directly_on_the_same_frames(app_bundl
     assert int(out.get(cv2.CAP_PROP_FRAME_COUNT)) == 6 and out.read()[1].shape == (720, 1280, 3)
 
 
+def test_a_pyacl_without_event_queries_waits_on_the_stream_and_writes_the_same_frames(app_bundle, sample_clip,
+                                                                                     tmp_path, monkeypatch):
+    """CANN releases before acl.rt.query_event_status (pyACL's reference has it from 8.0.RC1): the app falls back to
+    acl.rt.synchronize_stream, and its alphas are the polling app's."""
+    runs = {}
+    for name in ("events", "no events"):
+        acl = _start(app_bundle, keep_alphas=True)
+        if name == "no events":
+            monkeypatch.delattr(type(acl.rt), "query_event_status")
+        code, stopped = run_app(acl, ["--input", str(sample_clip), "--output", str(tmp_path / f"{name}.mp4"),
+                                      "--max-frames", "4"])
+        assert (code, stopped) == (0, None) and acl.held() == []
+        runs[name] = acl.session().alphas
+    assert len(runs["events"]) == 4 and all((a == b).all() for a, b in zip(runs["events"], runs["no events"]))
+
+
 def test_ctrl_c_mid_stream_releases_everything_and_leaves_a_playable_file(app_bundle, sample_clip, tmp_path):
     lines = []
     acl = _start(app_bundle, lines, interrupt_after=3)

@@ -154,3 +154,24 @@ def test_the_chips_picture_rules():
     # JPEGE needs its width stride aligned to 16 on every chip, the 310B too
     assert "multiple of 16" in picture_problem(PicDesc(**{**vars(ok), "width": 50, "width_stride": 50,
                                                           "size": 50 * 48 * 3 // 2}), b, "jpege input")
+
+
+def test_an_event_completes_only_when_its_stream_reaches_it(app_bundle):
+    """acl.rt.query_event_status answers NOT_READY (0) before the stream reached the event (the first query after a
+    record, always: the device is never done at once) and COMPLETE (1) after; the work queued before it is done."""
+    board = _Board(app_bundle, "Ascend310B4")
+    acl, (w, h) = board.acl, (64, 32)
+    _, picture = _nv21(w, h)
+    src, src_ptr, _ = board.picture(w, h)
+    board.put(src_ptr, picture, w, h, 64, 32)
+    dst, dst_ptr, dst_size = board.picture(w // 2, h // 2)
+    event, ret = acl.rt.create_event()
+    assert ret == 0 and acl.rt.query_event_status(event) == (acl.ACL_EVENT_RECORDED_STATUS_NOT_READY, 0)  # unrecorded
+    assert acl.media.dvpp_vpc_resize_async(board.channel, src, dst, board.resize_config(), board.stream) == 0
+    assert acl.rt.record_event(event, board.stream) == 0
+    assert acl.rt.query_event_status(event) == (acl.ACL_EVENT_RECORDED_STATUS_NOT_READY, 0)
+    assert not board.get(dst_ptr, dst_size).any()
+    assert acl.rt.query_event_status(event) == (acl.ACL_EVENT_RECORDED_STATUS_COMPLETE, 0)
+    assert board.get(dst_ptr, dst_size).any()  # VPC ran before the event completed
+    assert acl.rt.destroy_event(event) == 0 and acl.rt.destroy_event(event) == acl.ACL_ERROR_INVALID_PARAM
+    assert "1 event(s)" not in ", ".join(acl.held())
