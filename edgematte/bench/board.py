@@ -32,7 +32,7 @@ def predict_loop(family, host_cpu: dict, npu_ms: float, camera: str = "1280x720"
         stages = {name: ms * cpu.slowdown for name, ms in row["stages"].items()}
         stages.update(infer=npu_ms, **_dvpp_ms(family, width, height, mode))
         m = _loop(app, cpu, stages)
-        modes[mode] = {**m, "npu_ms": round(npu_ms, 2)}
+        modes[mode] = {**m, "npu_ms": round(npu_ms, 2), "stages": {name: round(ms, 2) for name, ms in stages.items()}}
         if mode.startswith(("composite", "side-by-side")):  # the alternative: upsample and blend in the om graph
             unpack = host_cpu["graph_output_ms"][camera] * cpu.slowdown  # the result made the output's picture
             moved = {**stages, "composite": unpack, "infer": npu_ms + blend_ms}

@@ -73,7 +73,7 @@ BENCH_SCHEMA = {
                                     "properties": {"modes": {"type": "object", "additionalProperties": {
                                         "type": "object",
                                         "required": ["fps", "latency_ms", "latency_frames", "host_ms", "npu_ms",
-                                                     "dvpp_ms", "bottleneck", "threads"],
+                                                     "dvpp_ms", "bottleneck", "threads", "stages"],
                                         "properties": {"fps": _NUM, "latency_ms": _NUM, "host_ms": _NUM,
                                                        "npu_ms": _NUM, "dvpp_ms": _NUM,
                                                        "in_graph_blend": {"type": "object",

@@ -19,6 +19,7 @@ def test_the_acl_apps_three_threads_overlap_and_the_slowest_sets_the_rate():
     # VPC waits in the NPU's thread (the chip's time, not the host's); no preview: no JPEGE
     assert m["threads"] == pytest.approx({"capture": 3 * slow, "npu": slow + dvpp + 10.0, "output": 4.0 * slow}, abs=0.01)
     assert m["dvpp_ms"] == pytest.approx(dvpp, abs=0.01) and m["host_ms"] == pytest.approx(8.0 * slow, abs=0.01)
+    assert m["stages"]["decode"] == pytest.approx(2.0 * slow, abs=0.01) and m["stages"]["infer"] == 10.0
     period = max(m["threads"].values())
     assert m["fps"] == pytest.approx(1000 / period, abs=0.05)
     assert m["bottleneck"] == max(m["threads"], key=m["threads"].get)
