@@ -147,3 +147,32 @@ def test_a_failing_stage_reaches_the_npu_stage_as_its_own_error(apps):
         while reader.next() is not None:
             pass
     reader.stop()
+
+
+def test_a_wait_whose_event_never_completes_falls_back_to_the_streams_own_answer(apps):
+    """A task that fails on the device leaves its event not ready for ever: after STALL_S of polling the app asks
+    acl.rt.synchronize_stream, whose error is raised naming the work, instead of polling on."""
+    import types
+
+    calls = []
+    fake = types.SimpleNamespace(rt=types.SimpleNamespace(
+        create_event=lambda: (7, 0), destroy_event=lambda event: 0,
+        record_event=lambda event, stream: calls.append("record") or 0,
+        query_event_status=lambda event: calls.append("query") or (0, 0),  # NOT_READY, for ever
+        synchronize_stream=lambda stream: calls.append("synchronize") or 507011))
+
+    class Runtime:
+        def hold(self, *args):
+            pass
+
+    wait_class = apps["acl_app"]["StreamWait"]
+    namespace = wait_class.__call__.__globals__
+    saved = {name: namespace[name] for name in ("acl", "STALL_S")}
+    namespace.update(acl=fake, STALL_S=0.02)
+    try:
+        with pytest.raises(apps["acl_app"]["AclError"], match=r"acl.rt.synchronize_stream \(the model\) failed with "
+                                                                 r"error code 507011"):
+            wait_class(Runtime(), 3)("the model")
+    finally:
+        namespace.update(saved)
+    assert calls[0] == "record" and calls[-1] == "synchronize" and calls.count("query") >= 2
