@@ -102,7 +102,8 @@ def loop_lines(loop: dict) -> list[str]:
              f"time x{cpu['slowdown']:g} of this machine's, an estimate):"]
     for mode, m in loop["modes"].items():
         lines.append(f"  {mode:<24} {m['fps']:6.1f} fps, latency {m['latency_ms']:.0f} ms ({m['latency_frames']:.1f} "
-                     f"frames), host {m['host_ms']:.1f} ms, NPU {m['npu_ms']:.1f} ms, bottleneck {m['bottleneck']}"
+                     f"frames), host {m['host_ms']:.1f} ms, NPU {m['npu_ms']:.1f} ms"
+                     + (f", DVPP {m['dvpp_ms']:.1f} ms" if m["dvpp_ms"] else "") + f", bottleneck {m['bottleneck']}"
                      + (f"; blended in the om graph (+{m['in_graph_blend']['npu_extra_ms']:.1f} ms NPU) "
                         f"{m['in_graph_blend']['fps']:.1f} fps" if "in_graph_blend" in m else ""))
     return lines
