@@ -387,15 +387,10 @@ class AippEmulator:
 def rgb_to_yuv420sp(rgb: np.ndarray, camera_format: str = "NV21") -> np.ndarray:
     """An RGB picture (even H, W) as the camera would deliver it: (H·3/2)×W uint8 NV21 or NV12 (the apps' own
     conversion, :func:`edgematte.pictures.bgr_to_nv21`; NV12 has U before V)."""
-    from edgematte.pictures import bgr_to_nv21
+    from edgematte.pictures import bgr_to_nv21, chroma_swapped
 
     nv21 = bgr_to_nv21(np.ascontiguousarray(rgb[..., ::-1]))
-    if camera_format == "NV21":
-        return nv21
-    h = rgb.shape[0]
-    nv12 = nv21.copy()
-    nv12[h:] = nv21[h:].reshape(h // 2, -1, 2)[..., ::-1].reshape(h // 2, -1)
-    return nv12
+    return nv21 if camera_format == "NV21" else chroma_swapped(nv21)
 
 
 def frame_bytes(rgb: np.ndarray, input_format: str, camera_format: str = "NV21") -> np.ndarray:

@@ -17,6 +17,15 @@ import numpy as np
 
 from edgematte.loop import alpha_bytes, blend
 
+def chroma_swapped(picture):
+    """A YUV420SP picture with its chroma pairs swapped: NV21 as NV12, or NV12 as NV21 (package only: the apps
+    never need it)."""
+    height = picture.shape[0] * 2 // 3
+    out = picture.copy()
+    out[height:] = picture[height:].reshape(height // 2, -1, 2)[..., ::-1].reshape(height // 2, -1)
+    return out
+
+
 # -- copied into the generated skill and app from here on (edgematte.templates.shared_source) --
 
 

@@ -642,7 +642,7 @@ class _Media:
         return _Rt._free(dev_ptr, "dvpp", "acl.media.dvpp_free")
 
     @staticmethod
-    def _create(table: dict, value, call: str) -> int:
+    def _create(table: dict, value) -> int:
         handle = _state.handle()
         table[handle] = value
         return handle
@@ -655,7 +655,7 @@ class _Media:
 
     def dvpp_create_channel_desc(self) -> int:
         """acl.media.dvpp_create_channel_desc() -> channel_desc (acldvppCreateChannelDesc)."""
-        return self._create(_state.channels, False, "acl.media.dvpp_create_channel_desc")
+        return self._create(_state.channels, False)
 
     def dvpp_destroy_channel_desc(self, channel_desc: int) -> int:
         """acl.media.dvpp_destroy_channel_desc(channel_desc) -> ret: its channel must be destroyed first."""
@@ -687,7 +687,7 @@ class _Media:
         """acl.media.dvpp_create_pic_desc() -> pic_desc (acldvppCreatePicDesc)."""
         from edgematte.standin.dvpp import PicDesc
 
-        return self._create(_state.pics, PicDesc(), "acl.media.dvpp_create_pic_desc")
+        return self._create(_state.pics, PicDesc())
 
     def dvpp_destroy_pic_desc(self, pic_desc: int) -> int:
         """acl.media.dvpp_destroy_pic_desc(pic_desc) -> ret (its buffer stays allocated)."""
@@ -704,30 +704,9 @@ class _Media:
         setattr(pic, field, value)
         return ACL_SUCCESS
 
-    def dvpp_set_pic_desc_data(self, pic_desc: int, dev_ptr: int) -> int:
-        return self._set(pic_desc, "data", dev_ptr)
-
-    def dvpp_set_pic_desc_size(self, pic_desc: int, size: int) -> int:
-        return self._set(pic_desc, "size", size)
-
-    def dvpp_set_pic_desc_format(self, pic_desc: int, pixel_format: int) -> int:
-        return self._set(pic_desc, "format", pixel_format)
-
-    def dvpp_set_pic_desc_width(self, pic_desc: int, width: int) -> int:
-        return self._set(pic_desc, "width", width)
-
-    def dvpp_set_pic_desc_height(self, pic_desc: int, height: int) -> int:
-        return self._set(pic_desc, "height", height)
-
-    def dvpp_set_pic_desc_width_stride(self, pic_desc: int, width_stride: int) -> int:
-        return self._set(pic_desc, "width_stride", width_stride)
-
-    def dvpp_set_pic_desc_height_stride(self, pic_desc: int, height_stride: int) -> int:
-        return self._set(pic_desc, "height_stride", height_stride)
-
     def dvpp_create_resize_config(self) -> int:
         """acl.media.dvpp_create_resize_config() -> resize_config (interpolation 0, the chip's default)."""
-        return self._create(_state.resize_configs, 0, "acl.media.dvpp_create_resize_config")
+        return self._create(_state.resize_configs, 0)
 
     @staticmethod
     def dvpp_set_resize_config_interpolation(resize_config: int, interpolation: int) -> int:
@@ -743,7 +722,7 @@ class _Media:
 
     def dvpp_create_jpege_config(self) -> int:
         """acl.media.dvpp_create_jpege_config() -> jpege_config (level 100 until set)."""
-        return self._create(_state.jpege_configs, 100, "acl.media.dvpp_create_jpege_config")
+        return self._create(_state.jpege_configs, 100)
 
     @staticmethod
     def dvpp_set_jpege_config_level(jpege_config: int, level: int) -> int:
@@ -792,6 +771,7 @@ class _Media:
                               resize_config: int, stream: int) -> int:
         """acl.media.dvpp_vpc_resize_async(channel_desc, input_desc, output_desc, resize_config, stream) -> ret
         (acldvppVpcResizeAsync): queued; done at acl.rt.synchronize_stream."""
+        from edgematte.pictures import chroma_swapped
         from edgematte.standin.dvpp import INTERPOLATIONS, read_nv, vpc_resize, write_nv
 
         call = "acl.media.dvpp_vpc_resize_async"
@@ -812,10 +792,8 @@ class _Media:
 
         def task():
             picture = read_nv(bytes(block.data[offset:offset + src.size]), src)
-            if src.format != dst.format:  # NV12 <-> NV21: the chroma pairs swap
-                h = picture.shape[0] * 2 // 3
-                picture = picture.copy()
-                picture[h:] = picture[h:].reshape(h // 2, -1, 2)[..., ::-1].reshape(h // 2, -1)
+            if src.format != dst.format:  # NV12 <-> NV21
+                picture = chroma_swapped(picture)
             raw = write_nv(vpc_resize(picture, dst.width, dst.height, interpolation), dst)
             out_block.data[out_offset:out_offset + len(raw)] = raw
             return None
@@ -901,4 +879,24 @@ class _OldUtil:
     app does not call them; it refuses to start without the bytes calls)."""
 
 
+def _pic_desc_setter(name: str):
+    def setter(self, pic_desc: int, value: int) -> int:
+        return self._set(pic_desc, name, value)
+    setter.__name__ = f"dvpp_set_pic_desc_{name}"
+    setter.__doc__ = f"acl.media.dvpp_set_pic_desc_{name}(pic_desc, {name}) -> ret (acldvppSetPicDesc*)"
+    return setter
+
+
+def _add_pic_desc_setters() -> None:
+    """acl.media.dvpp_set_pic_desc_<field> for each field of the picture description (data, size, format, width,
+    height, width_stride, height_stride)."""
+    from dataclasses import fields
+
+    from edgematte.standin.dvpp import PicDesc
+
+    for f in fields(PicDesc):
+        setattr(_Media, f"dvpp_set_pic_desc_{f.name}", _pic_desc_setter(f.name))
+
+
+_add_pic_desc_setters()
 rt, mdl, util, media = _Rt(), _Mdl(), _Util(), _Media()

@@ -175,3 +175,23 @@ def test_an_event_completes_only_when_its_stream_reaches_it(app_bundle):
     assert board.get(dst_ptr, dst_size).any()  # VPC ran before the event completed
     assert acl.rt.destroy_event(event) == 0 and acl.rt.destroy_event(event) == acl.ACL_ERROR_INVALID_PARAM
     assert "1 event(s)" not in ", ".join(acl.held())
+
+
+def test_vpc_refuses_the_chips_own_filter_and_converts_nv12_to_nv21(app_bundle):
+    """Interpolation 0 (the 310's "high-order filter developed by Huawei") cannot be emulated: refused, named. An NV12
+    source onto an NV21 target swaps the chroma pairs."""
+    from edgematte.pictures import chroma_swapped
+
+    board = _Board(app_bundle, "Ascend310B4")
+    acl, (w, h) = board.acl, (64, 32)
+    _, picture = _nv21(w, h)
+    src, src_ptr, _ = board.picture(w, h)
+    dst, dst_ptr, dst_size = board.picture(w, h)
+    assert acl.media.dvpp_vpc_resize_async(board.channel, src, dst, board.resize_config(0), board.stream) \
+        == acl.ACL_ERROR_INVALID_PARAM
+    assert any("interpolation 0" in line and "emulates 1" in line for line in board.log)
+    assert acl.media.dvpp_set_pic_desc_format(src, 1) == 0  # NV12
+    board.put(src_ptr, chroma_swapped(picture), w, h, 64, 32)
+    assert acl.media.dvpp_vpc_resize_async(board.channel, src, dst, board.resize_config(2), board.stream) == 0
+    assert acl.rt.synchronize_stream(board.stream) == 0
+    assert np.array_equal(board.get(dst_ptr, dst_size).reshape(h * 3 // 2, w), picture)  # same size, nearest: exact
