@@ -5,6 +5,7 @@ existing output). The CLI prints its one-line message and exits with status 1, w
 Any other exception is a bug in edgematte and keeps its traceback.
 """
 
+import os
 import signal
 import threading
 
@@ -71,23 +72,46 @@ class CommandGroup(click.Group):
     2), and SIGTERM interrupts a command as Ctrl-C does."""
 
     def invoke(self, ctx):
-        previous = _interrupt_on_sigterm()
+        previous = _interrupt_on_signals()
         try:
             return super().invoke(ctx)
         except OSError as e:
             raise EdgematteError(os_error_message(e)) from None
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
-def _interrupt_on_sigterm():
+REDELIVER_S = 0.05  # how long a signal that lands inside an import waits before it is delivered again
+
+
+def _interrupt_on_signals():
     """SIGTERM (``timeout``, ``kill``, systemd, a CI cancelling a job) stops a command as Ctrl-C does, so it
-    cleans up the same way: no scratch folder, a closed output. Returns the handler it replaced (None off the
-    main thread, where signals cannot be handled)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
+    cleans up the same way: no scratch folder, a closed output.
 
-    def interrupt(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    return signal.signal(signal.SIGTERM, interrupt)
+    Both signals are held back while Python is importing a module: an exception raised there can unwind
+    through a native module's initialiser (onnx's pybind11 enums call back into Python while it loads), and
+    C++ then calls ``std::terminate``, which aborts the process with a traceback and leaves the scratch folder
+    behind (seen in CI: SIGTERM landed in ``import onnx``). Such a signal is sent again ``REDELIVER_S`` later,
+    until it lands outside the import machinery. Returns the handlers it replaced (none off the main thread,
+    where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def interrupt(signum, frame):
+        if _inside_import(frame):
+            timer = threading.Timer(REDELIVER_S, os.kill, (os.getpid(), signum))
+            timer.daemon = True
+            timer.start()
+            return
+        raise KeyboardInterrupt() if signum == signal.SIGINT else KeyboardInterrupt(f"signal {signum}")
+    return {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _inside_import(frame) -> bool:
+    """Whether ``frame`` or one of its callers is in importlib's bootstrap (a module being loaded)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
