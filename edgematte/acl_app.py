@@ -18,6 +18,7 @@ from edgematte.bundle import file_name
 from edgematte.devices import ACL_APP, DeviceFamily
 from edgematte.hilens_skill import MODES, SkillDefaults, device_problems, generated_by, refiner_settings
 from edgematte.spec import PipelineSpec
+from edgematte.standin.dvpp import rules_for  # each chip's DVPP rules, from CANN's docs: one table for app and stand-in
 from edgematte.templates import render_template, template_source
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ def render_app(spec: PipelineSpec, device: DeviceFamily, refiner: PipelineSpec |
     """The app for ``device`` and ``spec`` (``feedback`` as :func:`edgematte.hilens_skill.render_main`'s)."""
     settings = {"GENERATED_BY": generated_by(spec), "TITLE": device.title, "SOC_VERSION": device.soc_version,
                 "PYTHON": ".".join(map(str, device.python)), "MODEL_FILE": file_name("om"),
-                "NET_W, NET_H": (spec.width, spec.height), "FEEDBACK": feedback, **refiner_settings(refiner), "MODES": MODES,
+                "NET_W, NET_H": (spec.width, spec.height), "FEEDBACK": feedback, **refiner_settings(refiner),
+                "JPEGD_WIDTH_ALIGN": rules_for(device.soc_version).jpegd_width_align, "MODES": MODES,
                 "DEFAULTS": {k: v for k, v in asdict(defaults).items() if k not in ("check_value", "background_file")}}
     return render_template(template_source(TEMPLATE_NAME), settings)
 

@@ -118,7 +118,7 @@ APPS: dict[str, App] = {a.name: a for a in (
         _render_acl_app, _write_acl_app, _acl_app_problems, _run_acl_app, benched=False, board_note=_acl_app_needs,
         # three threads; the NPU's and DVPP's work is waited for by polling an event between sleeps (StreamWait),
         # so the threads overlap whether or not pyACL releases Python's lock in its calls (its source, not checked)
-        pipeline=(("capture", ("decode", "convert")), ("npu", ("upload", "vpc", "feedback", "infer")),
+        pipeline=(("capture", ("decode", "jpegd", "convert")), ("npu", ("upload", "vpc", "feedback", "infer")),
                   ("output", ("composite", "preview", "jpege")))),
 )}
 

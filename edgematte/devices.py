@@ -54,10 +54,11 @@ class BoardCpu:
 
 @dataclass(frozen=True)
 class MediaUnit:
-    """The chip's DVPP as the AscendCL app uses it (VPC scales each camera frame, JPEGE encodes the preview): the
-    time of one 1080p picture, scaled by pixels for others."""
+    """The chip's DVPP as the AscendCL app uses it (JPEGD decodes a USB camera's MJPEG frames, VPC scales each
+    frame, JPEGE encodes the preview): the time of one 1080p picture, scaled by pixels for others."""
 
-    ms_1080p: float   # one 1920x1080 picture through JPEGE; VPC's resize taken as no slower
+    ms_1080p: float        # one 1920x1080 picture through JPEGE; VPC's resize taken as no slower
+    jpegd_ms_1080p: float  # one 1920x1080 JPEG through JPEGD
     source: str
 
 
@@ -123,10 +124,11 @@ _X86_HOST = BoardCpu(4, "the x86 server the card sits in", 1.0,
                      "Atlas 300I Pro / Duo are PCIe cards: the app runs on the host server's cores [C]; 4 of them "
                      "taken for the app and a server core taken as this machine's [I]")
 
-_DVPP_310B = MediaUnit(1000 / 256, "Atlas 200I DK A2 basic specs: JPEG encode of 1080p at 256 fps [C]; VPC's "
-                                   "resize taken as no slower (no public VPC throughput found) [I]")
-_DVPP_TAKEN = MediaUnit(_DVPP_310B.ms_1080p, "taken as the 310B4's published JPEGE rate (no figure found for "
-                                             "this chip) [I]")
+_DVPP_310B = MediaUnit(1000 / 256, 1000 / 512, "Atlas 200I DK A2 basic specs: JPEG encode of 1080p at 256 fps, "
+                                                "decode at 512 fps [C]; VPC's resize taken as no slower than the "
+                                                "encoder (no public VPC throughput found) [I]")
+_DVPP_TAKEN = MediaUnit(_DVPP_310B.ms_1080p, _DVPP_310B.jpegd_ms_1080p,
+                        "taken as the 310B4's published JPEG rates (no figure found for this chip) [I]")
 
 _CANN_OPSETS = (9, 13)  # CANN 5.0.4's documented window, also inside CANN 8.x's: every atc release takes it
 

@@ -2,12 +2,12 @@
 
 Inputs: each host stage's CPU time measured here (:mod:`edgematte.bench.host`, 720p camera frames) times the
 family's ``slowdown`` (an estimate: :class:`edgematte.devices.BoardCpu`), the network's time on the chip from the
-cost model (:mod:`edgematte.costmodel`), DVPP's time for the pictures it scales (``vpc``: the camera frame) and
-encodes (``jpege``: the preview's picture) from the family's media record (:class:`edgematte.devices.MediaUnit`),
-and the app record's pipeline (which thread runs or waits for which stages). The frame period is the slowest
-thread's time, the host work spread over the board's cores, or DVPP's work, whichever is the limit; the latency
-is a frame's trip through every thread. A prediction until a board runs the app, whose
-timing line (``ms/frame``) measures the same stages.
+cost model (:mod:`edgematte.costmodel`), DVPP's time for the pictures it decodes (``jpegd``: a USB camera's MJPEG
+frame), scales (``vpc``: the frame) and encodes (``jpege``: the preview's picture) from the family's media record
+(:class:`edgematte.devices.MediaUnit`), and the app record's pipeline (which thread runs or waits for which
+stages). The frame period is the slowest thread's time, the host work spread over the board's cores, or DVPP's
+work, whichever is the limit; the latency is a frame's trip through every thread. A prediction until a board runs
+the app, whose timing line (``ms/frame``) measures the same stages.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def predict_loop(family, host_cpu: dict, npu_ms: float, camera: str = "1280x720"
                                                        "source": cpu.source}, "note": NOTE, "modes": modes}
 
 
-DEVICE_STAGES = ("infer", "vpc", "jpege")  # the chip's work: not host time
+DEVICE_STAGES = ("infer", "jpegd", "vpc", "jpege")  # the chip's work: not host time
 
 
 def _loop(app, cpu, stages: dict) -> dict:
@@ -85,12 +85,12 @@ FULL_HD = 1920 * 1080
 
 
 def _dvpp_ms(family, width: int, height: int, mode: str) -> dict:
-    """DVPP's time per frame for the app of ``family`` in ``mode``: VPC scales the camera frame, JPEGE encodes the
-    preview's picture (twice the frame side by side); none without a media record."""
+    """DVPP's time per frame for the app of ``family`` in ``mode``: JPEGD decodes the camera's MJPEG frame, VPC
+    scales it, JPEGE encodes the preview's picture (twice the frame side by side); none without a media record."""
     if family.media is None:
         return {}
     per_pixel = family.media.ms_1080p / FULL_HD
-    stages = {"vpc": per_pixel * width * height}
+    stages = {"jpegd": family.media.jpegd_ms_1080p / FULL_HD * width * height, "vpc": per_pixel * width * height}
     if mode.endswith("preview"):
         stages["jpege"] = per_pixel * width * height * (2 if mode.startswith("side-by-side") else 1)
     return stages

@@ -5,7 +5,8 @@ does on the host is what bounds the frame rate. This times *the apps' own code*:
 rendered for a family that runs it and loaded against its device API's stand-in module, and its functions run on
 synthetic camera frames (a smooth picture and a matte with soft edges) at 720p and 1080p, in every mode, with
 the preview's JPEG on and off. The work the device does on its own units is not counted: the camera's NV21
-frames and the Kit's scaler (``Preprocessor``), DVPP's scaler (VPC) and JPEG encoder, AIPP, the network, HDMI.
+frames and the Kit's scaler (``Preprocessor``), DVPP's JPEG decoder (JPEGD), scaler (VPC) and JPEG encoder
+(JPEGE), AIPP, the network, HDMI.
 
 The clock is the thread's CPU time with OpenCV held to one thread (``cv2.setNumThreads(1)``): what one core
 spends, which the load of a shared machine does not inflate. Medians over ``frames`` runs after a warm-up.
@@ -25,7 +26,7 @@ from edgematte.bench.stats import LatencyStats
 SIZES = ((1280, 720), (1920, 1080))
 MODES = ("composite", "alpha", "side-by-side")
 CLOCK = "thread CPU time, one thread (cv2.setNumThreads(1)), median per frame"
-MJPEG_QUALITY = 90  # a UVC camera's MJPEG frames, which OpenCV decodes on the host
+MJPEG_QUALITY = 90  # a UVC camera's MJPEG frames (DVPP's JPEGD decodes them; OpenCV, when asked or refused)
 
 
 class _DeviceScaler:
@@ -114,17 +115,43 @@ def _graph_output(width: int, height: int):
     return run
 
 
+def _jpegd_host(m: dict, frame, width: int, height: int):
+    """The host's part of DVPP's decode of a USB camera's MJPEG frame (the app's ``JpegDecoder``): the standard
+    Huffman tables put in where the camera left them out, the JPEG's bytes handed to DVPP (a copy), the decoded
+    picture's bytes back (a copy, strides included) and mapped to the app's range. JPEGD's own time is DVPP's."""
+    from edgematte.standin.dvpp import PicDesc, jpeg_decode, write_nv
+    from edgematte.standin.uvc import mjpeg_frame
+
+    bare = mjpeg_frame(frame, MJPEG_QUALITY, huffman_tables=False).tobytes()
+    tables, levels = m["standard_huffman_tables"](), m["narrow_range_levels"]()
+    stride_w, stride_h = m["aligned"](width, m["JPEGD_WIDTH_ALIGN"]), m["aligned"](height, m["JPEGD_HEIGHT_ALIGN"])
+    decoded = write_nv(jpeg_decode(m["with_huffman_tables"](bare, tables), 2),
+                       PicDesc(width=width, height=height, width_stride=stride_w, height_stride=stride_h))
+
+    def run():
+        bytearray(m["with_huffman_tables"](bare, tables))
+        padded = np.frombuffer(bytearray(decoded), np.uint8).reshape(stride_h * 3 // 2, stride_w)
+        m["narrow_nv21"](padded, width, height, levels)
+    return run
+
+
+def _cpu_decode(m: dict, frame):
+    """OpenCV's decode of the camera's MJPEG frame and the conversion to NV21: the app's ``cpu_decode`` (with
+    --camera-decode cpu, or when JPEGD refuses the camera's frames)."""
+    mjpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, MJPEG_QUALITY])[1]
+    return lambda: m["cpu_decode"](mjpeg)
+
+
 def _app_stages(m: dict, frame, alpha, width: int, height: int, mode: str, preview: bool, spec) -> dict:
-    """The AscendCL app's host work per frame: the camera's MJPEG decode and the conversion to NV21 (capture
-    thread); the frame's upload to DVPP, whose VPC scales it onto the network's input, and the previous alpha's
-    rules (NPU thread); the NV21 composite, and while someone watches the preview the picture's upload to DVPP's
-    JPEG encoder (output thread). VPC and JPEGE run on the chip's DVPP: not host time (bench/board.py adds them)."""
-    _, mjpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, MJPEG_QUALITY])
+    """The AscendCL app's host work per frame: the host's part of DVPP's decode of the camera's MJPEG frame
+    (capture thread); the frame's upload to DVPP, whose VPC scales it onto the network's input, and the previous
+    alpha's rules (NPU thread); the NV21 composite, and while someone watches the preview the picture's upload to
+    DVPP's JPEG encoder (output thread). JPEGD, VPC and JPEGE run on the chip's DVPP: not host time
+    (bench/board.py adds them)."""
     nv21 = m["to_nv21"](frame)
     luma = cv2.resize(nv21[:height], (spec.width, spec.height), interpolation=cv2.INTER_LINEAR)  # VPC's Y plane
     picture = {"out": m["composite"](nv21, alpha, None, mode)}
-    stages = {"decode": lambda: cv2.imdecode(mjpeg, cv2.IMREAD_COLOR),
-              "convert": lambda: m["to_nv21"](frame),
+    stages = {"decode": _jpegd_host(m, frame, width, height),
               "upload": _upload(nv21),
               "feedback": _feedback(m["PreviousAlpha"](spec.width, spec.height), luma, alpha),
               "composite": lambda: picture.update(out=m["composite"](nv21, alpha, None, mode))}
@@ -142,13 +169,17 @@ def host_cpu(spec, frames: int = 20, warmup: int = 3, sizes=SIZES, log=lambda _:
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     report = {"clock": CLOCK, "frames": frames, "network": [spec.width, spec.height], "apps": {},
-              "graph_output_ms": {}}
+              "graph_output_ms": {}, "cpu_decode_ms": {}}
     try:
         for width, height in sizes:  # the alternative the board simulator weighs: the blend inside the om graph
             ms = _time({"out": _graph_output(width, height)}, frames, warmup)["out"]
             report["graph_output_ms"][f"{width}x{height}"] = round(ms, 3)
         for app in APPS.values():
             module = _load_app(app, spec, families_running(app.name)[0])
+            if app.device_api == "acl":  # what JPEGD saves: the camera frame's decode on the CPU, timed beside it
+                for width, height in sizes:
+                    ms = _time({"cpu": _cpu_decode(module, _scene(width, height, (8, 8))[0])}, frames, warmup)
+                    report["cpu_decode_ms"][f"{width}x{height}"] = round(ms["cpu"], 3)
             rows = {}
             for width, height in sizes:
                 frame, alpha = _scene(width, height, (spec.width, spec.height))

@@ -50,7 +50,8 @@ BENCH_SCHEMA = {
                                            "required": list(LOOP_STAGES),
                                            "additionalProperties": _STATS},
                                 "total": _STATS, "non_infer_fraction": _NUM}},
-        "host_cpu": {"type": "object", "required": ["clock", "frames", "network", "apps", "graph_output_ms"],
+        "host_cpu": {"type": "object", "required": ["clock", "frames", "network", "apps", "graph_output_ms",
+                                                  "cpu_decode_ms"],
                      "properties": {"frames": {"type": "integer"}, "apps": {
                          "type": "object", "required": list(APPS), "additionalProperties": {
                          "type": "object", "additionalProperties": {

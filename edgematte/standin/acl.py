@@ -124,7 +124,8 @@ class _State:
 
     def allocate(self, where: str, size: int, data=None) -> int:
         if where in ("device", "dvpp"):
-            pointer, self._device_next = self._device_next, self._device_next + (size + 63) // 64 * 64 + 64
+            # 128-byte aligned, as acldvppMalloc's memory is (JPEGD's input must be; CANN 5.0.4 aclcppdevg_03_0168)
+            pointer, self._device_next = self._device_next, self._device_next + (size + 127) // 128 * 128 + 128
         else:
             pointer, self._host_next = self._host_next, self._host_next + (size + 63) // 64 * 64 + 64
         self.blocks[pointer] = _Block(where, bytearray(size) if data is None else data)
@@ -621,10 +622,10 @@ class _Mdl:
         return task, ACL_SUCCESS
 
 
-# -- acl.media (DVPP: VPC resize and JPEGE; rules and work in edgematte.standin.dvpp) ------------------------
+# -- acl.media (DVPP: VPC resize, JPEGE and JPEGD; rules and work in edgematte.standin.dvpp) ------------------
 class _Media:
     """The DVPP calls the app makes (pyACL's acl.media, acldvpp*): memory, channel, picture descriptions, VPC
-    resize and JPEG encode. Work is queued on the stream and runs at acl.rt.synchronize_stream, as on the device:
+    resize, JPEG encode and decode. Work is queued on the stream and runs at acl.rt.synchronize_stream, as on the device:
     an output read before the stream is synchronised holds what was there before."""
 
     @staticmethod
@@ -846,6 +847,65 @@ class _Media:
             return None
         _state.streams[stream].append(task)
         return ACL_SUCCESS
+
+    def dvpp_jpeg_decode_async(self, channel_desc: int, data: int, size: int, output_pic_desc: int,
+                               stream: int) -> int:
+        """acl.media.dvpp_jpeg_decode_async(channel_desc, data, size, output_desc, stream) -> ret
+        (acldvppJpegDecodeAsync): ``size`` bytes of JPEG at ``data`` (dvpp_malloc memory, 128-aligned) decoded
+        into the output description's buffer; its width and height are JPEGD's to set (read them with
+        acl.media.dvpp_get_pic_desc_width/height after acl.rt.synchronize_stream)."""
+        from edgematte.standin.dvpp import JPEGD_INPUT_ALIGN, jpeg_decode, jpeg_header, jpegd_problem, write_nv
+
+        call = "acl.media.dvpp_jpeg_decode_async"
+        if (ret := self._ready(call, channel_desc, stream)) != ACL_SUCCESS:
+            return ret
+        block, offset = _state.region(data, size, ("dvpp",)) if isinstance(size, int) and size > 0 else (None, 0)
+        if block is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"the input's {size!r} bytes at {data:#x} are not inside "
+                                                          f"acl.media.dvpp_malloc memory")
+        if data % JPEGD_INPUT_ALIGN:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"the input at {data:#x} is not {JPEGD_INPUT_ALIGN}-byte "
+                                                          f"aligned (acl.media.dvpp_malloc's memory is)")
+        pic = _state.pics.get(output_pic_desc)
+        if pic is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, "unknown output picture description")
+        jpeg = bytes(block.data[offset:offset + size])
+        rules = rules_for_soc()
+        problem = jpegd_problem(jpeg_header(jpeg), pic, rules)
+        if problem:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"{problem} ({rules.source})")
+        out_block, out_offset = _state.region(pic.data, pic.size, ("dvpp",))
+        if out_block is None:
+            return _refuse(ACL_ERROR_INVALID_PARAM, call, f"the output's {pic.size} bytes at {pic.data:#x} are not "
+                                                          f"inside acl.media.dvpp_malloc memory")
+
+        def task():
+            picture = jpeg_decode(jpeg, pic.format)
+            pic.height, pic.width = picture.shape[0] * 2 // 3, picture.shape[1]
+            raw = write_nv(picture, pic)
+            out_block.data[out_offset:out_offset + len(raw)] = raw
+            return None
+        _state.streams[stream].append(task)
+        return ACL_SUCCESS
+
+    @staticmethod
+    def dvpp_get_pic_desc_width(pic_desc: int) -> int:
+        """acl.media.dvpp_get_pic_desc_width(pic_desc) -> width (0 for an unknown description or none set)."""
+        pic = _state.pics.get(pic_desc)
+        return 0 if pic is None or pic.width is None else pic.width
+
+    @staticmethod
+    def dvpp_get_pic_desc_height(pic_desc: int) -> int:
+        """acl.media.dvpp_get_pic_desc_height(pic_desc) -> height (0 for an unknown description or none set)."""
+        pic = _state.pics.get(pic_desc)
+        return 0 if pic is None or pic.height is None else pic.height
+
+
+def rules_for_soc():
+    """The DVPP rules of the chip the stand-in plays (acl.get_soc_name's answer)."""
+    from edgematte.standin.dvpp import rules_for
+
+    return rules_for(get_soc_name())
 
 
 # -- acl.util ---------------------------------------------------------------------------------------------

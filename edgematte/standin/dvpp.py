@@ -1,4 +1,5 @@
-"""DVPP's rules and work for the acl stand-in's ``acl.media``: VPC resize and JPEGE encode of YUV420SP pictures.
+"""DVPP's rules and work for the acl stand-in's ``acl.media``: VPC resize, JPEGE encode and JPEGD decode of YUV420SP
+pictures.
 
 The rules differ by chip; each is from the CANN documentation named in its record, and the stand-in refuses a
 picture description that breaks them, as the device does (the device's error code is not documented per rule;
@@ -10,6 +11,16 @@ Only YUV420SP (NV12 and NV21) is stood in for, the one format the app hands DVPP
 others by name (stricter than the device). VPC's resampling is emulated for interpolation 1 and 2, which CANN
 documents as OpenCV-like bilinear and nearest neighbour (aclcppdevg_000207, CANN 6.0.1); the 310's default 0
 ("a high-order filter developed by Huawei") cannot be emulated and is refused.
+
+JPEGD (CANN 5.0.4 aclcppdevg_03_0168, CANN 8.0 aclpythondevg_01_0321): Huffman-coded baseline JPEGs of YUV
+colour with 4:4:4, 4:2:2, 4:2:0, 4:0:0 or 4:4:0 sampling, 32x32 to 8192x8192, from 128-byte-aligned
+``dvpp_malloc`` memory; no arithmetic coding, no progressive JPEG. Its output for YUV420SP is the JPEG's own
+YCbCr samples (full range: Ascend's samples pair JPEGD with AIPP's full-range "JPEG" matrix), width and height
+rounded down to even, with a width stride of exactly the width rounded up to 128 on the 310 and to 64 on the 310B
+and 310P, and a height stride of the height rounded up to 16. The stand-in also refuses a JPEG without Huffman
+tables (many UVC cameras leave them out; CANN does not say JPEGD decodes such a frame): stricter than documented.
+Its decoding is OpenCV's: the JPEG decoded to BGR and converted back to full-range YCbCr, the chroma averaged over
+2x2, within a level or two of the samples themselves.
 """
 
 from __future__ import annotations
@@ -38,24 +49,28 @@ class DvppRules:
     vpc_output: tuple[tuple[int, int], tuple[int, int]]
     jpege: tuple[tuple[int, int], tuple[int, int]]
     vpc_takes_rt_malloc: bool          # VPC also takes acl.rt.malloc memory (else acl.media.dvpp_malloc only)
+    jpegd_width_align: int             # JPEGD's output width stride: the width rounded up to exactly this
     source: str
 
 
 RULES: dict[str, DvppRules] = {r.chips: r for r in (
     DvppRules("Ascend310", 16, (32, 16384), 6, ((10, 6), (4096, 4096)), ((10, 6), (4096, 4096)),
-              ((32, 32), (8192, 8192)), False,
+              ((32, 32), (8192, 8192)), False, 128,
               "CANN 6.0.1 aclcppdevg_03_0168 (VPC formats, strides: width to 16, height to 2; acldvppMalloc), "
               "aclcppdevg_03_0170 (10x6 to 4096x4096; larger: NV12/NV21 only, not stood in), CANN 8.0.RC1 "
-              "aclcppdevg_03_0272 (width stride 32-16384, height stride from 6), aclpythondevg_01_0299 (JPEGE)"),
+              "aclcppdevg_03_0272 (width stride 32-16384, height stride from 6), aclpythondevg_01_0299 (JPEGE), "
+              "CANN 8.0 aclpythondevg_01_0321 (JPEGD: width stride to 128 on Atlas 200/300/500)"),
     DvppRules("Ascend310B", 1, (10, 16384), 6, ((10, 6), (8192, 8192)), ((10, 6), (4096, 8192)),
-              ((32, 32), (16384, 16384)), True,
+              ((32, 32), (16384, 16384)), True, 64,
               "Atlas 200I DK A2 23.0.RC2 guide aclcppdevg_03_0675 (VPC resize 10x6-8192x8192 in, 4096x8192 out), "
               "CANN 8.0 aclpythondevg_01_0429 (width stride: no alignment, from 10; height stride to 2, from 6; "
-              "acl.rt.malloc or dvpp_malloc), aclpythondevg_01_0316 (JPEGE 32x32-16384x16384)"),
+              "acl.rt.malloc or dvpp_malloc), aclpythondevg_01_0316 (JPEGE 32x32-16384x16384), aclpythondevg_01_0321 "
+              "(JPEGD: width stride to 64 on Atlas 200I/500 A2)"),
     DvppRules("Ascend310P", 16, (32, 16384), 6, ((10, 6), (8192, 8192)), ((10, 6), (4096, 4096)),
-              ((32, 32), (8192, 8192)), False,
+              ((32, 32), (8192, 8192)), False, 64,
               "CANN 8.0 aclpythondevg_01_0429 (Atlas inference products: width stride to 16, 32-16384; height "
-              "stride to 2, 6-16384; 4096x4096 out; dvpp_malloc), aclcppdevg_03_0362 (JPEGE 32x32-8192x8192)"),
+              "stride to 2, 6-16384; 4096x4096 out; dvpp_malloc), aclcppdevg_03_0362 (JPEGE 32x32-8192x8192), "
+              "aclpythondevg_01_0321 (JPEGD: width stride to 64 on Atlas inference products)"),
 )}
 
 
@@ -154,3 +169,97 @@ def jpeg_encode(picture: np.ndarray, pixel_format: int, level: int) -> bytes:
 def predicted_jpeg_size(pic: PicDesc) -> int:
     """acldvppJpegPredictEncSize's estimate, stood in by an upper bound: the input's own size plus headers."""
     return pic.width_stride * pic.height_stride * 3 // 2 + 4096
+
+
+# -- JPEGD --------------------------------------------------------------------------------------------------
+JPEGD_SIZE = ((32, 32), (8192, 8192))   # CANN 5.0.4 aclcppdevg_03_0168; taken for every chip (stricter or equal)
+JPEGD_HEIGHT_ALIGN = 16
+JPEGD_INPUT_ALIGN = 128                  # the input's address (CANN 5.0.4 aclcppdevg_03_0168)
+_SOF_BASELINE = {0xC0: "baseline", 0xC1: "extended sequential"}  # Huffman-coded, DCT: what JPEGD decodes
+_SOF_REFUSED = {0xC2: "progressive", 0xC3: "lossless", 0xC5: "differential", 0xC6: "differential progressive",
+                0xC7: "differential lossless", 0xC9: "arithmetic-coded", 0xCA: "arithmetic-coded progressive",
+                0xCB: "arithmetic-coded lossless", 0xCD: "arithmetic-coded differential",
+                0xCE: "arithmetic-coded differential progressive", 0xCF: "arithmetic-coded differential lossless"}
+_SAMPLING = {((1, 1), (1, 1), (1, 1)): "444", ((2, 1), (1, 1), (1, 1)): "422", ((2, 2), (1, 1), (1, 1)): "420",
+             ((1, 2), (1, 1), (1, 1)): "440"}
+
+
+@dataclass(frozen=True)
+class JpegHeader:
+    """What JPEGD's rules look at: the frame header and whether Huffman tables precede the scan."""
+
+    width: int
+    height: int
+    sampling: str            # "444", "422", "420", "440", "400", or a description of another one
+    huffman_tables: int      # DHT segments before the scan
+
+
+def jpeg_header(data: bytes) -> JpegHeader | str:
+    """The header of a JPEG JPEGD could decode, or why it cannot (a problem as text)."""
+    if data[:2] != b"\xff\xd8":
+        return "the input does not start with a JPEG's SOI marker"
+    i, frame, tables = 2, None, 0
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return f"no marker at byte {i} of the JPEG's header"
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        body = data[i + 4:i + 2 + length]
+        if marker == 0xDA:
+            break
+        if marker in _SOF_REFUSED:
+            return f"the JPEG is {_SOF_REFUSED[marker]}: JPEGD decodes Huffman-coded baseline JPEGs only"
+        if marker in _SOF_BASELINE:
+            height, width, count = int.from_bytes(body[1:3], "big"), int.from_bytes(body[3:5], "big"), body[5]
+            factors = tuple((body[7 + 3 * k] >> 4, body[7 + 3 * k] & 15) for k in range(count))
+            sampling = "400" if count == 1 else _SAMPLING.get(factors, f"{count} components sampled {factors}")
+            frame = (width, height, sampling)
+        tables += marker == 0xC4
+        i += 2 + length
+    else:
+        return "the JPEG has no scan (SOS)"
+    if frame is None:
+        return "the JPEG has no frame header (SOF) before its scan"
+    return JpegHeader(*frame, huffman_tables=tables)
+
+
+def jpegd_problem(header: JpegHeader | str, pic: PicDesc, rules: DvppRules) -> str | None:
+    """Why JPEGD cannot decode a JPEG with ``header`` into ``pic`` on the chip of ``rules``, or None."""
+    if isinstance(header, str):
+        return header
+    if header.sampling not in ("444", "422", "420", "440", "400"):
+        return f"the JPEG's sampling ({header.sampling}) is none of JPEGD's 4:4:4, 4:2:2, 4:2:0, 4:0:0, 4:4:0"
+    if not header.huffman_tables:
+        return ("the JPEG has no Huffman tables (DHT) before its scan, as UVC cameras may send it; CANN does not "
+                "document JPEGD decoding one: insert the standard tables first")
+    if not _within(header.width, header.height, JPEGD_SIZE):
+        return f"the JPEG is {header.width}x{header.height}, outside JPEGD's 32x32 to 8192x8192"
+    missing = [k for k in ("data", "size", "format", "width_stride", "height_stride") if getattr(pic, k) is None]
+    if missing:
+        return f"the jpegd output description has no {', '.join(missing)} (acl.media.dvpp_set_pic_desc_*)"
+    if pic.format not in YUV420SP_FORMATS:
+        return f"the jpegd output format {pic.format} is not YUV420SP (1 NV12, 2 NV21), the one the stand-in emulates"
+    w, h = header.width // 2 * 2, header.height // 2 * 2
+    ws, hs = -(-w // rules.jpegd_width_align) * rules.jpegd_width_align, -(-h // JPEGD_HEIGHT_ALIGN) * JPEGD_HEIGHT_ALIGN
+    if (pic.width_stride, pic.height_stride) != (ws, hs):
+        return (f"the jpegd output's strides are {pic.width_stride}x{pic.height_stride}; a {w}x{h} picture needs "
+                f"{ws}x{hs} on {rules.chips} (the width rounded up to {rules.jpegd_width_align}, the height to 16)")
+    if pic.size < ws * hs * 3 // 2:
+        return f"the jpegd output's buffer size {pic.size} is below width stride x height stride x 3/2 = {ws * hs * 3 // 2}"
+    return None
+
+
+def jpeg_decode(data: bytes, pixel_format: int) -> np.ndarray:
+    """JPEGD's YUV420SP output for a JPEG (the stand-in's emulation: see the module's docstring), even-sized."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("the JPEG's data could not be decoded")
+    h, w = bgr.shape[0] // 2 * 2, bgr.shape[1] // 2 * 2
+    ycrcb = cv2.cvtColor(bgr[:h, :w], cv2.COLOR_BGR2YCrCb)  # JFIF's full-range YCbCr
+    chroma = cv2.resize(ycrcb[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # Cr (V), Cb (U)
+    if YUV420SP_FORMATS[pixel_format] == "NV12":
+        chroma = chroma[..., ::-1]
+    return np.concatenate([ycrcb[..., 0], np.ascontiguousarray(chroma).reshape(h // 2, w)])

@@ -8,7 +8,7 @@ has left (PreviousAlpha, in the loop core below). With a refiner (REFINER_FILE),
 matte in the REF_W x REF_H crop of the frame with the most uncertain band, at the frame's resolution; it runs
 again when that band changes or the crop moves, and at least once a second, its last result reused in between.
 
-    python3 main.py --input 0 --preview 8080          # USB camera 0; open http://<board-ip>:8080/
+    python3 main.py --input 0 --preview 8080          # USB camera 0 at 1280x720; open http://<board-ip>:8080/
     python3 main.py --input clip.mp4 --output out.mp4 --mode side-by-side
     python3 main.py --input rtsp://camera/stream --background "#00ff00" --show
 
@@ -44,6 +44,7 @@ NET_W, NET_H = 512, 288               # the model's input size
 FEEDBACK = True                       # feed the model its previous alpha (False: zeros; a model trained on zeros)
 REFINER_FILE = None                   # the refiner's .om (M-Net), or None
 REF_W, REF_H = 0, 0                   # its input: a crop of the frame, BGR888 + trimap bytes
+JPEGD_WIDTH_ALIGN = 64                # JPEGD's output width stride on this chip: the width rounded up to this
 MODES = ("composite", "alpha", "side-by-side")
 DEFAULTS = {"background": "blur", "mode": "composite", "reset_threshold": 30.0, "min_coverage": 0.02,
             "log_every": 100}
@@ -70,6 +71,8 @@ PIXEL_FORMAT_YVU_SEMIPLANAR_420 = 2   # acldvppPixelFormat: NV21
 VPC_BILINEAR = 1                      # acldvppSetResizeConfigInterpolation: bilinear, computed as OpenCV does
 WIDTH_STRIDE, HEIGHT_STRIDE = 16, 2
 JPEG_LEVEL = 80                       # the preview's JPEG quality (acldvppSetJpegeConfigLevel)
+JPEGD_HEIGHT_ALIGN = 16               # JPEGD's output height stride: the height rounded up to 16 (every chip)
+MJPG = cv2.VideoWriter_fourcc(*"MJPG")  # what a UVC camera sends 720p and 1080p at full rate in
 # acl.rt.query_event_status's aclrtEventRecordedStatus (pyACL reference, CANN 8.0 aclpythondevg_01_0096): COMPLETE is
 # 1 here (the older acl.rt.query_event's aclrtEventStatus used 0)
 ACL_EVENT_RECORDED_STATUS_COMPLETE = 1
@@ -275,9 +278,9 @@ def aligned(value, step):
 class DvppPicture(object):
     """An NV21 picture in DVPP memory (``pointer``, or a new buffer) and its description for VPC and JPEGE."""
 
-    def __init__(self, runtime, width, height, pointer=None):
+    def __init__(self, runtime, width, height, pointer=None, strides=(WIDTH_STRIDE, HEIGHT_STRIDE)):
         self.runtime, self.width, self.height = runtime, width, height
-        self.stride_w, self.stride_h = aligned(width, WIDTH_STRIDE), aligned(height, HEIGHT_STRIDE)
+        self.stride_w, self.stride_h = aligned(width, strides[0]), aligned(height, strides[1])
         self.size = self.stride_w * self.stride_h * 3 // 2
         self.pointer = runtime.dvpp_malloc(self.size) if pointer is None else pointer
         self.desc = runtime.created(acl.media.dvpp_create_pic_desc, acl.media.dvpp_destroy_pic_desc)
@@ -371,6 +374,104 @@ class JpegEncoder(object):
         return acl.util.ptr_to_bytes(self.host, size)
 
 
+class JpegDecoder(object):
+    """DVPP's JPEG decoder for a camera's MJPEG frames of one size: the frame's bytes go to DVPP memory (with the
+    standard Huffman tables where the camera left them out), JPEGD decodes them to NV21, and the picture comes
+    back to the host in the app's range. JPEGD gives the JPEG's own YCbCr, full range (Ascend's samples feed it
+    to AIPP with the full-range "JPEG" matrix); the app's pictures are BT.601 narrow range, as OpenCV's
+    conversions and this bundle's AIPP are, so two 256-entry tables map it. Used from the capture thread, which
+    sets the runtime's context first."""
+
+    def __init__(self, runtime, width, height):
+        self.runtime, self.dvpp, self.width, self.height = runtime, Dvpp(runtime), width, height
+        self.picture = DvppPicture(runtime, width, height, strides=(JPEGD_WIDTH_ALIGN, JPEGD_HEIGHT_ALIGN))
+        self.capacity = width * height * 3  # beyond any 8-bit baseline JPEG of the frame's size
+        self.data = runtime.dvpp_malloc(self.capacity)
+        self.host = runtime.malloc_host(self.picture.size)
+        self.tables, self.levels = standard_huffman_tables(), narrow_range_levels()
+
+    def __call__(self, frame):
+        """The NV21 picture of one MJPEG frame (OpenCV's raw frame: a row of the JPEG's bytes)."""
+        jpeg = with_huffman_tables(frame.tobytes(), self.tables)
+        if len(jpeg) > self.capacity:
+            raise AppError("a camera frame of %d bytes is larger than a %dx%d JPEG can be" % (len(jpeg), self.width,
+                                                                                             self.height))
+        check(acl.rt.memcpy(self.data, self.capacity, acl.util.bytes_to_ptr(jpeg), len(jpeg), self.runtime.to_device),
+              "acl.rt.memcpy (a JPEG to DVPP)")
+        check(acl.media.dvpp_jpeg_decode_async(self.dvpp.channel, self.data, len(jpeg), self.picture.desc,
+                                               self.dvpp.stream), "acl.media.dvpp_jpeg_decode_async")
+        self.dvpp.wait("JPEGD")
+        size = (acl.media.dvpp_get_pic_desc_width(self.picture.desc),
+                acl.media.dvpp_get_pic_desc_height(self.picture.desc))
+        if size != (self.width, self.height):
+            raise AppError("the camera's frames changed from %dx%d to %dx%d" % ((self.width, self.height) + size))
+        p = self.picture
+        check(acl.rt.memcpy(self.host, p.size, p.pointer, p.size, self.runtime.to_host),
+              "acl.rt.memcpy (a decoded frame to the host)")
+        padded = np.frombuffer(acl.util.ptr_to_bytes(self.host, p.size), np.uint8)
+        return narrow_nv21(padded.reshape(p.stride_h * 3 // 2, p.stride_w), p.width, p.height, self.levels)
+
+
+def narrow_range_levels():
+    """Two 256-entry tables from full-range YCbCr (JPEG's) to BT.601's narrow range: luma 0-255 -> 16-235,
+    chroma 0-255 -> 16-240 about 128."""
+    levels = np.arange(256, dtype=np.float32)
+    return (np.round(16 + levels * (219 / 255.0)).astype(np.uint8),
+            np.round(128 + (levels - 128) * (224 / 255.0)).astype(np.uint8))
+
+
+def narrow_nv21(padded, width, height, levels):
+    """The ``width`` x ``height`` NV21 picture inside ``padded`` (its strides' rows and columns), in the narrow
+    range: each output pixel written once."""
+    stride_h = padded.shape[0] * 2 // 3
+    out = np.empty((height * 3 // 2, width), np.uint8)
+    cv2.LUT(padded[:height, :width], levels[0], dst=out[:height])
+    cv2.LUT(padded[stride_h:stride_h + height // 2, :width], levels[1], dst=out[height:])
+    return out
+
+
+def jpeg_segments(data):
+    """(marker, start, end) of each marker segment of a JPEG's header, up to its scan (SOS, not included)."""
+    segments, i = [], 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # a fill byte
+            i += 1
+            continue
+        if marker == 0xDA:
+            return segments
+        end = i + 2 + (data[i + 2] << 8 | data[i + 3])
+        segments.append((marker, i, end))
+        i = end
+    raise AppError("the camera sent a frame that is not a JPEG (no scan in its first %d bytes)" % i)
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's frame header (SOF0-SOF15, not DHT, JPG or DAC)."""
+    for marker, start, _ in jpeg_segments(data):
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (data[start + 7] << 8 | data[start + 8], data[start + 5] << 8 | data[start + 6])
+    raise AppError("the camera sent a JPEG without a frame header")
+
+
+def standard_huffman_tables():
+    """DHT segments of ITU T.81 Annex K.3's tables: those libjpeg writes when it does not optimise them, cut from
+    OpenCV's JPEG of a small picture."""
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))
+    data = jpeg.tobytes()
+    return b"".join(data[start:end] for marker, start, end in jpeg_segments(data) if marker == 0xC4)
+
+
+def with_huffman_tables(data, tables):
+    """A JPEG's bytes with ``tables`` inserted before its scan when it has no Huffman tables: a UVC camera may leave
+    them out (its MJPEG frames then mean Annex K's tables, which decoders such as libjpeg assume)."""
+    segments = jpeg_segments(data)
+    if any(marker == 0xC4 for marker, _, _ in segments):
+        return data
+    scan = segments[-1][2] if segments else 2
+    return data[:scan] + tables + data[scan:]
+
+
 def nv21_crop(frame, x, y, w, h):
     """The NV21 crop (x, y, w, h: even) of an NV21 frame."""
     height = frame.shape[0] * 2 // 3
@@ -410,11 +511,20 @@ class RefinerStage(object):
 
 
 # -- frames in ------------------------------------------------------------------------------------------
-def open_source(text, timeout_ms):
-    """A camera index, an RTSP/HTTP URL or a video file, opened with OpenCV (packed BGR frames)."""
+def open_source(text, timeout_ms, camera_size, camera_decode):
+    """A camera index, an RTSP/HTTP URL or a video file, opened with OpenCV; and whether its frames come as JPEGs
+    for DVPP's decoder (a camera that sends MJPEG, with ``camera_decode`` "dvpp"), else as BGR pictures."""
+    jpeg = False
     if text.isdigit():
         cap = cv2.VideoCapture(int(text))
         what = "camera %s" % text
+        if cap.isOpened():  # OpenCV's V4L2 backend prefers YUYV, which USB 2 carries at 720p at a few fps only
+            cap.set(cv2.CAP_PROP_FOURCC, MJPG)
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, camera_size[0])
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, camera_size[1])
+            # with CONVERT_RGB off, OpenCV hands over each MJPEG frame's bytes undecoded (cap_v4l.cpp)
+            jpeg = (int(cap.get(cv2.CAP_PROP_FOURCC)) == MJPG and camera_decode == "dvpp"
+                    and cap.set(cv2.CAP_PROP_CONVERT_RGB, 0))
     elif "://" in text:
         params = [getattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC", None), timeout_ms]
         cap = cv2.VideoCapture(text, cv2.CAP_FFMPEG, params) if params[0] is not None else cv2.VideoCapture(text)
@@ -431,7 +541,7 @@ def open_source(text, timeout_ms):
         if "://" in text:
             raise AppError("%s did not answer within %.0f s; check the URL and the network" % (what, timeout_ms / 1000.0))
         raise AppError("cannot decode %s; give a video OpenCV can read" % what)
-    return cap, what
+    return cap, what, jpeg
 
 
 # -- composite (NV21, as the frames are from the capture on: edgematte's pictures.py above) -------------------
@@ -608,6 +718,10 @@ def parse_args(argv):
                    help="run without the refiner" if REFINER_FILE else argparse.SUPPRESS)
     p.add_argument("--device-id", type=int, default=0, help="NPU index (npu-smi info)")
     p.add_argument("--rtsp-timeout", type=float, default=10.0, help="seconds to wait for a stream to answer")
+    p.add_argument("--camera-size", default="1280x720", metavar="WxH",
+                   help="the camera's frame size to ask for (default 1280x720; it may give the nearest it has)")
+    p.add_argument("--camera-decode", choices=("dvpp", "cpu"), default="dvpp",
+                   help="who decodes a camera's MJPEG frames: DVPP's JPEG decoder (default) or OpenCV on the CPU")
     p.add_argument("--sequential", action="store_true",
                    help="run capture, inference and output one after another in one thread (the same output, "
                         "slower; for debugging)")
@@ -618,6 +732,12 @@ def parse_args(argv):
         p.error("%s exists; pass --force to replace it" % args.output)
     if args.log_every < 1:
         p.error("--log-every must be at least 1")
+    try:
+        args.camera_size = tuple(int(v) for v in args.camera_size.lower().split("x"))
+        if len(args.camera_size) != 2 or min(args.camera_size) < 1:
+            raise ValueError
+    except ValueError:
+        p.error("--camera-size takes WIDTHxHEIGHT, e.g. 1280x720")
     return args
 
 
@@ -668,13 +788,34 @@ def to_nv21(bgr):
 
 
 def first_frame(args):
-    cap, what = open_source(args.input, int(args.rtsp_timeout * 1000))
+    """The source, its first frame (a JPEG's bytes, or a BGR picture), whether frames are JPEGs, and its rate."""
+    cap, what, jpeg = open_source(args.input, int(args.rtsp_timeout * 1000), args.camera_size, args.camera_decode)
     ok, frame = cap.read()
     if not ok:
         cap.release()
         raise AppError("%s gave no frame" % what)
     fps = cap.get(cv2.CAP_PROP_FPS)
-    return cap, what, frame, (fps if 1 <= fps <= 240 else 25.0)
+    return cap, what, frame, jpeg, (fps if 1 <= fps <= 240 else 25.0)
+
+
+def cpu_decode(frame):
+    """A camera's MJPEG frame decoded by OpenCV on the CPU, as NV21."""
+    bgr = cv2.imdecode(frame, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise AppError("the camera sent a frame OpenCV cannot decode")
+    return to_nv21(bgr)
+
+
+def camera_decoder(runtime, first, width, height):
+    """DVPP's JPEG decoder for the camera's frames and the first one decoded; OpenCV's, if JPEGD refuses it."""
+    try:
+        decoder = JpegDecoder(runtime, width, height)
+        picture = decoder(first)
+        say("the camera's MJPEG frames are decoded by DVPP's JPEG decoder")
+        return decoder, picture
+    except AclError as e:
+        say("DVPP's JPEG decoder refused the camera's first frame (%s): OpenCV decodes them on the CPU" % e)
+        return cpu_decode, cpu_decode(first)
 
 
 # -- the pipeline: capture, the NPU's work and the output each on their own thread --------------------------
@@ -684,11 +825,13 @@ class Reader(object):
     frame behind; a file waits, so no frame is lost and the output is the sequential loop's. ``threaded``
     False reads in the caller's thread."""
 
-    def __init__(self, cap, first, live, threaded):
-        self.cap, self.live, self.threaded = cap, live, threaded
+    def __init__(self, cap, first, live, threaded, decode=to_nv21, context=None):
+        """``first``: the first frame, as NV21; ``decode``: a frame as read -> NV21; ``context``: the AscendCL
+        context the capture thread uses (DVPP's JPEG decoder), or None."""
+        self.cap, self.live, self.threaded, self.decode, self.context = cap, live, threaded, decode, context
         self.watch, self.dropped, self.error = Stopwatch(("read", "convert")), 0, None
         self.frames = queue.Queue(maxsize=1 if live else 4)
-        self.frames.put(to_nv21(first))
+        self.frames.put(first)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="capture", daemon=True) if threaded else None
         if threaded:
@@ -699,13 +842,15 @@ class Reader(object):
         ok, frame = self.cap.read()
         self.watch.lap("read")
         if ok:
-            frame = to_nv21(frame)
+            frame = self.decode(frame)
         self.watch.lap("convert")
         self.watch.frame_done()
         return frame if ok else None
 
     def _run(self):
         try:
+            if self.context is not None:
+                check(acl.rt.set_context(self.context), "acl.rt.set_context (the capture thread)")
             while not self.stopping.is_set():
                 frame = self._read()
                 self._put(frame)
@@ -815,10 +960,12 @@ def run(args):
     previous = PreviousAlpha(NET_W, NET_H, args.reset_threshold, args.min_coverage, FEEDBACK)
     refiner, watch = None, Stopwatch(("vpc", "feedback", "infer", "refine"))
     try:
-        cap, what, frame, fps = first_frame(args)
-        height, width = frame.shape[0] // 2 * 2, frame.shape[1] // 2 * 2
+        cap, what, frame, jpeg, fps = first_frame(args)
+        width, height = jpeg_size(frame.tobytes()) if jpeg else (frame.shape[1], frame.shape[0])
+        width, height = width // 2 * 2, height // 2 * 2
         background = parse_background(args.background, width, height)
         runtime = AclRuntime(args.device_id)
+        decode, frame = camera_decoder(runtime, frame, width, height) if jpeg else (to_nv21, to_nv21(frame))
         matting = runtime.load(args.model, (IMAGE_BYTES, ALPHA_BYTES), ALPHA_BYTES, dvpp_input=True)
         network_input = NetworkInput(runtime, matting, width, height)
         if args.refiner and not args.no_refiner:
@@ -829,7 +976,8 @@ def run(args):
         say("matting %dx%d from %s with a %dx%d model on %s, mode %s" % (width, height, what, NET_W, NET_H,
                                                                          SOC_VERSION, args.mode))
         threaded = not args.sequential
-        reader = Reader(cap, frame, not os.path.exists(args.input), threaded)
+        reader = Reader(cap, frame, not os.path.exists(args.input), threaded, decode,
+                        runtime.context if isinstance(decode, JpegDecoder) else None)
         presenter = Presenter(output, background, args.mode, threaded and not args.show,
                               lambda: stage_ms(reader, watch, presenter), runtime.context if args.preview else None)
         while not presenter.closed.is_set():  # the NPU's stage: the previous alpha makes it sequential

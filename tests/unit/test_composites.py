@@ -105,7 +105,8 @@ class _Camera:
 def test_the_apps_capture_stage_drops_only_live_frames_and_keeps_their_order(apps, live):
     import time
 
-    reader = apps["acl_app"]["Reader"](_Camera(60), np.zeros((2, 2, 3), np.uint8), live, True)
+    first = apps["acl_app"]["to_nv21"](np.zeros((2, 2, 3), np.uint8))  # the first frame, decoded by the caller
+    reader = apps["acl_app"]["Reader"](_Camera(60), first, live, True)
     index = {int(apps["acl_app"]["to_nv21"](np.full((2, 2, 3), i * 4, np.uint8))[0, 0]): i for i in range(61)}
     assert len(index) == 61  # the capture stage hands NV21 on: each frame known by its luma
     seen = []

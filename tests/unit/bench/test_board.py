@@ -13,12 +13,14 @@ def _host(app, stages):
 
 def test_the_acl_apps_three_threads_overlap_and_the_slowest_sets_the_rate():
     family = DEVICES["ascend310b4"]
-    slow, dvpp = family.board_cpu.slowdown, family.media.ms_1080p * 1280 * 720 / (1920 * 1080)
+    slow, share = family.board_cpu.slowdown, 1280 * 720 / (1920 * 1080)
+    vpc, jpegd = family.media.ms_1080p * share, family.media.jpegd_ms_1080p * share
     host = _host("acl_app", {"decode": 2.0, "convert": 1.0, "upload": 0.5, "feedback": 0.5, "composite": 4.0})
     m = predict_loop(family, host, npu_ms=10.0)["modes"]["composite"]
-    # VPC waits in the NPU's thread (the chip's time, not the host's); no preview: no JPEGE
-    assert m["threads"] == pytest.approx({"capture": 3 * slow, "npu": slow + dvpp + 10.0, "output": 4.0 * slow}, abs=0.01)
-    assert m["dvpp_ms"] == pytest.approx(dvpp, abs=0.01) and m["host_ms"] == pytest.approx(8.0 * slow, abs=0.01)
+    # JPEGD waits in the capture thread, VPC in the NPU's (the chip's time, not the host's); no preview: no JPEGE
+    assert m["threads"] == pytest.approx({"capture": 3 * slow + jpegd, "npu": slow + vpc + 10.0,
+                                          "output": 4.0 * slow}, abs=0.01)
+    assert m["dvpp_ms"] == pytest.approx(vpc + jpegd, abs=0.01) and m["host_ms"] == pytest.approx(8.0 * slow, abs=0.01)
     assert m["stages"]["decode"] == pytest.approx(2.0 * slow, abs=0.01) and m["stages"]["infer"] == 10.0
     period = max(m["threads"].values())
     assert m["fps"] == pytest.approx(1000 / period, abs=0.05)
@@ -30,12 +32,13 @@ def test_the_acl_apps_three_threads_overlap_and_the_slowest_sets_the_rate():
 def test_the_preview_adds_dvpps_jpeg_encoder_to_the_output_thread():
     family = DEVICES["ascend310b4"]
     per_frame = family.media.ms_1080p * 1280 * 720 / (1920 * 1080)
+    jpegd = family.media.jpegd_ms_1080p * 1280 * 720 / (1920 * 1080)
     host = {"network": [512, 288], "graph_output_ms": {"1280x720": 0.5}, "apps": {"acl_app": {f"1280x720 {mode}": {"stages": {"composite": 1.0, "preview": 0.5}}
                                  for mode in ("composite preview", "side-by-side preview")}}}
     modes = predict_loop(family, host, npu_ms=1.0)["modes"]
-    assert modes["composite preview"]["dvpp_ms"] == pytest.approx(2 * per_frame, abs=0.01)  # VPC + JPEGE
-    assert modes["side-by-side preview"]["dvpp_ms"] == pytest.approx(3 * per_frame, abs=0.01)  # twice as wide
-    slowed = dict(family.__dict__, media=type(family.media)(1000.0, "a slow DVPP"))
+    assert modes["composite preview"]["dvpp_ms"] == pytest.approx(2 * per_frame + jpegd, abs=0.01)  # VPC + JPEGE
+    assert modes["side-by-side preview"]["dvpp_ms"] == pytest.approx(3 * per_frame + jpegd, abs=0.01)  # twice as wide
+    slowed = dict(family.__dict__, media=type(family.media)(1000.0, 1.0, "a slow DVPP"))
     m = predict_loop(type(family)(**slowed), host, npu_ms=1.0)["modes"]["composite preview"]
     assert m["bottleneck"] == "DVPP" and m["fps"] == pytest.approx(1000 / m["dvpp_ms"], abs=0.05)
 
