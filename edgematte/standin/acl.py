@@ -880,7 +880,10 @@ class _Media:
                                                           f"inside acl.media.dvpp_malloc memory")
 
         def task():
-            picture = jpeg_decode(jpeg, pic.format)
+            try:
+                picture = jpeg_decode(jpeg, pic.format)
+            except ValueError as e:  # a task that fails on the device reports at the stream's synchronisation
+                return f"{call}: {e}"
             pic.height, pic.width = picture.shape[0] * 2 // 3, picture.shape[1]
             raw = write_nv(picture, pic)
             out_block.data[out_offset:out_offset + len(raw)] = raw

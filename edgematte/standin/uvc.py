@@ -28,9 +28,11 @@ class UvcCamera:
     scaled to the size set, as MJPEG of ``quality``."""
 
     def __init__(self, video: str, modes=TYPICAL_MODES, huffman_tables: bool = False, quality: int = 85,
-                 fps: float = 30.0):
+                 fps: float = 30.0, broken_every: int = 0):
+        """``broken_every``: every so many frames, send one cut short after its header (a USB glitch)."""
         self._video, self._modes, self._tables, self._quality, self._fps = cv2.VideoCapture(video), modes, \
             huffman_tables, quality, fps
+        self._broken_every, self._last = broken_every, None
         self.palette, self.size = OPENING
         self.convert_rgb, self._asked = True, [None, None]
         self.sent: list[np.ndarray] = []  # each frame's BGR picture before its JPEG (tests compare with it)
@@ -76,8 +78,12 @@ class UvcCamera:
                 raise NotImplementedError("the stand-in camera sends YUYV converted to BGR only")
             return True, frame
         jpeg = mjpeg_frame(frame, self._quality, self._tables)
-        if self.convert_rgb:
-            return True, cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        if self._broken_every and len(self.sent) % self._broken_every == 0:
+            jpeg = jpeg[:100]  # cut inside its header
+        if self.convert_rgb:  # cap_v4l.cpp decodes into the frame it returns: a frame that fails leaves the last
+            decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+            self._last = decoded if decoded is not None else self._last
+            return True, self._last
         return True, jpeg.reshape(1, -1)
 
 

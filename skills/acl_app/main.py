@@ -76,6 +76,7 @@ MJPG = cv2.VideoWriter_fourcc(*"MJPG")  # what a UVC camera sends 720p and 1080p
 # acl.rt.query_event_status's aclrtEventRecordedStatus (pyACL reference, CANN 8.0 aclpythondevg_01_0096): COMPLETE is
 # 1 here (the older acl.rt.query_event's aclrtEventStatus used 0)
 ACL_EVENT_RECORDED_STATUS_COMPLETE = 1
+UNDECODABLE_MAX = 25  # camera frames in a row JPEGD cannot decode before the app stops (a USB glitch truncates one)
 POLL_S = 0.0005    # between two queries of an event: Python's lock is free for the other threads meanwhile
 STALL_S = 2.0      # no completion after this long: wait with acl.rt.synchronize_stream, which reports a failed task
 
@@ -790,7 +791,16 @@ def to_nv21(bgr):
 def first_frame(args):
     """The source, its first frame (a JPEG's bytes, or a BGR picture), whether frames are JPEGs, and its rate."""
     cap, what, jpeg = open_source(args.input, int(args.rtsp_timeout * 1000), args.camera_size, args.camera_decode)
-    ok, frame = cap.read()
+    for _ in range(UNDECODABLE_MAX if jpeg else 1):  # a camera's first MJPEG frames may be cut short
+        ok, frame = cap.read()
+        if not (ok and jpeg):
+            break
+        jpeg = frame.ndim == 2 and frame.shape[0] == 1  # a backend that ignored CONVERT_RGB sends pictures
+        try:
+            if not jpeg or jpeg_size(frame.tobytes()):
+                break
+        except AppError:
+            pass
     if not ok:
         cap.release()
         raise AppError("%s gave no frame" % what)
@@ -813,7 +823,7 @@ def camera_decoder(runtime, first, width, height):
         picture = decoder(first)
         say("the camera's MJPEG frames are decoded by DVPP's JPEG decoder")
         return decoder, picture
-    except AclError as e:
+    except (AclError, AppError) as e:
         say("DVPP's JPEG decoder refused the camera's first frame (%s): OpenCV decodes them on the CPU" % e)
         return cpu_decode, cpu_decode(first)
 
@@ -830,6 +840,7 @@ class Reader(object):
         context the capture thread uses (DVPP's JPEG decoder), or None."""
         self.cap, self.live, self.threaded, self.decode, self.context = cap, live, threaded, decode, context
         self.watch, self.dropped, self.error = Stopwatch(("read", "convert")), 0, None
+        self.undecodable, self.failures_in_a_row = 0, 0
         self.frames = queue.Queue(maxsize=1 if live else 4)
         self.frames.put(first)
         self.stopping = threading.Event()
@@ -838,14 +849,33 @@ class Reader(object):
             self.thread.start()
 
     def _read(self):
-        self.watch.start()
-        ok, frame = self.cap.read()
-        self.watch.lap("read")
-        if ok:
-            frame = self.decode(frame)
-        self.watch.lap("convert")
-        self.watch.frame_done()
-        return frame if ok else None
+        while True:
+            self.watch.start()
+            ok, frame = self.cap.read()
+            self.watch.lap("read")
+            picture = self._decoded(frame) if ok else None
+            self.watch.lap("convert")
+            if picture is not None or not ok:
+                self.watch.frame_done()
+                return picture
+
+    def _decoded(self, frame):
+        """The frame as NV21, or None for a camera frame JPEGD could not decode (skipped, as OpenCV skips one)."""
+        if not isinstance(self.decode, JpegDecoder):
+            return self.decode(frame)
+        try:
+            picture = self.decode(frame)
+        except (AclError, AppError) as e:
+            self.undecodable += 1
+            self.failures_in_a_row += 1
+            if self.undecodable == 1:
+                say("skipped a camera frame DVPP's JPEG decoder could not decode (%s)" % e)
+            if self.failures_in_a_row >= UNDECODABLE_MAX:
+                raise AppError("DVPP's JPEG decoder failed on %d camera frames in a row (the last: %s); try "
+                               "--camera-decode cpu" % (self.failures_in_a_row, e))
+            return None
+        self.failures_in_a_row = 0
+        return picture
 
     def _run(self):
         try:
@@ -1015,8 +1045,10 @@ def run(args):
         if runtime is not None:
             for failure in runtime.release():
                 say("release: %s" % failure)
-        say("done: %d frames, %d alpha resets%s" % (frames, previous.resets, "" if refiner is None else
-                                                   ", %d refiner runs" % refiner.refiner.runs))
+        say("done: %d frames, %d alpha resets%s%s" % (
+            frames, previous.resets, "" if refiner is None else ", %d refiner runs" % refiner.refiner.runs,
+            "" if reader is None or not reader.undecodable else ", %d undecodable camera frames skipped"
+            % reader.undecodable))
     return frames
 
 

@@ -179,3 +179,35 @@ def test_each_familys_app_carries_its_chips_jpegd_stride():
         source = render_app(spec, family)
         align = 128 if family.soc_version == "Ascend310" else 64
         assert f"JPEGD_WIDTH_ALIGN = {align}" in source, family.name
+
+
+def test_a_camera_frame_jpegd_cannot_decode_is_skipped_and_counted(app_bundle, sample_clip, tmp_path, monkeypatch):
+    """A USB glitch cuts a frame short: the app skips it (as OpenCV's own decoding would), says so once, counts it,
+    and goes on; the first frame is whole, so JPEGD stays the decoder."""
+    real = cv2.VideoCapture
+    monkeypatch.setattr(cv2, "VideoCapture", lambda source, *args: UvcCamera(str(sample_clip), broken_every=3)
+                        if isinstance(source, int) else real(source, *args))
+    lines = []
+    acl = start_app(Bundle.open(app_bundle.out), log=lines.append, keep_alphas=True)
+    code, stopped = run_app(acl, ["--input", "0", "--output", str(tmp_path / "o.avi"), "--max-frames", "8",
+                                  "--sequential"])
+    assert (code, stopped) == (0, None), lines
+    assert sum(line.startswith("skipped a camera frame DVPP's JPEG decoder could not decode") for line in lines) == 1
+    assert "done: 8 frames, 0 alpha resets, 3 undecodable camera frames skipped" in lines
+    assert len(acl.session().alphas) == 8 and acl.held() == []
+
+
+def test_a_camera_whose_frames_jpegd_stops_decoding_ends_the_run_with_one_line(app_bundle, camera, tmp_path,
+                                                                               monkeypatch):
+    lines = []
+    acl = start_app(Bundle.open(app_bundle.out), log=lines.append)
+    decode, calls = type(acl.media).dvpp_jpeg_decode_async, []
+
+    def first_only(media, *args):  # the first frame decodes, none after it
+        calls.append(args)
+        return decode(media, *args) if len(calls) == 1 else ACL_ERROR_INVALID_PARAM
+    monkeypatch.setattr(type(acl.media), "dvpp_jpeg_decode_async", first_only)
+    code, stopped = run_app(acl, ["--input", "0", "--output", str(tmp_path / "o.avi")])
+    assert code == 2 and acl.held() == [] and len(calls) == 26
+    assert stopped.startswith("DVPP's JPEG decoder failed on 25 camera frames in a row (the last: "
+                              "acl.media.dvpp_jpeg_decode_async") and stopped.endswith("try --camera-decode cpu")
