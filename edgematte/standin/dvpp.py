@@ -194,36 +194,43 @@ class JpegHeader:
     huffman_tables: int      # DHT segments before the scan
 
 
-def jpeg_header(data: bytes) -> JpegHeader | str:
-    """The header of a JPEG JPEGD could decode, or why it cannot (a problem as text)."""
+def header_segments(data: bytes) -> list[tuple[int, int, int]] | str:
+    """(marker, start, end) of each marker segment of a JPEG before its scan (SOS), or why it is not a JPEG."""
     if data[:2] != b"\xff\xd8":
         return "the input does not start with a JPEG's SOI marker"
-    i, frame, tables = 2, None, 0
+    segments, i = [], 2
     while i + 4 <= len(data):
         if data[i] != 0xFF:
             return f"no marker at byte {i} of the JPEG's header"
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
+        if data[i + 1] == 0xFF:  # fill byte
             i += 1
             continue
-        length = int.from_bytes(data[i + 2:i + 4], "big")
-        body = data[i + 4:i + 2 + length]
-        if marker == 0xDA:
-            break
+        if data[i + 1] == 0xDA:
+            return segments
+        end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        segments.append((data[i + 1], i, end))
+        i = end
+    return "the JPEG has no scan (SOS)"
+
+
+def jpeg_header(data: bytes) -> JpegHeader | str:
+    """The header of a JPEG JPEGD could decode, or why it cannot (a problem as text)."""
+    segments = header_segments(data)
+    if isinstance(segments, str):
+        return segments
+    frame = None
+    for marker, start, end in segments:
         if marker in _SOF_REFUSED:
             return f"the JPEG is {_SOF_REFUSED[marker]}: JPEGD decodes Huffman-coded baseline JPEGs only"
         if marker in _SOF_BASELINE:
+            body = data[start + 4:end]
             height, width, count = int.from_bytes(body[1:3], "big"), int.from_bytes(body[3:5], "big"), body[5]
             factors = tuple((body[7 + 3 * k] >> 4, body[7 + 3 * k] & 15) for k in range(count))
             sampling = "400" if count == 1 else _SAMPLING.get(factors, f"{count} components sampled {factors}")
             frame = (width, height, sampling)
-        tables += marker == 0xC4
-        i += 2 + length
-    else:
-        return "the JPEG has no scan (SOS)"
     if frame is None:
         return "the JPEG has no frame header (SOF) before its scan"
-    return JpegHeader(*frame, huffman_tables=tables)
+    return JpegHeader(*frame, huffman_tables=sum(marker == 0xC4 for marker, _, _ in segments))
 
 
 def jpegd_problem(header: JpegHeader | str, pic: PicDesc, rules: DvppRules) -> str | None:

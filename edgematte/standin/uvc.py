@@ -18,6 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edgematte.standin.dvpp import header_segments
+
 MJPG, YUYV = cv2.VideoWriter_fourcc(*"MJPG"), cv2.VideoWriter_fourcc(*"YUYV")
 OPENING = (YUYV, (640, 480))  # cap_v4l.cpp: autosetup's order tries YUYV before MJPEG; DEFAULT_V4L_WIDTH/HEIGHT
 TYPICAL_MODES = {MJPG: ((640, 480), (1280, 720), (1920, 1080)), YUYV: ((640, 480),)}  # a common 1080p webcam
@@ -92,11 +94,7 @@ def mjpeg_frame(bgr: np.ndarray, quality: int, huffman_tables: bool) -> np.ndarr
     ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     data = jpeg.tobytes()
     if not huffman_tables:
-        kept, i = [data[:2]], 2
-        while data[i + 1] != 0xDA:
-            end = i + 2 + int.from_bytes(data[i + 2:i + 4], "big")
-            if data[i + 1] != 0xC4:
-                kept.append(data[i:end])
-            i = end
-        data = b"".join(kept) + data[i:]
+        segments = header_segments(data)
+        data = data[:2] + b"".join(data[start:end] for marker, start, end in segments if marker != 0xC4) + \
+            data[segments[-1][2]:]
     return np.frombuffer(data, np.uint8).copy()
