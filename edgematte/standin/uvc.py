@@ -7,13 +7,16 @@ which have no camera. It stands in for ``cv2.VideoCapture(index)`` and follows O
 - width and height take effect once both are set, as the nearest size the camera has for the format (the
   driver's VIDIOC_S_FMT answer);
 - with ``CAP_PROP_CONVERT_RGB`` off, an MJPEG frame comes as one row of its JPEG's bytes (``bytesused`` long),
-  otherwise decoded to BGR.
+  otherwise decoded to BGR;
+- ``read`` waits for the camera's next frame, at its frame rate.
 
 Like many UVC cameras, it can leave the Huffman tables out of its MJPEG frames (``huffman_tables=False``): the
 MJPEG payload format lets a frame rely on ITU T.81 Annex K's tables.
 """
 
 from __future__ import annotations
+
+import time
 
 import cv2
 import numpy as np
@@ -34,7 +37,7 @@ class UvcCamera:
         """``broken_every``: every so many frames, send one cut short after its header (a USB glitch)."""
         self._video, self._modes, self._tables, self._quality, self._fps = cv2.VideoCapture(video), modes, \
             huffman_tables, quality, fps
-        self._broken_every, self._last = broken_every, None
+        self._broken_every, self._last, self._due = broken_every, None, None
         self.palette, self.size = OPENING
         self.convert_rgb, self._asked = True, [None, None]
         self.sent: list[np.ndarray] = []  # each frame's BGR picture before its JPEG (tests compare with it)
@@ -70,6 +73,10 @@ class UvcCamera:
                       cv2.CAP_PROP_CONVERT_RGB: self.convert_rgb}.get(prop, -1.0))
 
     def read(self):
+        now = time.monotonic()
+        if self._due is not None and now < self._due:
+            time.sleep(self._due - now)
+        self._due = max(now, self._due or now) + 1.0 / self._fps
         ok, frame = self._video.read()
         if not ok:
             return False, None
