@@ -893,7 +893,8 @@ class _Media:
 
     @staticmethod
     def dvpp_get_pic_desc_width(pic_desc: int) -> int:
-        """acl.media.dvpp_get_pic_desc_width(pic_desc) -> width (0 for an unknown description or none set)."""
+        """acl.media.dvpp_get_pic_desc_width(pic_desc) -> width (CANN 8.0 aclpythondevg_01_0257; 0 for an unknown
+        description or none set)."""
         pic = _state.pics.get(pic_desc)
         return 0 if pic is None or pic.width is None else pic.width
 
