@@ -15,7 +15,7 @@ documents as OpenCV-like bilinear and nearest neighbour (aclcppdevg_000207, CANN
 JPEGD (CANN 5.0.4 aclcppdevg_03_0168, CANN 8.0 aclpythondevg_01_0321): Huffman-coded baseline JPEGs of YUV
 colour with 4:4:4, 4:2:2, 4:2:0, 4:0:0 or 4:4:0 sampling, 32x32 to 8192x8192, from 128-byte-aligned
 ``dvpp_malloc`` memory; no arithmetic coding, no progressive JPEG. Its output for YUV420SP is the JPEG's own
-YCbCr samples (full range: Ascend's samples pair JPEGD with AIPP's full-range "JPEG" matrix), width and height
+YCbCr samples (full range, as JFIF defines them: CANN documents no range conversion; inferred), width and height
 rounded down to even, with a width stride of exactly the width rounded up to 128 on the 310 and to 64 on the 310B
 and 310P, and a height stride of the height rounded up to 16. The stand-in also refuses a JPEG without Huffman
 tables (many UVC cameras leave them out; CANN does not say JPEGD decodes such a frame): stricter than documented.

@@ -378,10 +378,10 @@ class JpegEncoder(object):
 class JpegDecoder(object):
     """DVPP's JPEG decoder for a camera's MJPEG frames of one size: the frame's bytes go to DVPP memory (with the
     standard Huffman tables where the camera left them out), JPEGD decodes them to NV21, and the picture comes
-    back to the host in the app's range. JPEGD gives the JPEG's own YCbCr, full range (Ascend's samples feed it
-    to AIPP with the full-range "JPEG" matrix); the app's pictures are BT.601 narrow range, as OpenCV's
-    conversions and this bundle's AIPP are, so two 256-entry tables map it. Used from the capture thread, which
-    sets the runtime's context first."""
+    back to the host in the app's range. JPEGD gives the JPEG's own YCbCr samples, which JFIF defines full range
+    (CANN documents no range conversion in JPEGD, and ATC's AIPP tables carry a separate full-range "JPEG"
+    matrix); the app's pictures are BT.601 narrow range, as OpenCV's conversions and this bundle's AIPP are, so
+    two 256-entry tables map it. Used from the capture thread, which sets the runtime's context first."""
 
     def __init__(self, runtime, width, height):
         self.runtime, self.dvpp, self.width, self.height = runtime, Dvpp(runtime), width, height
