@@ -517,7 +517,10 @@ def open_source(text, timeout_ms, camera_size, camera_decode):
     for DVPP's decoder (a camera that sends MJPEG, with ``camera_decode`` "dvpp"), else as BGR pictures."""
     jpeg = False
     if text.isdigit():
-        cap = cv2.VideoCapture(int(text))
+        try:
+            cap = cv2.VideoCapture(int(text))
+        except (cv2.error, OverflowError):  # an index beyond a C int
+            raise AppError("no camera at index %s (`ls /dev/video*` lists them)" % text)
         what = "camera %s" % text
         if cap.isOpened():  # OpenCV's V4L2 backend prefers YUYV, which USB 2 carries at 720p at a few fps only
             cap.set(cv2.CAP_PROP_FOURCC, MJPG)

@@ -103,6 +103,7 @@ def test_the_pipelined_loop_writes_what_the_sequential_loop_writes(app_bundle, s
 
 @pytest.mark.parametrize("argv,message", [
     (["--input", "7"], "no camera at index 7"),
+    (["--input", "99999999999"], "no camera at index 99999999999"),
     (["--input", "rtsp://127.0.0.1:9/none", "--rtsp-timeout", "2"], "did not answer within 2 s"),
     (["--input", "missing.mp4"], "input missing.mp4 does not exist"),
 ])
