@@ -211,3 +211,24 @@ def test_a_camera_whose_frames_jpegd_stops_decoding_ends_the_run_with_one_line(a
     assert code == 2 and acl.held() == [] and len(calls) == 26
     assert stopped.startswith("DVPP's JPEG decoder failed on 25 camera frames in a row (the last: "
                               "acl.media.dvpp_jpeg_decode_async") and stopped.endswith("try --camera-decode cpu")
+
+
+def test_a_camera_without_mjpeg_is_read_as_opencv_converts_it(app_bundle, sample_clip, tmp_path, monkeypatch):
+    """A camera that offers YUYV only: the MJPEG request fails, OpenCV converts its frames, JPEGD is not used."""
+    from edgematte.standin.uvc import YUYV
+
+    real, opened = cv2.VideoCapture, []
+
+    def capture(source, *args):
+        if isinstance(source, int):
+            opened.append(UvcCamera(str(sample_clip), modes={YUYV: ((640, 480),)}))
+            return opened[-1]
+        return real(source, *args)
+    monkeypatch.setattr(cv2, "VideoCapture", capture)
+    lines = []
+    acl = start_app(Bundle.open(app_bundle.out), log=lines.append)
+    code, stopped = run_app(acl, ["--input", "0", "--output", str(tmp_path / "o.avi"), "--max-frames", "3"])
+    assert (code, stopped) == (0, None), lines
+    assert opened[0].palette == YUYV and opened[0].convert_rgb
+    assert any(line.startswith("matting 640x480 from camera 0") for line in lines)
+    assert not any("JPEG decoder" in line for line in lines)
