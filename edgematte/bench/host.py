@@ -119,13 +119,13 @@ def _jpegd_host(m: dict, frame, width: int, height: int):
     """The host's part of DVPP's decode of a USB camera's MJPEG frame (the app's ``JpegDecoder``): the standard
     Huffman tables put in where the camera left them out, the JPEG's bytes handed to DVPP (a copy), the decoded
     picture's bytes back (a copy, strides included) and mapped to the app's range. JPEGD's own time is DVPP's."""
-    from edgematte.standin.dvpp import PicDesc, jpeg_decode, write_nv
+    from edgematte.standin.dvpp import PIXEL_FORMAT_YVU_SEMIPLANAR_420, PicDesc, jpeg_decode, write_nv
     from edgematte.standin.uvc import mjpeg_frame
 
     bare = mjpeg_frame(frame, MJPEG_QUALITY, huffman_tables=False).tobytes()
     tables, levels = m["standard_huffman_tables"](), m["narrow_range_levels"]()
     stride_w, stride_h = m["aligned"](width, m["JPEGD_WIDTH_ALIGN"]), m["aligned"](height, m["JPEGD_HEIGHT_ALIGN"])
-    decoded = write_nv(jpeg_decode(m["with_huffman_tables"](bare, tables), 2),
+    decoded = write_nv(jpeg_decode(m["with_huffman_tables"](bare, tables), PIXEL_FORMAT_YVU_SEMIPLANAR_420),
                        PicDesc(width=width, height=height, width_stride=stride_w, height_stride=stride_h))
 
     def run():
