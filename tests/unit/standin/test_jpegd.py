@@ -232,3 +232,21 @@ def test_a_camera_without_mjpeg_is_read_as_opencv_converts_it(app_bundle, sample
     assert opened[0].palette == YUYV and opened[0].convert_rgb
     assert any(line.startswith("matting 640x480 from camera 0") for line in lines)
     assert not any("JPEG decoder" in line for line in lines)
+
+
+def test_the_decoder_names_a_frame_of_another_size_and_one_too_large(app_module, sample_clip):
+    """The ways a camera frame can break the decoder's sizing, each one error naming it (the capture stage then
+    skips the frame and counts it); the decoder goes on with the next good frame."""
+    module, runtime, _, _ = app_module
+    decoder = module["JpegDecoder"](runtime, 320, 240)
+    larger = mjpeg_frame(_frame(sample_clip, (640, 480)), 85, False)  # beyond the output's strides: JPEGD refuses
+    with pytest.raises(module["AclError"], match="dvpp_jpeg_decode_async failed"):
+        decoder(larger.reshape(1, -1))
+    narrower = mjpeg_frame(_frame(sample_clip, (300, 240)), 85, False)  # the same strides: decoded, then named
+    with pytest.raises(module["AppError"], match="changed from 320x240 to 300x240"):
+        decoder(narrower.reshape(1, -1))
+    whole = mjpeg_frame(_frame(sample_clip, (320, 240)), 85, True).tobytes()
+    padded = np.frombuffer(whole + bytes(decoder.capacity), np.uint8)  # junk after the image, beyond any JPEG
+    with pytest.raises(module["AppError"], match="larger than a 320x240 JPEG can be"):
+        decoder(padded.reshape(1, -1))
+    assert decoder(np.frombuffer(whole, np.uint8).reshape(1, -1)).shape == (360, 320)  # and it goes on
